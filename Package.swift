@@ -1,0 +1,43 @@
+// swift-tools-version: 6.1
+import PackageDescription
+
+let package = Package(
+    name: "rstdoctor",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "rstdoctor", targets: ["rstdoctor"]),
+        .library(name: "RSTDoctorKit", targets: ["RSTDoctorKit"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.0.0"),
+        .package(url: "https://github.com/swiftlang/swift-subprocess", from: "1.0.0"),
+    ],
+    targets: [
+        .systemLibrary(name: "CPcap", pkgConfig: "libpcap", providers: [.apt(["libpcap-dev"])]),
+        .systemLibrary(name: "CReadline", pkgConfig: "readline", providers: [.apt(["libreadline-dev"])]),
+        // Turns checks/ and knowledge/ into Swift source so one copied binary carries its data.
+        .executableTarget(name: "rstd-embed", path: "Sources/rstd-embed"),
+        .plugin(name: "EmbedKnowledge", capability: .buildTool(), dependencies: ["rstd-embed"]),
+        .target(
+            name: "RSTDoctorKit",
+            dependencies: [
+                "CPcap", "CReadline",
+                .product(name: "Yams", package: "Yams"),
+                .product(name: "Subprocess", package: "swift-subprocess"),
+            ],
+            plugins: ["EmbedKnowledge"]
+        ),
+        .executableTarget(
+            name: "rstdoctor",
+            dependencies: [
+                "RSTDoctorKit",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .testTarget(name: "RSTDoctorKitTests", dependencies: ["RSTDoctorKit"]),
+        .testTarget(name: "KnowledgeTests", dependencies: ["RSTDoctorKit"]),
+        .testTarget(name: "CLITests", dependencies: ["RSTDoctorKit"]),
+        .testTarget(name: "LabTests", dependencies: ["RSTDoctorKit"]),
+    ]
+)

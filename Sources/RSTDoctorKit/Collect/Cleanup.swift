@@ -1,0 +1,85 @@
+import Foundation
+
+/// Everything rstdoctor creates on the host (tracefs instance, capture handle, child process,
+/// temporary file) registers its undo here, so that a normal end, an error, SIGINT and SIGTERM
+/// all remove it. Signal handlers only set a flag and wake a dispatch source; the undo runs on a
+/// normal thread.
+public final class Cleanup: @unchecked Sendable {
+    public static let shared = Cleanup()
+
+    private let lock = NSLock()
+    private var actions: [Int: @Sendable () -> Void] = [:]
+    private var next = 0
+    private var sources: [DispatchSourceSignal] = []
+    private var interruptHandlers: [Int: @Sendable (Int32) -> Void] = [:]
+
+    /// Registers an undo action; call `remove` with the token once it has been undone normally.
+    @discardableResult
+    public func add(_ action: @escaping @Sendable () -> Void) -> Int {
+        lock.lock(); defer { lock.unlock() }
+        next += 1
+        actions[next] = action
+        return next
+    }
+
+    /// Runs and forgets one undo action (no-op if it already ran).
+    public func run(_ token: Int) {
+        lock.lock()
+        let action = actions.removeValue(forKey: token)
+        lock.unlock()
+        action?()
+    }
+
+    public func remove(_ token: Int) {
+        lock.lock(); defer { lock.unlock() }
+        actions.removeValue(forKey: token)
+    }
+
+    /// Runs every pending undo action, newest first.
+    public func runAll() {
+        lock.lock()
+        let pending = actions.sorted { $0.key > $1.key }.map(\.value)
+        actions.removeAll()
+        lock.unlock()
+        for a in pending { a() }
+    }
+
+    /// While a long operation runs (watch, live capture, observe), SIGINT/SIGTERM call `handler`
+    /// instead of killing the process, so it can stop and print partial results. Without a
+    /// handler, a signal runs every undo action and exits with 128+signal.
+    public func onInterrupt(_ handler: @escaping @Sendable (Int32) -> Void) -> Int {
+        lock.lock(); defer { lock.unlock() }
+        next += 1
+        interruptHandlers[next] = handler
+        return next
+    }
+
+    public func removeInterruptHandler(_ token: Int) {
+        lock.lock(); defer { lock.unlock() }
+        interruptHandlers.removeValue(forKey: token)
+    }
+
+    /// Installs the SIGINT / SIGTERM handling once per process.
+    public func installSignalHandlers() {
+        lock.lock(); defer { lock.unlock() }
+        guard sources.isEmpty else { return }
+        for sig in [SIGINT, SIGTERM, SIGHUP] {
+            signal(sig, SIG_IGN)
+            let src = DispatchSource.makeSignalSource(signal: sig, queue: .global())
+            src.setEventHandler { [weak self] in self?.deliver(sig) }
+            src.resume()
+            sources.append(src)
+        }
+    }
+
+    private func deliver(_ sig: Int32) {
+        lock.lock()
+        let handlers = Array(interruptHandlers.values)
+        lock.unlock()
+        if handlers.isEmpty || sig == SIGHUP {
+            runAll()
+            exit(128 + sig)
+        }
+        for h in handlers { h(sig) }
+    }
+}

@@ -1,0 +1,39 @@
+import Foundation
+
+/// `sysctl -e KEY…` / `sysctl -a` output: `key = value` lines → `sysctl.<key>` facts.
+/// Integers become ints; multi-value settings (tcp_mem, tcp_rmem) become strings and also
+/// `sysctl.<key>.<i>` ints per column. Keys the check asked for but the kernel lacks (no
+/// nf_conntrack module) are unknown, not errors.
+public enum SysctlParser: OutputParser {
+    public static let id = "sysctl"
+
+    public static func parse(_ output: RawOutput) throws(ParseError) -> ParsedFacts {
+        var facts = ParsedFacts()
+        var sawLine = false
+        for part in output.parts {
+            for raw in part.text.split(whereSeparator: \.isNewline) {
+                let line = raw.trimmingCharacters(in: .whitespaces)
+                guard !line.isEmpty, !line.hasPrefix("#"), !line.hasPrefix(";") else { continue }
+                guard let eq = line.firstIndex(of: "=") else { continue }
+                let key = line[..<eq].trimmingCharacters(in: .whitespaces)
+                let value = line[line.index(after: eq)...].trimmingCharacters(in: .whitespaces)
+                guard !key.isEmpty, key.allSatisfy({ $0.isLetter || $0.isNumber || "._-/".contains($0) }) else { continue }
+                let name = "sysctl." + key.replacingOccurrences(of: "/", with: ".")
+                sawLine = true
+                let columns = value.split(whereSeparator: { $0 == " " || $0 == "\t" })
+                if columns.count == 1, let n = Int64(columns[0]) {
+                    facts.values[name] = .int(n)
+                } else {
+                    facts.values[name] = .string(value)
+                    if columns.count > 1, columns.allSatisfy({ Int64($0) != nil }) {
+                        for (i, c) in columns.enumerated() { facts.values["\(name).\(i)"] = .int(Int64(c)!) }
+                    }
+                }
+            }
+        }
+        if !sawLine && !output.text.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty {
+            throw ParseError("no `key = value` line in sysctl output")
+        }
+        return facts
+    }
+}
