@@ -1,11 +1,85 @@
 import ArgumentParser
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 import RSTDoctorKit
+
+/// Exit codes (DESIGN §8): 0 nothing likely found, 1 a likely cause found, 2 usage error, 3 could not run.
+enum Exit {
+    static let clean: Int32 = 0
+    static let likely: Int32 = 1
+    static let usage: Int32 = 2
+    static let couldNotRun: Int32 = 3
+}
+
+/// An error that ends the run with a given exit code and a message for the user.
+struct Failure: Error, CustomStringConvertible {
+    var code: Int32
+    var message: String
+    var description: String { message }
+
+    static func usage(_ m: String) -> Failure { Failure(code: Exit.usage, message: m) }
+    static func couldNotRun(_ m: String) -> Failure { Failure(code: Exit.couldNotRun, message: m) }
+}
 
 @main
 struct RSTDoctor: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "rstdoctor",
-        abstract: "Find out why TCP connections are reset on this Linux host.",
-        subcommands: []
+        abstract: "Find out why TCP connections are reset (\"connection reset by peer\") on this Linux host.",
+        discussion: """
+        Exit codes: 0 no likely cause found, 1 a likely cause found, 2 usage error, 3 could not run.
+        Read-only: rstdoctor never changes sysctls, firewall rules, addresses or sockets.
+        """,
+        subcommands: [CheckCommand.self, CollectCommand.self, KnowledgeCommand.self]
     )
+
+    /// ArgumentParser exits 64 on usage errors; rstdoctor documents 2.
+    static func main() async {
+        Cleanup.shared.installSignalHandlers()
+        do {
+            var command = try parseAsRoot()
+            if var async = command as? AsyncParsableCommand {
+                try await async.run()
+            } else {
+                try command.run()
+            }
+            Cleanup.shared.runAll()
+            Glibc.exit(Exit.clean)
+        } catch let f as Failure {
+            Cleanup.shared.runAll()
+            FileHandle.standardError.write(Data("rstdoctor: \(f.message)\n".utf8))
+            Glibc.exit(f.code)
+        } catch let v as RSTDoctorKit.ValidationError {
+            Cleanup.shared.runAll()
+            FileHandle.standardError.write(Data("rstdoctor: \(v.message)\n".utf8))
+            Glibc.exit(Exit.usage)
+        } catch {
+            Cleanup.shared.runAll()
+            let code = exitCode(for: error)
+            if code == .success {
+                print(fullMessage(for: error))
+                Glibc.exit(Exit.clean)
+            }
+            if let e = error as? ExitCode { Glibc.exit(e.rawValue) }
+            FileHandle.standardError.write(Data((fullMessage(for: error) + "\n").utf8))
+            Glibc.exit(code == .validationFailure ? Exit.usage : Exit.couldNotRun)
+        }
+    }
+}
+
+/// Loads checks/ and knowledge/ from --knowledge-dir, RSTDOCTOR_DATA or the built-in copies.
+struct KnowledgeOptions: ParsableArguments {
+    @Option(name: .long, help: ArgumentHelp("Folder holding checks/ and knowledge/ (default: RSTDOCTOR_DATA, else the built-in copies).", valueName: "DIR"))
+    var knowledgeDir: String?
+
+    func load() throws -> (KnowledgeBase, [KnowledgeProblem]) {
+        let files = try KnowledgeFiles.resolve(dir: knowledgeDir)
+        let (kb, problems) = KnowledgeBase.load(files)
+        if kb.causes.isEmpty || kb.checks.isEmpty {
+            throw Failure.couldNotRun("the knowledge base at \(files.origin) has no \(kb.causes.isEmpty ? "causes" : "checks"): run `rstdoctor knowledge lint` to see why")
+        }
+        return (kb, problems)
+    }
 }

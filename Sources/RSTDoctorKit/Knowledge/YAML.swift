@@ -153,3 +153,10 @@ struct YNode {
         return .string(text)
     }
 }
+
+extension KnowledgeProblem {
+    /// Every error thrown while loading knowledge is a KnowledgeProblem; anything else is a bug, reported as one.
+    static func from(_ error: any Error) -> KnowledgeProblem {
+        (error as? KnowledgeProblem) ?? KnowledgeProblem(file: "?", line: 0, "internal error: \(error)")
+    }
+}

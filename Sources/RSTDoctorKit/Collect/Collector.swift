@@ -1,0 +1,172 @@
+import Foundation
+
+/// The status of a check in a diagnosis.
+public enum CheckStatus: String, Sendable, Codable {
+    case ok, finding, skipped, failed
+}
+
+/// What running one check produced: its raw outputs (one per sample), or why it has none.
+public struct CheckRecord: Sendable, Codable {
+    public var id: String
+    public var status: CheckStatus
+    public var reason: String
+    public var fix: String?
+    public var durationMs: Int
+    /// One RawOutput per reading: two for counter checks (start and end of the window).
+    public var samples: [RawOutput]
+    public var window: Double?
+
+    public init(id: String, status: CheckStatus, reason: String = "", fix: String? = nil, durationMs: Int = 0, samples: [RawOutput] = [], window: Double? = nil) {
+        self.id = id
+        self.status = status
+        self.reason = reason
+        self.fix = fix
+        self.durationMs = durationMs
+        self.samples = samples
+        self.window = window
+    }
+}
+
+/// What the user asked to look at.
+public struct CollectOptions: Sendable {
+    public var target: NamespaceTarget = .host
+    public var window: Double = 1
+    public var port: UInt16?
+    public var peer: String?
+    public var only: Set<String> = []
+    public var skip: Set<String> = []
+    public var logs: [String] = []
+    public var units: [String] = []
+    /// Opt-in builtins provided by the caller (capture, kernel-trace) run elsewhere.
+    public var externallyProvided: Set<String> = []
+    public var isRoot: Bool = geteuid() == 0
+    public var searchPath: [String]?
+
+    public init() {}
+}
+
+/// Runs every selected check concurrently, each bounded by its timeout (DESIGN §4).
+public struct Collector: Sendable {
+    public let kb: KnowledgeBase
+    public let options: CollectOptions
+    let runner: CommandRunner
+
+    public init(kb: KnowledgeBase, options: CollectOptions) {
+        self.kb = kb
+        self.options = options
+        self.runner = CommandRunner(target: options.target, searchPath: options.searchPath)
+    }
+
+    /// Checks selected by --only / --skip (by check id or step id).
+    public func selected() -> [CheckDefinition] {
+        kb.checks.filter { c in
+            if !options.only.isEmpty && !options.only.contains(c.id) && !options.only.contains(c.step) { return false }
+            if options.skip.contains(c.id) || options.skip.contains(c.step) { return false }
+            return true
+        }
+    }
+
+    public func collect() async -> [CheckRecord] {
+        let checks = selected()
+        return await withTaskGroup(of: CheckRecord.self) { group in
+            for c in checks where !options.externallyProvided.contains(c.id) {
+                group.addTask { await self.run(c) }
+            }
+            var out: [CheckRecord] = []
+            for await r in group { out.append(r) }
+            let order = Dictionary(uniqueKeysWithValues: checks.enumerated().map { ($1.id, $0) })
+            return out.sorted { (order[$0.id] ?? 0) < (order[$1.id] ?? 0) }
+        }
+    }
+
+    func skipped(_ c: CheckDefinition, _ reason: String, fix: String? = nil) -> CheckRecord {
+        CheckRecord(id: c.id, status: .skipped, reason: reason, fix: fix ?? c.fix)
+    }
+
+    public func run(_ c: CheckDefinition) async -> CheckRecord {
+        let start = Date()
+        if c.needsRoot && !options.isRoot {
+            return skipped(c, "needs root (it reads state only root may see)", fix: "run rstdoctor with sudo")
+        }
+        if options.target != .host && !options.isRoot {
+            return skipped(c, "entering the network namespace \(options.target.display) needs root", fix: "run rstdoctor with sudo")
+        }
+        for tool in c.toolsNeeded where runner.which(tool) == nil {
+            return skipped(c, "`\(tool)` is not installed (not found on PATH)")
+        }
+        var record: CheckRecord
+        switch c.action {
+        case .run(let argvs):
+            guard let argv = argvs.first(where: { runner.which($0[0]) != nil }) else {
+                let tools = argvs.map { "`\($0[0])`" }.joined(separator: " or ")
+                return skipped(c, "\(tools) is not installed (not found on PATH)")
+            }
+            record = await sampled(c) { () async -> Result<RawOutput, CheckFailure> in
+                let r = await runner.run(argv, timeout: c.timeout)
+                return Self.interpret(r, name: argv.joined(separator: " "), timeout: c.timeout)
+            }
+        case .read(let paths):
+            record = await sampled(c) { () async -> Result<RawOutput, CheckFailure> in
+                var parts: [RawOutput.Part] = []
+                var errors: [String] = []
+                for p in paths {
+                    let r = await runner.read(p, timeout: c.timeout)
+                    switch Self.interpret(r, name: p, timeout: c.timeout) {
+                    case .success(let o): parts.append(contentsOf: o.parts)
+                    case .failure(let f): errors.append(f.reason)
+                    }
+                }
+                if parts.isEmpty { return .failure(CheckFailure(status: .failed, reason: errors.joined(separator: "; "))) }
+                return .success(RawOutput(parts: parts))
+            }
+        case .builtin(let name):
+            record = await builtin(name, c)
+        }
+        record.durationMs = Int(Date().timeIntervalSince(start) * 1000)
+        return record
+    }
+
+    struct CheckFailure: Error {
+        var status: CheckStatus
+        var reason: String
+    }
+
+    /// Takes one reading, or two over the window for counter checks.
+    func sampled(_ c: CheckDefinition, _ read: () async -> Result<RawOutput, CheckFailure>) async -> CheckRecord {
+        var samples: [RawOutput] = []
+        let readings = c.window ? 2 : 1
+        for i in 0..<readings {
+            if i > 0 { try? await Task.sleep(nanoseconds: UInt64(options.window * 1e9)) }
+            switch await read() {
+            case .success(let o): samples.append(o)
+            case .failure(let f):
+                if samples.isEmpty { return CheckRecord(id: c.id, status: f.status, reason: f.reason, fix: c.fix) }
+                return CheckRecord(id: c.id, status: .ok, reason: "second reading failed (\(f.reason)): no deltas", samples: samples)
+            }
+        }
+        return CheckRecord(id: c.id, status: .ok, samples: samples, window: c.window ? options.window : nil)
+    }
+
+    static func interpret(_ r: CommandResult, name: String, timeout: Double) -> Result<RawOutput, CheckFailure> {
+        switch r.outcome {
+        case .exited(0):
+            return .success(RawOutput(parts: [.init(name: name, text: r.stdout, exitCode: 0)]))
+        case .exited(let code):
+            let err = r.stderr.split(whereSeparator: \.isNewline).first.map(String.init) ?? ""
+            if err.contains("Permission denied") || err.contains("Operation not permitted") {
+                return .failure(CheckFailure(status: .skipped, reason: "not permitted: \(Sanitize.line(err)) (run as root)"))
+            }
+            return .failure(CheckFailure(status: .failed, reason: "`\(name)` exited with \(code)" + (err.isEmpty ? "" : ": \(Sanitize.line(String(err.prefix(300))))")))
+        case .signalled(let s):
+            return .failure(CheckFailure(status: .failed, reason: "`\(name)` was killed by signal \(s)"))
+        case .timedOut:
+            return .failure(CheckFailure(status: .failed, reason: "`\(name)` did not finish within \(Duration.render(timeout)) and was killed"))
+        case .missingTool:
+            return .failure(CheckFailure(status: .skipped, reason: "`\(name.split(separator: " ").first ?? "")` is not installed"))
+        case .tooMuchOutput(let limit):
+            return .failure(CheckFailure(status: .failed, reason: "`\(name)` printed more than \(limit >> 20) MiB; its output was not read"))
+        case .couldNotStart(let why):
+            return .failure(CheckFailure(status: .failed, reason: "`\(name)` could not run: \(Sanitize.line(why))"))
+        }
+    }
+}

@@ -1,0 +1,55 @@
+import Foundation
+
+/// Everything `check`, `report` and the REPL need to produce a diagnosis, validated.
+public struct DiagnosisRequest: Sendable {
+    public var collect = CollectOptions()
+    /// `--from DIR`: read a saved bundle instead of the live host.
+    public var bundle: String?
+    public var answers: [String: String] = [:]
+    /// Facts from captures, traces or the REPL, added before inference.
+    public var extraFacts: [Fact] = []
+    /// Check records produced outside the collector (capture, kernel-trace), replacing its skip.
+    public var extraRecords: [CheckRecord] = []
+
+    public init() {}
+
+    /// Validates `KEY=VALUE` answers against questions.yaml.
+    public static func parseAnswer(_ text: String, kb: KnowledgeBase) throws(ValidationError) -> (String, String) {
+        guard let eq = text.firstIndex(of: "=") else {
+            throw ValidationError("--answer takes KEY=VALUE, e.g. --answer reset_timing=after-idle")
+        }
+        let k = String(text[..<eq]).trimmingCharacters(in: .whitespaces)
+        let v = String(text[text.index(after: eq)...]).trimmingCharacters(in: .whitespaces)
+        guard let q = kb.question(k) else {
+            let near = ExprChecker.nearest(k, in: kb.questions.map(\.id)).map { " Did you mean `\($0)`?" } ?? ""
+            throw ValidationError("there is no question `\(Sanitize.terminal(k))`.\(near) Known: \(kb.questions.map(\.id).joined(separator: ", "))")
+        }
+        guard q.answers.contains(where: { $0.id == v }) else {
+            throw ValidationError("`\(Sanitize.terminal(v))` is not an answer to \(k) (\(q.text)). Answers: \(q.answers.map(\.id).joined(separator: ", "))")
+        }
+        return (k, v)
+    }
+}
+
+public enum Pipeline {
+    /// Collects (or reads the bundle), then diagnoses.
+    public static func run(_ req: DiagnosisRequest, kb: KnowledgeBase, knowledgeProblems: Int = 0) async throws(ValidationError) -> Diagnosis {
+        var records: [CheckRecord]
+        var host: HostInfo
+        let o = req.collect
+        if let dir = req.bundle {
+            (records, host) = try Bundle.read(dir)
+            host.port = o.port.map(Int.init)
+            host.peer = o.peer
+        } else {
+            var opts = o
+            opts.externallyProvided.formUnion(req.extraRecords.map(\.id))
+            records = await Collector(kb: kb, options: opts).collect()
+            host = HostInfo.local(netns: o.target.display, port: o.port.map(Int.init), peer: o.peer, window: o.window)
+        }
+        records += req.extraRecords
+        let context = EvidenceBuilder.contextFacts(port: o.port, peer: o.peer, window: host.window, netns: host.netns)
+        return Diagnoser.diagnose(kb: kb, records: records, extraFacts: context + req.extraFacts, host: host,
+                                  answers: req.answers, knowledgeProblems: knowledgeProblems)
+    }
+}

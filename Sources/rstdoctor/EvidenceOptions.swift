@@ -1,0 +1,82 @@
+import ArgumentParser
+import Foundation
+import RSTDoctorKit
+
+/// The options that choose what evidence a diagnosis uses; shared by check, report and diagnose.
+struct EvidenceOptions: ParsableArguments {
+    @Option(help: ArgumentHelp("Focus on one service: its listener, queues, firewall rules and connections.", valueName: "PORT"))
+    var port: String?
+
+    @Option(help: ArgumentHelp("Focus on one remote host (numeric IPv4 or IPv6 address).", valueName: "ADDR"))
+    var peer: String?
+
+    @Option(help: ArgumentHelp("Run every check inside this network namespace (see `ip netns list`).", valueName: "NAME"))
+    var netns: String?
+
+    @Option(help: ArgumentHelp("Run every check inside the network namespace of this process (a container or pod).", valueName: "PID"))
+    var pid: String?
+
+    @Option(help: ArgumentHelp("Counter window: counters are read at its start and end (default 1s).", valueName: "DURATION"))
+    var sample: String = "1s"
+
+    @Option(name: .customLong("answer"), help: ArgumentHelp("What only you know, as QUESTION=ANSWER (see `rstdoctor knowledge questions`).", valueName: "KEY=VALUE"))
+    var answers: [String] = []
+
+    @Option(parsing: .upToNextOption, help: ArgumentHelp("Run only these checks or steps (ids).", valueName: "ID"))
+    var only: [String] = []
+
+    @Option(parsing: .upToNextOption, help: ArgumentHelp("Skip these checks or steps (ids).", valueName: "ID"))
+    var skip: [String] = []
+
+    @Option(name: .customLong("log"), help: ArgumentHelp("An application log to search for reset errors (repeatable).", valueName: "PATH"))
+    var logs: [String] = []
+
+    @Option(name: .customLong("unit"), help: ArgumentHelp("A systemd unit whose journal to search for reset errors (repeatable).", valueName: "NAME"))
+    var units: [String] = []
+
+    @Option(help: ArgumentHelp("Diagnose a bundle saved by `rstdoctor collect` instead of this host.", valueName: "DIR"))
+    var from: String?
+
+    /// Validates every value and builds the request.
+    func request(kb: KnowledgeBase) throws -> DiagnosisRequest {
+        var r = DiagnosisRequest()
+        var o = CollectOptions()
+        if let p = port { o.port = try Validate.port(p) }
+        if let p = peer { o.peer = try Validate.address(p) }
+        if netns != nil && pid != nil { throw Failure.usage("--netns and --pid both choose a namespace: give one of them") }
+        if let n = netns {
+            let name = try Validate.netnsName(n)
+            guard FileManager.default.fileExists(atPath: "/run/netns/\(name)") else {
+                throw Failure.usage("there is no network namespace '\(name)' (/run/netns/\(name) is missing): see `ip netns list`")
+            }
+            o.target = .named(name)
+        }
+        if let p = pid {
+            let n = try Validate.pid(p)
+            guard FileManager.default.fileExists(atPath: "/proc/\(n)/ns/net") else {
+                throw Failure.usage("there is no process \(n) (or its namespace is not visible): check the PID with `ps -p \(n)`")
+            }
+            o.target = .pid(n)
+        }
+        o.window = try Validate.duration(sample, min: 0.05, max: 600)
+        let known = Set(kb.checks.map(\.id) + kb.steps.map(\.id))
+        for id in only + skip where !known.contains(id) {
+            let near = ExprChecker.nearest(id, in: Array(known)).map { " Did you mean `\($0)`?" } ?? ""
+            throw Failure.usage("'\(Sanitize.terminal(id))' is neither a check nor a step id.\(near) See `rstdoctor knowledge checks`.")
+        }
+        o.only = Set(only)
+        o.skip = Set(skip)
+        o.logs = try logs.map { try Validate.path($0) }
+        o.units = try units.map { try Validate.unit($0) }
+        r.collect = o
+        for a in answers {
+            let (k, v) = try DiagnosisRequest.parseAnswer(a, kb: kb)
+            r.answers[k] = v
+        }
+        if let f = from {
+            r.bundle = try Validate.path(f)
+            if netns != nil || pid != nil { throw Failure.usage("--from reads a saved bundle; --netns/--pid choose a live namespace: give one or the other") }
+        }
+        return r
+    }
+}

@@ -1,0 +1,49 @@
+import ArgumentParser
+import Foundation
+import RSTDoctorKit
+
+struct KnowledgeCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "knowledge",
+        abstract: "Validate and list the checks, causes, questions and rules rstdoctor uses.",
+        subcommands: [Lint.self, List.self]
+    )
+
+    struct Lint: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Validate checks/ and knowledge/: ids, facts, types, cycles, examples and samples (file:line per problem).")
+        @OptionGroup var knowledge: KnowledgeOptions
+
+        func run() throws {
+            let files = try KnowledgeFiles.resolve(dir: knowledge.knowledgeDir)
+            let problems = RSTDoctorKit.Lint.run(files)
+            let (kb, _) = KnowledgeBase.load(files)
+            for p in problems.sorted(by: { ($0.file, $0.line) < ($1.file, $1.line) }) { print(Sanitize.line(p.description)) }
+            if problems.isEmpty {
+                print("ok: \(kb.checks.count) checks, \(kb.causes.count) causes, \(kb.questions.count) questions, \(kb.rules.count) rules (\(files.origin))")
+            } else {
+                throw Failure(code: 1, message: "\(problems.count) problem(s) in \(files.origin)")
+            }
+        }
+    }
+
+    struct List: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "List checks, causes, questions, steps or facts.")
+        @Argument(help: "checks, causes, questions, steps or facts.")
+        var what: String
+        @OptionGroup var knowledge: KnowledgeOptions
+
+        func run() throws {
+            let (kb, _) = try knowledge.load()
+            switch what {
+            case "checks": for c in kb.checks { print("\(c.id.padding(toLength: 16, withPad: " ", startingAt: 0)) \(c.step.padding(toLength: 18, withPad: " ", startingAt: 0)) \(c.title)") }
+            case "causes": for c in kb.causes { print("\(c.id.padding(toLength: 26, withPad: " ", startingAt: 0)) prior \(c.prior)  \(c.title)") }
+            case "questions":
+                for q in kb.questions { print("\(q.id): \(q.text)\n    answers: \(q.answers.map(\.id).joined(separator: ", "))") }
+            case "steps": for s in kb.steps { print("\(s.id.padding(toLength: 18, withPad: " ", startingAt: 0)) \(s.title): \(s.purpose)") }
+            case "facts": for k in kb.declarations.keys.sorted() { let d = kb.declarations[k]!; print("\(k)  \(d.type.rawValue)  (\(d.file):\(d.line))") }
+            default: throw Failure.usage("unknown list '\(Sanitize.terminal(what))': use checks, causes, questions, steps or facts")
+            }
+        }
+    }
+}
