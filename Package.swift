@@ -16,17 +16,13 @@ let package = Package(
     targets: [
         .systemLibrary(name: "CPcap", pkgConfig: "libpcap", providers: [.apt(["libpcap-dev"])]),
         .systemLibrary(name: "CReadline", pkgConfig: "readline", providers: [.apt(["libreadline-dev"])]),
-        // Turns checks/ and knowledge/ into Swift source so one copied binary carries its data.
-        .executableTarget(name: "rstd-embed", path: "Sources/rstd-embed"),
-        .plugin(name: "EmbedKnowledge", capability: .buildTool(), dependencies: ["rstd-embed"]),
         .target(
             name: "RSTDoctorKit",
             dependencies: [
                 "CPcap", "CReadline",
                 .product(name: "Yams", package: "Yams"),
                 .product(name: "Subprocess", package: "swift-subprocess"),
-            ],
-            plugins: ["EmbedKnowledge"]
+            ]
         ),
         .executableTarget(
             name: "rstdoctor",

@@ -25,13 +25,13 @@ public enum Validate {
         if inet_pton(AF_INET, t, &v4) == 1 {
             var buf = [CChar](repeating: 0, count: Int(INET_ADDRSTRLEN))
             inet_ntop(AF_INET, &v4, &buf, socklen_t(buf.count))
-            return String(cString: buf)
+            return String(decoding: buf.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
         }
         var v6 = in6_addr()
         if inet_pton(AF_INET6, t, &v6) == 1 {
             var buf = [CChar](repeating: 0, count: Int(INET6_ADDRSTRLEN))
             inet_ntop(AF_INET6, &v6, &buf, socklen_t(buf.count))
-            return String(cString: buf)
+            return String(decoding: buf.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
         }
         throw ValidationError("'\(Sanitize.terminal(text))' is not an IP address: give a numeric IPv4 or IPv6 address such as 198.18.0.1 or fd00::1")
     }

@@ -37,10 +37,15 @@ public struct KnowledgeFiles: Sendable {
         return KnowledgeFiles(files: out, origin: root)
     }
 
-    /// The files `--knowledge-dir`, then `RSTDOCTOR_DATA`, then the built-in copies.
+    /// The files `--knowledge-dir`, then `RSTDOCTOR_DATA`, then `share/rstdoctor` beside the installed
+    /// binary (`make install`), then the built-in copies.
     public static func resolve(dir: String?) throws(ValidationError) -> KnowledgeFiles {
         if let dir { return try directory(dir) }
         if let env = ProcessInfo.processInfo.environment["RSTDOCTOR_DATA"], !env.isEmpty { return try directory(env) }
+        if let exe = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe") {
+            let share = URL(fileURLWithPath: exe).deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("share/rstdoctor").path
+            if FileManager.default.fileExists(atPath: share + "/knowledge/causes.yaml"), let files = try? directory(share) { return files }
+        }
         return embedded
     }
 }

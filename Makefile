@@ -1,0 +1,56 @@
+# rstdoctor — the two commands that do everything:
+#   make run    installs what is missing, builds, and runs `rstdoctor check` on this host
+#   make test   installs what is missing, builds, and runs the whole test suite
+SHELL := /bin/bash
+PREFIX ?= /usr/local
+SWIFT ?= swift
+APT_PACKAGES := libreadline-dev libpcap-dev nftables iptables iproute2 arping tcpdump tshark python3 procps util-linux kmod
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+ARGS ?=
+
+.PHONY: run test deps embed build release install uninstall lint bench fuzz clean test-browser
+
+# The binary carries checks/ and knowledge/ (Sources/RSTDoctorKit/Knowledge/EmbeddedData.swift).
+embed:
+	@sh scripts/embed.sh . Sources/RSTDoctorKit/Knowledge
+
+deps:
+	@missing=""; for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing:$$missing"; \
+	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get update -qq && \
+	  echo "wireshark-common wireshark-common/install-setuid boolean false" | $(SUDO) debconf-set-selections && \
+	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
+	fi
+
+build: deps embed
+	$(SWIFT) build
+
+release: deps embed
+	$(SWIFT) build -c release
+
+# Exit code 1 from `check` means "a likely cause found", not a failed build.
+run: release
+	@.build/release/rstdoctor check $(ARGS); rc=$$?; [ $$rc -le 1 ] || exit $$rc
+
+test: deps embed
+	$(SWIFT) build --build-tests
+	$(SWIFT) test --skip-build
+
+lint: build
+	.build/debug/rstdoctor knowledge lint
+
+install: release
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/rstdoctor
+	install -m 0755 .build/release/rstdoctor $(DESTDIR)$(PREFIX)/bin/rstdoctor
+	cp -R checks knowledge $(DESTDIR)$(PREFIX)/share/rstdoctor/
+
+uninstall:
+	rm -f $(DESTDIR)$(PREFIX)/bin/rstdoctor
+	rm -rf $(DESTDIR)$(PREFIX)/share/rstdoctor
+
+bench: release
+	bench/run
+
+clean:
+	rm -rf .build

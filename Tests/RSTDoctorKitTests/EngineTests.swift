@@ -1,0 +1,67 @@
+import Foundation
+import XCTest
+@testable import RSTDoctorKit
+
+/// The engine on the repository's knowledge: ranking from facts, explanations and unknowns.
+final class EngineTests: XCTestCase {
+    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path
+
+    func kb() throws -> KnowledgeBase {
+        let (kb, problems) = KnowledgeBase.load(try KnowledgeFiles.directory(Self.root))
+        XCTAssertEqual(problems.map(\.description), [])
+        return kb
+    }
+
+    func store(_ facts: [String: FactValue]) -> FactStore {
+        var s = FactStore()
+        for (k, v) in facts { s.add(k, v, source: FactSource(check: "test")) }
+        return s
+    }
+
+    func testAcceptQueueOverflowRanksFirstWithItsEvidence() throws {
+        let kb = try kb()
+        let out = Engine(kb: kb).infer(store([
+            "sysctl.net.ipv4.tcp_abort_on_overflow": .int(1),
+            "nstat.TcpExtListenOverflows.delta": .int(37),
+            "nstat.TcpExtListenOverflows": .int(120),
+            "nstat.TcpExtEmbryonicRsts": .int(120),
+            "window.seconds": .duration(1),
+        ]))
+        let top = try XCTUnwrap(out.causes.first)
+        XCTAssertEqual(top.cause.id, "accept-queue-overflow")
+        XCTAssertGreaterThan(top.probability, 0.9)
+        let e = try XCTUnwrap(top.forEvidence.first { $0.rule == "abort-on-overflow-with-overflows" })
+        XCTAssertTrue(e.explain.contains("overflowed 37 times in 1s"), e.explain)
+        XCTAssertTrue(e.facts.contains { $0.key == "nstat.TcpExtListenOverflows.delta" && $0.value == "37" })
+    }
+
+    func testAbortOnOverflowOffCountsAgainst() throws {
+        let kb = try kb()
+        let out = Engine(kb: kb).infer(store([
+            "sysctl.net.ipv4.tcp_abort_on_overflow": .int(0),
+            "nstat.TcpExtListenOverflows.delta": .int(37),
+        ]))
+        let c = try XCTUnwrap(out.causes.first { $0.cause.id == "accept-queue-overflow" })
+        XCTAssertLessThan(c.probability, 0.05)
+        XCTAssertTrue(c.against.contains { $0.rule == "overflows-dropped-not-reset" })
+    }
+
+    func testNoEvidenceMeansPriorsAndUnknownsAreListed() throws {
+        let kb = try kb()
+        let out = Engine(kb: kb).infer(FactStore())
+        for c in out.causes {
+            XCTAssertEqual(c.probability, c.cause.prior, accuracy: 1e-9, c.cause.id)
+            XCTAssertTrue(c.forEvidence.isEmpty && c.against.isEmpty)
+        }
+        let nl = try XCTUnwrap(out.causes.first { $0.cause.id == "no-listener" })
+        XCTAssertTrue(nl.unknown.contains { $0.key == "focus.port" }, "\(nl.unknown)")
+    }
+
+    func testEveryCauseListedAndSorted() throws {
+        let kb = try kb()
+        let out = Engine(kb: kb).infer(store(["duplicate_ip.count": .int(1)]))
+        XCTAssertEqual(out.causes.count, kb.causes.count)
+        XCTAssertEqual(out.causes.first?.cause.id, "duplicate-ip")
+        XCTAssertEqual(out.causes.map(\.probability), out.causes.map(\.probability).sorted(by: >))
+    }
+}
