@@ -104,7 +104,7 @@ public struct CommandRunner: Sendable {
                     case .exited(let c): outcome = .exited(c)
                     case .signaled(let s): outcome = .signalled(s)
                     }
-                    return .done(outcome, r.standardOutput ?? "", r.standardError ?? "")
+                    return .done(outcome, r.standardOutput, r.standardError)
                 } catch let e as SubprocessError {
                     if Task.isCancelled { return .timeout }
                     let text = "\(e)"
