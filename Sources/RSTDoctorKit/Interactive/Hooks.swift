@@ -1,0 +1,39 @@
+import Foundation
+
+/// Evidence a hook brings into a session: check records (capture, kernel-trace…) and facts.
+public struct SessionEvidence: Sendable {
+    public var records: [CheckRecord]
+    public var facts: [Fact]
+    /// One or two lines saying what was seen (e.g. "412 packets, 3 resets").
+    public var summary: String
+
+    public init(records: [CheckRecord] = [], facts: [Fact] = [], summary: String = "") {
+        self.records = records
+        self.facts = facts
+        self.summary = summary
+    }
+}
+
+/// Entry points other parts of rstdoctor provide to the guided session. The executable fills in
+/// what this build has; a nil hook makes its command say "not available in this build".
+public struct SessionHooks: Sendable {
+    /// `observe <duration>`: counters, kernel RST tracepoints and a capture of the focused traffic
+    /// over the window (as `check --observe`). Cancelled (Task cancellation) by Ctrl-C.
+    public var observe: (@Sendable (_ seconds: Double, _ options: CollectOptions) async throws -> SessionEvidence)?
+    /// `capture <file>`: decode a pcap / pcapng file and classify its resets.
+    public var capture: (@Sendable (_ path: String, _ options: CollectOptions) async throws -> SessionEvidence)?
+    /// `report [file] [--format F]`: render the diagnosis; returns the document text.
+    public var report: (@Sendable (_ diagnosis: Diagnosis, _ kb: KnowledgeBase, _ format: String) throws -> String)?
+    /// The formats `report` accepts; text and json are always there (built in).
+    public var reportFormats: [String]
+
+    public init(observe: (@Sendable (Double, CollectOptions) async throws -> SessionEvidence)? = nil,
+                capture: (@Sendable (String, CollectOptions) async throws -> SessionEvidence)? = nil,
+                report: (@Sendable (Diagnosis, KnowledgeBase, String) throws -> String)? = nil,
+                reportFormats: [String] = ["text", "json"]) {
+        self.observe = observe
+        self.capture = capture
+        self.report = report
+        self.reportFormats = reportFormats
+    }
+}
