@@ -197,6 +197,10 @@ public final class TracefsInstance: @unchecked Sendable {
 
     private func ensureMounted() throws(TraceUnavailable) {
         if FileManager.default.fileExists(atPath: root + "/instances") { return }
+        if geteuid() != 0 && access(root, X_OK) != 0 && errno == EACCES {
+            throw TraceUnavailable("rstdoctor is not running as root, and the kernel's trace events (tracefs at \(root)) are open to root only",
+                                   fix: "Run it again as root, e.g. `sudo rstdoctor watch`.")
+        }
         var isDir: ObjCBool = false
         guard FileManager.default.fileExists(atPath: root, isDirectory: &isDir), isDir.boolValue else {
             throw TraceUnavailable("tracefs is not available: \(root) does not exist",
