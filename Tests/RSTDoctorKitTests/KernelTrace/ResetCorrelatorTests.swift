@@ -118,3 +118,27 @@ final class ResetCorrelatorTests: XCTestCase {
         XCTAssertEqual(try events(junk).count, 0)
     }
 }
+
+final class WireJoinTests: XCTestCase {
+    func testCapturedResetsJoinTracedOnes() throws {
+        var c = ResetCorrelator(reasons: try TraceFixtures.reasons(), clockOffset: 1000)
+        let events = c.consume(try TraceFixtures.text("trace/lab-6.18.trace"))
+        // The closed-port RST as a capture would show it, 40 µs after the tracepoint.
+        let t = 1000 + 639.729499 + 0.00004
+        XCTAssertEqual(WireJoin.tracedSender(src: "198.18.0.2", sport: 9, dst: "198.18.0.1", dport: 42374, time: t, in: events)?.reason, "NO_SOCKET")
+        XCTAssertFalse(WireJoin.builtByFirewall(src: "198.18.0.2", sport: 9, dst: "198.18.0.1", dport: 42374, time: t,
+                                                in: events, localAddresses: ["198.18.0.2"]))
+        // Same shape, another port, no tracepoint: an nft reject built it.
+        XCTAssertTrue(WireJoin.builtByFirewall(src: "198.18.0.2", sport: 8443, dst: "198.18.0.1", dport: 42374, time: t,
+                                               in: events, localAddresses: ["198.18.0.2"]))
+        // Too far in time is not the same RST.
+        XCTAssertNil(WireJoin.tracedSender(src: "198.18.0.2", sport: 9, dst: "198.18.0.1", dport: 42374, time: t + 5, in: events))
+        // Not from this host: nothing to say.
+        XCTAssertFalse(WireJoin.builtByFirewall(src: "203.0.113.1", sport: 80, dst: "198.18.0.1", dport: 1, time: t,
+                                                in: events, localAddresses: ["198.18.0.2"]))
+        // A listener RST with an unknown peer matches on its port.
+        let listener = ResetEvent(traceTime: 1, time: 50, direction: .sent, src: "0.0.0.0", sport: 8080, dst: "0.0.0.0", dport: 0,
+                                  state: "TCP_LISTEN", reason: "TCP_FLAGS", listener: true)
+        XCTAssertNotNil(WireJoin.tracedSender(src: "198.18.0.2", sport: 8080, dst: "198.18.0.9", dport: 5555, time: 50.001, in: [listener]))
+    }
+}
