@@ -26,8 +26,9 @@ public enum SysctlParser: OutputParser {
                     facts.values[name] = .int(n)
                 } else {
                     facts.values[name] = .string(value)
-                    if columns.count > 1, columns.allSatisfy({ Int64($0) != nil }) {
-                        for (i, c) in columns.enumerated() { facts.values["\(name).\(i)"] = .int(Int64(c)!) }
+                    let numbers = columns.compactMap { Int64($0) }
+                    if columns.count > 1, numbers.count == columns.count {
+                        for (i, n) in numbers.enumerated() { facts.values["\(name).\(i)"] = .int(n) }
                     }
                 }
             }
