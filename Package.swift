@@ -31,7 +31,7 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
-        .testTarget(name: "RSTDoctorKitTests", dependencies: ["RSTDoctorKit"]),
+        .testTarget(name: "RSTDoctorKitTests", dependencies: ["RSTDoctorKit"], exclude: ["Fixtures"]),
         .testTarget(name: "KnowledgeTests", dependencies: ["RSTDoctorKit"]),
         .testTarget(name: "CLITests", dependencies: ["RSTDoctorKit"]),
         .testTarget(name: "LabTests", dependencies: ["RSTDoctorKit"]),

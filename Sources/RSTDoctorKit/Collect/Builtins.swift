@@ -15,7 +15,7 @@ extension Collector {
         }
     }
 
-    /// Duplicate-address detection: `arping -D` for each IPv4 address on each up interface,
+    /// Duplicate-address detection (ARP probes from 0.0.0.0) for each IPv4 address on each up interface,
     /// concurrently and bounded (at most 16 addresses, each 1 s).
     func arping(_ c: CheckDefinition) async -> CheckRecord {
         guard runner.which("arping") != nil else { return skipped(c, "`arping` is not installed (not found on PATH)") }
@@ -38,6 +38,9 @@ extension Collector {
             guard let i = try? Validate.interface(ifname), let ad = try? Validate.address(addr) else { continue }
             targets.append((i, ad))
         }
+        // Debian's `arping` is Thomas Habets' (DAD: -0 -i IFACE); iputils' is `-D -I IFACE`.
+        let help = await runner.run(["arping", "--help"], timeout: 2)
+        let habets = (help.stdout + help.stderr).contains("Habets")
         let capped = Array(targets.prefix(16))
         if capped.isEmpty {
             return CheckRecord(id: c.id, status: .ok, reason: "no IPv4 address on an up interface to test", samples: [RawOutput(parts: [])])
@@ -45,7 +48,8 @@ extension Collector {
         let parts = await withTaskGroup(of: RawOutput.Part?.self) { group in
             for (ifname, addr) in capped {
                 group.addTask {
-                    let argv = ["arping", "-D", "-c", "1", "-w", "1", "-I", ifname, addr]
+                    let argv = habets ? ["arping", "-0", "-c", "1", "-w", "1", "-i", ifname, addr]
+                                      : ["arping", "-D", "-c", "1", "-w", "1", "-I", ifname, addr]
                     let r = await runner.run(argv, timeout: c.timeout)
                     switch r.outcome {
                     case .exited(let code):
