@@ -49,7 +49,8 @@ public final class ReadlineReader: LineReader {
         drainWake()
         ReadlineGlobals.result = nil
         rl_callback_handler_install(prompt, readlineLineHandler)
-        defer { rl_callback_handler_remove() }
+        var installed = true
+        defer { if installed { rl_callback_handler_remove() } }
         let input = fileno(rstd_instream())
         while true {
             var fds = [pollfd(fd: input, events: Int16(POLLIN), revents: 0), pollfd(fd: wakeRead, events: Int16(POLLIN), revents: 0)]
@@ -70,6 +71,7 @@ public final class ReadlineReader: LineReader {
                 rl_callback_read_char()
                 if let r = ReadlineGlobals.result {
                     ReadlineGlobals.result = nil
+                    installed = false
                     if r == .eof { FileHandle.standardOutput.write(Data("\n".utf8)) }
                     return r
                 }
@@ -113,6 +115,8 @@ enum ReadlineGlobals {
 }
 
 private func readlineLineHandler(_ line: UnsafeMutablePointer<CChar>?) {
+    // Removing the handler here keeps readline from printing the next prompt before our output.
+    rl_callback_handler_remove()
     guard let line else {
         ReadlineGlobals.result = .eof
         return

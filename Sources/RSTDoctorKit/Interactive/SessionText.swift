@@ -78,7 +78,9 @@ public enum SessionText {
         case "options": return "command line" + (f.source.origin.map { " (\($0))" } ?? "")
         default:
             if f.source.check.hasPrefix("rule:") { return "derived by rule \(f.source.check.dropFirst(5))" }
-            return f.source.display
+            // Long argv lists (sysctl with 20 keys) would drown the line: keep their start.
+            guard let o = f.source.origin else { return f.source.check }
+            return o.count > 60 ? "\(f.source.check): \(o.prefix(57))…" : f.source.display
         }
     }
 
