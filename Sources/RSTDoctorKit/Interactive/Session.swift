@@ -513,6 +513,7 @@ public final class Session {
         }
         let collector = Collector(kb: kb, options: options)
         let list = defs
+        if !list.isEmpty { say(style.dim("Running \(list.count) check\(list.count == 1 ? "" : "s")… (Ctrl-C cancels)")) }
         let (results, _) = await gate.cancellable { () async -> [(Int, CheckRecord, Bool)] in
             await withTaskGroup(of: (Int, CheckRecord, Bool).self) { group in
                 for (i, d) in list.enumerated() {

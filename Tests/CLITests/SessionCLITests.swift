@@ -1,0 +1,248 @@
+import Foundation
+import XCTest
+
+/// `rstdoctor` / `rstdoctor diagnose` driven as a user would: through a pseudo-terminal
+/// (keystrokes in, screen out) and through a pipe, against golden transcripts.
+/// Re-record the goldens with `RSTDOCTOR_RECORD=1 swift test --filter SessionCLITests`.
+final class SessionCLITests: XCTestCase {
+    static let fixtures = CLI.root + "/Tests/Fixtures/session"
+    static let transcripts = fixtures + "/transcripts"
+
+    var state = ""
+
+    override func setUpWithError() throws {
+        guard FileManager.default.isExecutableFile(atPath: CLI.binary) else {
+            throw XCTSkip("the rstdoctor binary is not built (\(CLI.binary)): run `swift build` first")
+        }
+        state = try CLI.tempDir("session")
+    }
+
+    override func tearDownWithError() throws {
+        if !state.isEmpty { try? FileManager.default.removeItem(atPath: state) }
+    }
+
+    /// A fixed environment: no user inputrc, no colour, a dumb terminal, our own state directory.
+    var env: [String: String] {
+        [
+            "PATH": ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin",
+            "HOME": state,
+            "XDG_STATE_HOME": state + "/xdg",
+            "TERM": "dumb",
+            "INPUTRC": "/dev/null",
+            "NO_COLOR": "1",
+            "LANG": "C.UTF-8",
+        ]
+    }
+
+    var fixtureArgs: [String] { ["--knowledge-dir", Self.fixtures, "--from", Self.fixtures + "/bundle"] }
+
+    func normalise(_ s: String) -> String {
+        s.replacingOccurrences(of: Self.fixtures, with: "<fixtures>").replacingOccurrences(of: state, with: "<state>")
+    }
+
+    /// Compares with (or, with RSTDOCTOR_RECORD=1, records) a golden transcript.
+    func golden(_ name: String, _ actual: String, file: StaticString = #filePath, line: UInt = #line) throws {
+        let path = Self.transcripts + "/" + name
+        let text = normalise(actual)
+        if ProcessInfo.processInfo.environment["RSTDOCTOR_RECORD"] == "1" {
+            try FileManager.default.createDirectory(atPath: Self.transcripts, withIntermediateDirectories: true)
+            try text.write(toFile: path, atomically: true, encoding: .utf8)
+            return
+        }
+        guard let expected = try? String(contentsOfFile: path, encoding: .utf8) else {
+            XCTFail("no golden transcript \(path): record it with RSTDOCTOR_RECORD=1", file: file, line: line)
+            return
+        }
+        if expected != text {
+            let e = expected.components(separatedBy: "\n"), a = text.components(separatedBy: "\n")
+            let first = zip(e, a).enumerated().first { $0.element.0 != $0.element.1 }?.offset ?? min(e.count, a.count)
+            XCTFail("""
+                transcript \(name) differs from line \(first + 1) (re-record with RSTDOCTOR_RECORD=1 if the change is intended):
+                expected: \(first < e.count ? e[first] : "<end>")
+                actual:   \(first < a.count ? a[first] : "<end>")
+                --- actual ---
+                \(text)
+                """, file: file, line: line)
+        }
+    }
+
+    func spawn(_ args: [String], cwd: String? = nil) throws -> PTY {
+        try PTY([CLI.binary] + args, env: env, cwd: cwd)
+    }
+
+    // MARK: pipe
+
+    func testScriptedSessionThroughAPipe() throws {
+        let script = """
+            help why
+            rnak
+
+            next
+            why
+            3
+            how idle-timeout
+            facts fx.
+
+            step network-config
+            yes
+
+
+            quit
+
+            """
+        let r = try CLI.run(["diagnose"] + fixtureArgs, env: env, timeout: 60, stdin: script)
+        XCTAssertEqual(r.code, 1, "a likely cause found: exit 1\n\(r.stdout)\n\(r.stderr)")
+        XCTAssertEqual(r.stderr, "")
+        XCTAssertFalse(r.stdout.contains("\u{1B}"), "plain text without a terminal")
+        try golden("pipe.txt", r.stdout)
+
+        // Nothing is lost: the next run resumes with the answers and the checks that ran.
+        let again = try CLI.run(["diagnose", "--resume", "--knowledge-dir", Self.fixtures], env: env, timeout: 60, stdin: "rank\n")
+        XCTAssertEqual(again.code, 1, again.stderr)
+        XCTAssertTrue(again.stdout.contains("Resumed the session saved in"), again.stdout)
+        XCTAssertTrue(again.stdout.contains("2 answers"), again.stdout)
+        XCTAssertTrue(again.stdout.contains("Likely: idle-timeout"), again.stdout)
+        let saved = try CLI.json(String(contentsOfFile: state + "/xdg/rstdoctor/session.json", encoding: .utf8))
+        XCTAssertEqual(saved["schema"] as? String, "rstdoctor.session/1")
+        XCTAssertEqual(saved["answers"] as? [String: String], ["reset_timing": "after-idle", "middlebox": "yes"])
+        XCTAssertEqual((saved["history"] as? [String])?.suffix(2), ["quit", "rank"])
+    }
+
+    func testDefaultSubcommandUsageErrorsAndCheckStillWorks() throws {
+        let r = try CLI.run(fixtureArgs, env: env, stdin: "quit\n")
+        XCTAssertEqual(r.code, 0, r.stderr)
+        XCTAssertTrue(r.stdout.hasPrefix("rstdoctor — guided diagnosis of TCP resets"), r.stdout)
+
+        let none = try CLI.run(["diagnose", "--resume", "--session", state + "/none.json", "--knowledge-dir", Self.fixtures], env: env, stdin: "")
+        XCTAssertEqual(none.code, 2)
+        XCTAssertTrue(none.stderr.contains("there is no session at"), none.stderr)
+        for args in [["diagnose", "--resume", "--port", "80"], ["diagnose", "--only", "fx-kernel"], ["diagnose", "--port", "http"], ["diagnose", "--bogus"]] {
+            let u = try CLI.run(args + ["--knowledge-dir", Self.fixtures], env: env, stdin: "")
+            XCTAssertEqual(u.code, 2, "\(args): \(u.stdout) \(u.stderr)")
+            XCTAssertFalse(u.stderr.isEmpty, "\(args)")
+        }
+
+        let check = try CLI.run(["check", "--format", "json"] + fixtureArgs, env: env)
+        XCTAssertEqual(check.code, 0, check.stderr)
+        XCTAssertEqual(try CLI.json(check.stdout)["schema"] as? String, "rstdoctor.check/1")
+
+        // A new session keeps the one it replaces.
+        _ = try CLI.run(fixtureArgs, env: env, stdin: "answer middlebox no\nquit\n")
+        let second = try CLI.run(fixtureArgs, env: env, stdin: "quit\n")
+        XCTAssertTrue(second.stdout.contains("Your previous session was kept as"), second.stdout)
+        let previous = try CLI.json(String(contentsOfFile: state + "/xdg/rstdoctor/session.previous.json", encoding: .utf8))
+        XCTAssertEqual(previous["answers"] as? [String: String], ["middlebox": "no"])
+    }
+
+    // MARK: terminal
+
+    func testCompletionWhyAndHowOnATerminal() throws {
+        let t = try spawn(["diagnose"] + fixtureArgs)
+        try t.expect("rstdoctor> ")
+        t.send("ra\t")
+        try t.expect("nk ")
+        t.send("\n")
+        try t.expect("rstdoctor> ")
+        t.send("step app\t")
+        try t.expect("lication-logs ")
+        t.send("\n")
+        try t.expect("answer> ")
+        t.send("\t\t")                       // the pending question's answers and the commands
+        try t.expect("mid-stream")
+        try t.expect("answer> ")
+        t.send("af\t")
+        try t.expect("ter-idle ")
+        t.send("\n")
+        try t.expect("rstdoctor> ")
+        t.send("why reset\t")
+        try t.expect("_timing ")
+        t.send("\n")
+        try t.expect("rstdoctor> ")
+        t.send("how idle\t")
+        try t.expect("-timeout ")
+        t.send("\n")
+        try t.expect("rstdoctor> ")
+        t.send("run fx-f\t\n")
+        try t.expect("rstdoctor> ")
+        t.send("\u{04}")
+        XCTAssertEqual(try t.wait(), 0)
+        let screen = Screen.render(t.raw)
+        XCTAssertTrue(screen.contains("rstdoctor> rank"), screen)
+        XCTAssertTrue(screen.contains("It separates:"), screen)
+        XCTAssertTrue(screen.contains("+2.5  it-after-idle"), screen)
+        try golden("terminal-completion.txt", screen)
+    }
+
+    func testHistoryAcrossTwoSessions() throws {
+        do {
+            let t = try spawn(["diagnose"] + fixtureArgs)
+            try t.expect("rstdoctor> ")
+            t.send("rank all\n")
+            try t.expect("rstdoctor> ")
+            t.send("how no-listener\n")
+            try t.expect("rstdoctor> ")
+            t.send("quit\n")
+            XCTAssertEqual(try t.wait(), 0)
+        }
+        let history = try String(contentsOfFile: state + "/xdg/rstdoctor/history", encoding: .utf8)
+        XCTAssertEqual(history, "rank all\nhow no-listener\nquit\n")
+
+        let t = try spawn(["diagnose", "--resume", "--knowledge-dir", Self.fixtures])
+        try t.expect("rstdoctor> ")
+        t.send("\u{10}")                    // Ctrl-P: previous line
+        try t.expect("quit")
+        t.send("\u{10}")
+        try t.expect("how no-listener")
+        t.send("\u{10}")
+        try t.expect("rank all")
+        t.send("\n")
+        try t.expect("5. ")                  // `rank all` lists every cause
+        try t.expect("rstdoctor> ")
+        t.send("\u{04}")
+        XCTAssertEqual(try t.wait(), 0)
+        let screen = Screen.render(t.raw)
+        try golden("terminal-history.txt", screen)
+        let after = try String(contentsOfFile: state + "/xdg/rstdoctor/history", encoding: .utf8)
+        XCTAssertEqual(after, "rank all\nhow no-listener\nquit\nrank all\n")
+    }
+
+    func testCtrlCCancelsTheRunningCheckNotTheSession() throws {
+        // Live (no --from): the fixture checks read values/ relative to the fixture folder.
+        let t = try spawn(["diagnose", "--knowledge-dir", Self.fixtures], cwd: Self.fixtures)
+        try t.expect("rstdoctor> ")
+        t.send("typed but abandoned\u{03}")
+        try t.expect("^C")
+        try t.expect("rstdoctor> ")
+        let start = Date()
+        t.send("run fx-slow\n")
+        try t.expect("(Ctrl-C cancels)")
+        usleep(300_000)
+        t.send("\u{03}")
+        try t.expect("cancelled with Ctrl-C")
+        try t.expect("rstdoctor> ")
+        XCTAssertLessThan(Date().timeIntervalSince(start), 15, "the 30 s check was cancelled")
+        t.send("rank\n")
+        try t.expect("Ranking")
+        try t.expect("rstdoctor> ")
+        t.send("\u{04}")
+        XCTAssertEqual(try t.wait(), 0)
+        let screen = Screen.render(t.raw)
+        XCTAssertTrue(screen.contains("skipped  fx-slow"), screen)
+        XCTAssertFalse(screen.contains("typed but abandoned\nUnknown command"), "the abandoned line never ran")
+        // No `sleep` left behind.
+        let ps = try CLI.run(["-C", "sleep", "-o", "args="], exe: "/usr/bin/ps")
+        XCTAssertFalse(ps.stdout.contains("sleep 30"), ps.stdout)
+    }
+
+    func testSigtermEndsTheSessionSaved() throws {
+        let t = try spawn(["diagnose"] + fixtureArgs)
+        try t.expect("rstdoctor> ")
+        t.send("answer middlebox yes\n")
+        try t.expect("rstdoctor> ")
+        kill(t.pid, SIGTERM)
+        XCTAssertEqual(try t.wait(), 128 + SIGTERM)
+        XCTAssertTrue(Screen.render(t.raw).contains("the session is saved"))
+        let saved = try CLI.json(String(contentsOfFile: state + "/xdg/rstdoctor/session.json", encoding: .utf8))
+        XCTAssertEqual(saved["answers"] as? [String: String], ["middlebox": "yes"])
+    }
+}
