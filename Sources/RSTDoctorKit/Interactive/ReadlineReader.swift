@@ -11,6 +11,8 @@ public final class ReadlineReader: LineReader {
     let wakeRead: Int32
     public let wakeFD: Int32
     public static let historyLimit: Int32 = 1000
+    /// Undoes readline's terminal modes if the process ends from a signal while a line is read.
+    private var restoreToken: Int?
 
     /// - completer: given the text before the word being completed and the word, the candidates;
     ///   nil means "complete file names".
@@ -27,6 +29,15 @@ public final class ReadlineReader: LineReader {
         wakeRead = fds[0]
         wakeFD = fds[1]
         ReadlineGlobals.completer = completer
+        var saved = termios()
+        let input = fileno(rstd_instream())
+        if tcgetattr(input, &saved) == 0 {
+            let mode = saved
+            restoreToken = Cleanup.shared.add {
+                var m = mode
+                _ = tcsetattr(input, TCSANOW, &m)
+            }
+        }
         rstd_set_readline_name(strdup("rstdoctor"))
         rstd_set_catch_signals(0)
         rstd_set_change_environment(0)
@@ -41,6 +52,7 @@ public final class ReadlineReader: LineReader {
     }
 
     deinit {
+        if let t = restoreToken { Cleanup.shared.remove(t) }
         if wakeRead >= 0 { close(wakeRead) }
         if wakeFD >= 0 { close(wakeFD) }
     }

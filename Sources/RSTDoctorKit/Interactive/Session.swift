@@ -198,6 +198,8 @@ public final class Session {
                 say("Waiting for an answer to “\(t(q.text))”: 1–\(q.answers.count + 1), or an answer id. `why` says why I ask; `next` skips it.")
             } else if !state.finished {
                 await next()
+            } else {
+                invite()
             }
             return
         }
