@@ -184,6 +184,28 @@ final class SessionTests: XCTestCase {
         XCTAssertEqual(s.state.facts.first?.value?.factValue, .int(300))
     }
 
+    func testCtrlCCancelsObserveNotTheSession() async throws {
+        let hooks = SessionHooks(observe: { _, _ in
+            try await Task.sleep(nanoseconds: 30_000_000_000)
+            return SessionEvidence(summary: "should not get here")
+        })
+        let gate = InterruptGate(message: { _ in })
+        let out = BufferOutput()
+        let s = try Session(kb: try kb(), state: SessionState(target: .init()), path: dir + "/session.json", output: out,
+                            style: Style(enabled: false), hooks: hooks, gate: gate)
+        DispatchQueue.global().asyncAfter(deadline: .now() + 0.3) { gate.deliver(SIGINT) }
+        let start = Date()
+        await s.handle("observe 30s")
+        XCTAssertLessThan(Date().timeIntervalSince(start), 10)
+        XCTAssertTrue(out.text.contains("Observing for 30s"), out.text)
+        XCTAssertTrue(out.text.contains("observe was cancelled with Ctrl-C."), out.text)
+        XCTAssertFalse(out.text.contains("should not get here"))
+        XCTAssertFalse(s.wantsQuit)
+        gate.deliver(SIGINT)   // idle: nothing happens
+        await s.handle("rank")
+        XCTAssertTrue(out.text.contains("Ranking"))
+    }
+
     func testReportWritesJSONAndText() async throws {
         let (s, out) = try session()
         await s.start()
@@ -216,6 +238,23 @@ final class SessionTests: XCTestCase {
         await s.handle("load \(dir)/missing.json")
         XCTAssertTrue(out.take().contains("there is no session at"))
         XCTAssertEqual(s.state.answers["middlebox"], "no", "a failed load keeps the session")
+    }
+
+    func testStaleOrHandEditedSessionsCannotCrashTheWalk() async throws {
+        for step in [-5, 6, 99, Int.max] {
+            var st = SessionState(target: .init(bundle: Self.fixtures + "/bundle"))
+            st.step = step
+            st.pending = "no_such_question"
+            st.target.window = -1
+            let (s, out) = try session(st)
+            XCTAssertNil(s.state.step)
+            XCTAssertNil(s.state.pending)
+            await s.resume(from: "x")
+            await s.handle("step")
+            await s.handle("next")
+            XCTAssertEqual(s.state.step, 0)
+            XCTAssertTrue(out.text.contains("Step 1 of 6"), out.text)
+        }
     }
 
     func testStoredValuesRoundTrip() throws {

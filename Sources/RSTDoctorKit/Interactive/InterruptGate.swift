@@ -50,9 +50,11 @@ public final class InterruptGate: @unchecked Sendable {
     }
 
     /// Runs `work` as a task that Ctrl-C cancels; returns its result and whether it was cancelled.
-    public func cancellable<T: Sendable>(_ work: @escaping @Sendable () async -> T) async -> (T, Bool) {
+    /// `started` runs once Ctrl-C is routed to the task (so a message printed there is a promise kept).
+    public func cancellable<T: Sendable>(started: () -> Void = {}, _ work: @escaping @Sendable () async -> T) async -> (T, Bool) {
         let task = Task { await work() }
         set(.running({ task.cancel() }))
+        started()
         let value = await task.value
         let was = cancelled
         set(.idle)

@@ -34,6 +34,17 @@ public final class Session {
         self.knowledgeProblems = knowledgeProblems
         self.host = HostInfo(hostname: "", kernel: "", netns: "host", port: nil, peer: nil, started: state.created, window: state.target.window, source: "live")
         try adopt(state.target)
+        self.state = Self.sanitised(state, kb: kb)
+    }
+
+    /// A session file may come from another knowledge base or be edited by hand: keep only what
+    /// this one can use, so a stale index or id can never crash the walk.
+    static func sanitised(_ s: SessionState, kb: KnowledgeBase) -> SessionState {
+        var s = s
+        if let i = s.step, i < 0 || i >= kb.steps.count { s.step = nil }
+        if let p = s.pending, kb.question(p) == nil { s.pending = nil }
+        if !(s.target.window > 0 && s.target.window <= 600) { s.target.window = 1 }
+        return s
     }
 
     /// Sets up collection for a target: a bundle, or the live host / namespace.
@@ -97,6 +108,25 @@ public final class Session {
             if !saveWarned { say("warning: \(error.message). The session goes on, but is not being saved.") }
             saveWarned = true
         }
+    }
+
+    /// What a command may change, cheaply comparable.
+    struct Fingerprint: Equatable {
+        var answers: [String: String]
+        var dontKnow: [String]
+        var step: Int?
+        var pending: String?
+        var finished: Bool
+        var stepsDone: [String]
+        var records: [String]
+        var facts: [StoredFact]
+        var created: Date
+    }
+
+    var fingerprint: Fingerprint {
+        Fingerprint(answers: state.answers, dontKnow: state.dontKnow, step: state.step, pending: state.pending, finished: state.finished,
+                    stepsDone: state.stepsDone, records: state.records.map { "\($0.id) \($0.status) \($0.durationMs) \($0.samples.count)" },
+                    facts: state.facts, created: state.created)
     }
 
     public var prompt: String { state.pending != nil ? "answer> " : "rstdoctor> " }
@@ -188,7 +218,10 @@ public final class Session {
     public func handle(_ line: String) async {
         let trimmed = line.trimmingCharacters(in: .whitespaces)
         if !trimmed.isEmpty { state.remember(command: trimmed) }
-        defer { save() }
+        // Raw outputs can be large: rewrite the file only when the command changed something
+        // (the typed history alone waits for the next change or the end; readline keeps it too).
+        let before = fingerprint
+        defer { if fingerprint != before { save() } }
         if let q = pendingQuestion, let choice = Self.parseAnswer(trimmed, q) {
             await answer(q, choice, continueFlow: true)
             return
@@ -340,7 +373,7 @@ public final class Session {
     /// After the last step: one more sweep for questions that could still change the top, then the verdict.
     func conclude() {
         state.finished = true
-        state.step = kb.steps.count - 1
+        state.step = kb.steps.isEmpty ? nil : kb.steps.count - 1
         if let sc = QuestionChoice.next(kb: kb, facts: inputFacts(), excluding: excludedQuestions) {
             say("Before concluding: a question from the \(t(kb.step(sc.question.step)?.title ?? sc.question.step)) step could still change the top of the ranking.")
             ask(sc.question)
@@ -515,8 +548,8 @@ public final class Session {
         }
         let collector = Collector(kb: kb, options: options)
         let list = defs
-        if !list.isEmpty { say(style.dim("Running \(list.count) check\(list.count == 1 ? "" : "s")… (Ctrl-C cancels)")) }
-        let (results, _) = await gate.cancellable { () async -> [(Int, CheckRecord, Bool)] in
+        let announce = { if !list.isEmpty { self.say(self.style.dim("Running \(list.count) check\(list.count == 1 ? "" : "s")… (Ctrl-C cancels)")) } }
+        let (results, _) = await gate.cancellable(started: announce) { () async -> [(Int, CheckRecord, Bool)] in
             await withTaskGroup(of: (Int, CheckRecord, Bool).self) { group in
                 for (i, d) in list.enumerated() {
                     group.addTask { let r = await collector.run(d); return (i, r, Task.isCancelled) }
@@ -577,8 +610,7 @@ public final class Session {
             return
         }
         if bundleRecords != nil { say("This session reads a bundle (--from): there is no live host to observe."); return }
-        say("Observing for \(Duration.render(seconds))… (Ctrl-C stops early)")
-        await runHook(what: "observe") { [options] in try await hook(seconds, options) }
+        await runHook(what: "observe", announce: "Observing for \(Duration.render(seconds))… (Ctrl-C stops early)") { [options] in try await hook(seconds, options) }
     }
 
     func capture(_ arg: String?) async {
@@ -593,9 +625,9 @@ public final class Session {
         await runHook(what: "capture") { [options] in try await hook(path, options) }
     }
 
-    func runHook(what: String, _ work: @escaping @Sendable () async throws -> SessionEvidence) async {
+    func runHook(what: String, announce: String? = nil, _ work: @escaping @Sendable () async throws -> SessionEvidence) async {
         let before = diagnosis()
-        let (result, cancelled) = await gate.cancellable { () async -> Result<SessionEvidence, ValidationError> in
+        let (result, cancelled) = await gate.cancellable(started: { if let announce { self.say(announce) } }) { () async -> Result<SessionEvidence, ValidationError> in
             do { return .success(try await work()) } catch let e as ValidationError { return .failure(e) } catch { return .failure(ValidationError("\(error)")) }
         }
         switch result {
@@ -697,7 +729,7 @@ public final class Session {
         do { loaded = try SessionState.load(from: try Validate.path(arg)) } catch { say(error.message); return }
         let old = state
         let oldHost = host, oldOptions = options, oldBundle = bundleRecords
-        state = loaded
+        state = Self.sanitised(loaded, kb: kb)
         do { try adopt(loaded.target) } catch {
             state = old
             host = oldHost
