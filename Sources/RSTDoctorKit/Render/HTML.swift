@@ -140,7 +140,10 @@ public enum HTMLReport {
             if !answers.isEmpty {
                 o += "<p>Your answers:</p>\n<ul>\n"
                 for a in answers {
-                    let given = a.byHost.map { multi ? "\(h($0.1)) (\(h($0.0)))" : h($0.1) }.joined(separator: "; ")
+                    // The same answer on every host is said once.
+                    let same = a.byHost.count == r.hosts.count && Set(a.byHost.map(\.1)).count == 1
+                    let given = same ? h(a.byHost.first?.1 ?? "") + (multi ? " (all hosts)" : "")
+                        : a.byHost.map { multi ? "\(h($0.1)) (\(h($0.0)))" : h($0.1) }.joined(separator: "; ")
                     o += "<li>\(h(a.question)) — <b>\(given)</b></li>\n"
                 }
                 o += "</ul>\n"
@@ -153,7 +156,7 @@ public enum HTMLReport {
         var o = "<h2 id=\"resets\">Resets seen</h2>\n"
         let all = r.resets
         guard let timeline = SVGCharts.resetTimeline(r) else {
-            return o + "<p>No individual reset was captured or traced. To see them, run <code>rstdoctor report --observe 30s --port PORT</code> while the problem happens, or give a capture with <code>--pcap FILE</code>.</p>\n"
+            return o + "<p>No individual reset was captured or traced. To see them, run rstdoctor with <code>--observe 30s --port PORT</code> while the problem happens, or give it a capture with <code>--pcap FILE</code>.</p>\n"
         }
         o += timeline + "\n"
         let multi = r.hosts.count > 1

@@ -152,7 +152,10 @@ public enum MarkdownReport {
             if !answers.isEmpty {
                 out += "Your answers:\n\n"
                 for a in answers {
-                    let given = a.byHost.map { multi ? "\(md($0.1)) (\(md($0.0)))" : md($0.1) }.joined(separator: "; ")
+                    // The same answer on every host is said once.
+                    let same = a.byHost.count == r.hosts.count && Set(a.byHost.map(\.1)).count == 1
+                    let given = same ? md(a.byHost.first?.1 ?? "") + (multi ? " (all hosts)" : "")
+                        : a.byHost.map { multi ? "\(md($0.1)) (\(md($0.0)))" : md($0.1) }.joined(separator: "; ")
                     out += "- \(md(a.question)) — **\(given)**\n"
                 }
                 out += "\n"
@@ -175,7 +178,7 @@ public enum MarkdownReport {
         var out = "## Resets seen\n\n"
         let all = r.resets
         if all.isEmpty {
-            out += "No individual reset was captured or traced. To see them, run `rstdoctor report --observe 30s --port PORT` while the problem happens, or give a capture with `--pcap FILE`.\n\n"
+            out += "No individual reset was captured or traced. To see them, run rstdoctor with `--observe 30s --port PORT` while the problem happens, or give it a capture with `--pcap FILE`.\n\n"
             return out
         }
         let multi = r.hosts.count > 1

@@ -22,6 +22,17 @@ final class OpenMetricsTests: XCTestCase {
         XCTAssertEqual(types.count, Set(types).count)
     }
 
+    func testDocsNameOnlyMetricsThatExist() throws {
+        let doc = try String(contentsOfFile: ReportFixtures.root + "/docs/report.md", encoding: .utf8)
+        let om = OpenMetrics.render(HostReport(ReportFixtures.server()))
+        let declared = Set(om.split(separator: "\n").filter { $0.hasPrefix("# TYPE ") }.map { String($0.split(separator: " ")[2]) })
+        let re = try NSRegularExpression(pattern: "rstdoctor_[a-z_]+")
+        let named = Set(re.matches(in: doc, range: NSRange(doc.startIndex..., in: doc)).compactMap { Range($0.range, in: doc).map { String(doc[$0]) } })
+        XCTAssertGreaterThanOrEqual(named.count, 8)
+        XCTAssertEqual(named.subtracting(declared), [], "docs/report.md names metrics the output does not have")
+        XCTAssertEqual(declared.subtracting(named), [], "metrics missing from docs/report.md")
+    }
+
     func testOfficialParsersAcceptIt() throws {
         let python = "/usr/bin/python3"
         guard FileManager.default.isExecutableFile(atPath: python), Self.run(python, ["-c", "import prometheus_client"]).0 == 0 else {
