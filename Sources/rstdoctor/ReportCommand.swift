@@ -31,12 +31,11 @@ struct ReportCommand: AsyncParsableCommand {
     var session: String?
 
     func run() async throws {
-        guard ["markdown", "md", "html", "json"].contains(format) else {
+        guard let fmt = ReportFormat(name: format) else {
             throw Failure.usage("unknown --format '\(Sanitize.terminal(format))': use markdown, html or json")
         }
         let outPath = try output.map { try Validate.path($0) }
         let (kb, problems) = try knowledge.load()
-        let context = ReportContext(kb: kb)
         let text: String
         let likely: Bool
         if !merge.isEmpty || session != nil {
@@ -54,27 +53,17 @@ struct ReportCommand: AsyncParsableCommand {
                     throw Failure.usage(error.message)
                 }
             }
-            let report = Report(hosts: Merge.hosts(inputs), context: context)
-            switch format {
-            case "json": text = (inputs.count == 1 ? inputs[0].json : Merge.json(inputs)).serialized() + "\n"
-            case "html": text = HTMLReport.render(report)
-            default: text = MarkdownReport.render(report)
-            }
-            likely = report.hosts.contains { h in h.causes.contains { $0.probability >= Diagnosis.likely } }
+            text = fmt.render(inputs, kb: kb)
+            likely = inputs.contains { i in i.report.causes.contains { $0.probability >= Diagnosis.likely } }
         } else {
             let req = try evidence.request(kb: kb)
             let d = try await Pipeline.run(req, kb: kb, knowledgeProblems: problems.count)
-            let report = Report(hosts: [HostReport(d)], context: context)
-            switch format {
-            case "json": text = CheckJSON.render(d).serialized() + "\n"
-            case "html": text = HTMLReport.render(report)
-            default: text = MarkdownReport.render(report)
-            }
+            text = fmt.render(d, kb: kb)
             likely = !d.likelyCauses.isEmpty
         }
         if let path = outPath {
             try ReportFile.write(text, to: path)
-            FileHandle.standardError.write(Data("rstdoctor: wrote the \(format == "md" ? "markdown" : format) report to \(Sanitize.line(path))\n".utf8))
+            FileHandle.standardError.write(Data("rstdoctor: wrote the \(fmt.rawValue) report to \(Sanitize.line(path))\n".utf8))
         } else {
             print(text, terminator: "")
         }
