@@ -57,14 +57,14 @@ final class Agent: @unchecked Sendable {
         process.standardOutput = out
         process.standardError = err
         try process.run()
-        DispatchQueue.global().async { [weak self] in
+        Command.thread { [weak self] in
             while true {
                 let d = out.fileHandleForReading.availableData
                 if d.isEmpty { break }
                 self?.feed(d)
             }
         }
-        DispatchQueue.global().async { [weak self] in
+        Command.thread { [weak self] in
             while true {
                 let d = err.fileHandleForReading.availableData
                 if d.isEmpty { break }
@@ -126,17 +126,13 @@ final class Agent: @unchecked Sendable {
         try? input.fileHandleForWriting.close()
         let deadline = Date().addingTimeInterval(1)
         while process.isRunning && Date() < deadline { usleep(10_000) }
-        if process.isRunning {
-            kill(process.processIdentifier, SIGKILL)
-            process.waitUntilExit()
-        }
+        kill9()
     }
 
-    /// Ends the agent at once with SIGKILL.
-    func kill9() {
-        if process.isRunning {
-            kill(process.processIdentifier, SIGKILL)
-            process.waitUntilExit()
-        }
+    /// Ends the agent at once with SIGKILL and waits (at most `wait` seconds) for it to be gone.
+    func kill9(wait: Double = 2) {
+        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+        let deadline = Date().addingTimeInterval(wait)
+        while process.isRunning && Date() < deadline { usleep(5_000) }
     }
 }

@@ -48,7 +48,7 @@ enum Command {
         let group = DispatchGroup()
         for (fh, isOut) in [(out.fileHandleForReading, true), (err.fileHandleForReading, false)] {
             group.enter()
-            DispatchQueue.global().async {
+            Command.thread {
                 let d = fh.readDataToEndOfFile()
                 collected.set(d, stdout: isOut)
                 group.leave()
@@ -77,6 +77,15 @@ enum Command {
             return d + "/" + name
         }
         return "/usr/bin/" + name
+    }
+
+    /// Runs a blocking reader on a thread of its own. Not on a dispatch queue: blocked readers
+    /// would exhaust the small global pool of a 2-core machine and delay everything queued
+    /// after them, the SIGINT cleanup of `Cleanup` included.
+    static func thread(_ body: @escaping @Sendable () -> Void) {
+        let t = Thread { body() }
+        t.stackSize = 256 << 10
+        t.start()
     }
 
     static func available(_ name: String) -> Bool {
@@ -122,7 +131,7 @@ final class Background: @unchecked Sendable {
         // One reader per pipe, blocking until EOF, so output is never lost and nothing spins.
         for (fh, isOut) in [(o.fileHandleForReading, true), (e.fileHandleForReading, false)] {
             readers.enter()
-            DispatchQueue.global().async { [weak self, readers] in
+            Command.thread { [weak self, readers] in
                 while true {
                     let d = fh.availableData
                     if d.isEmpty { break }

@@ -18,6 +18,7 @@ final class Lab: @unchecked Sendable {
     private var tracers: [Tracer] = []
     private var counterMarks: [String: [String: Int]] = [:]
     private var cleanupToken: Int?
+    private let teardownLock = NSLock()
     private nonisolated(unsafe) static var serial = 0
     private static let serialLock = NSLock()
 
@@ -252,20 +253,24 @@ final class Lab: @unchecked Sendable {
     // MARK: teardown
 
     /// Stops every agent, capture and trace, deletes every namespace and the temporary files.
+    /// A second caller (the test's tearDown while a signal's cleanup runs) waits for the first to
+    /// finish, so the process cannot exit half-way through.
     func teardown() {
+        teardownLock.lock(); defer { teardownLock.unlock() }
         lock.lock()
         let a = Array(agents.values), b = background, t = tracers, n = namespaces
         agents.removeAll(); background.removeAll(); tracers.removeAll(); namespaces.removeAll()
         let token = cleanupToken
         cleanupToken = nil
         lock.unlock()
-        for x in a { x.kill9() }
-        for x in b { x.stop(grace: 1) }
+        for x in a { x.kill9(wait: 0) }
         for x in t { x.remove() }
         for name in n {
             Lab.killProcesses(in: name)
             _ = Command.run(["ip", "netns", "del", name], timeout: 5)
         }
+        for x in b { x.stop(grace: 1) }
+        for x in a { x.kill9(wait: 1) }
         try? FileManager.default.removeItem(at: tmp)
         if let token { Cleanup.shared.remove(token) }
     }
