@@ -177,6 +177,7 @@ enum Runner {
         let cap = try lab.startCapture(s.capture.ns, s.capture.dev, to: file)
         let tracer = lab.startTrace()
         ev.traceAvailable = tracer != nil
+        if tracer == nil { ev.note("trace", "skipped: no tracefs instance could be created (is tracefs mounted at /sys/kernel/tracing?)") }
         phase("capture and trace started")
         try s.setUp(lab, ev)
         phase("set up")

@@ -20,6 +20,13 @@ struct AcceptOverflow: Scenario {
         _ = try Steps.listen(lab, in: "s", addr: Topology.any(false), backlog: 1)
         let cli = try lab.startAgent("client", in: "c")
         try Steps.expectOK(ev.step("c1.connect", cli.call("connect", ["addr": ev.server, "port": Topology.port])), "c1")
+    }
+
+    func provoke(_ lab: Lab, _ ev: Evidence) throws {
+        let cli = try lab.agent("client", in: "c")
+        // Everything from here must happen within the server's first SYN-ACK retransmission
+        // (1 s), or that retransmission completes c2's handshake by itself: so it is all in provoke,
+        // after any observer's start.
         // Only the bare final ACK of the handshake (flags exactly ACK) is dropped: data segments carry PSH.
         try lab.nft("c", """
             table inet rstdlab {
@@ -33,10 +40,6 @@ struct AcceptOverflow: Scenario {
         }
         try lab.nftDeleteTable("c", "rstdlab")
         ev.note("ss-before", lab.ss("s", ["-tan"]))
-    }
-
-    func provoke(_ lab: Lab, _ ev: Evidence) throws {
-        let cli = try lab.agent("client", in: "c")
         // c1 is C1, c2 is C2, c3 is C3 (agent ids follow creation order).
         ev.step("c2.send", cli.call("send", ["id": "C2", "data": "GET /2\n"]))
         usleep(50_000)
