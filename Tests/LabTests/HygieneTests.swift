@@ -34,9 +34,15 @@ final class HygieneTests: XCTestCase {
     func testStaleNamespacesAreSwept() throws {
         // pid_max is at most 2^22: this pid cannot be alive.
         let stale = "rstd-l99999999-1-c"
+        let staleDir = FileManager.default.temporaryDirectory.appendingPathComponent("rstd-l99999999-1")
         _ = Command.run(["ip", "netns", "add", stale])
-        defer { _ = Command.run(["ip", "netns", "del", stale]) }
+        try FileManager.default.createDirectory(at: staleDir, withIntermediateDirectories: true)
+        defer {
+            _ = Command.run(["ip", "netns", "del", stale])
+            try? FileManager.default.removeItem(at: staleDir)
+        }
         Lab.sweepStale()
         XCTAssertFalse(Command.run(["ip", "netns", "list"]).stdout.contains(stale))
+        XCTAssertFalse(FileManager.default.fileExists(atPath: staleDir.path), "stale temporary directory left")
     }
 }

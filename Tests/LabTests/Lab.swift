@@ -64,6 +64,13 @@ final class Lab: @unchecked Sendable {
             killProcesses(in: name)
             _ = Command.run(["ip", "netns", "del", name], timeout: 5)
         }
+        // The temporary directories of dead runs too (captures, nft files).
+        let tmp = FileManager.default.temporaryDirectory
+        for entry in (try? FileManager.default.contentsOfDirectory(atPath: tmp.path)) ?? [] where entry.hasPrefix("rstd-l") {
+            guard let pidText = entry.dropFirst("rstd-l".count).split(separator: "-").first,
+                  let pid = Int32(pidText), pid != getpid(), kill(pid, 0) != 0 else { continue }
+            try? FileManager.default.removeItem(at: tmp.appendingPathComponent(entry))
+        }
     }
 
     private static func killProcesses(in netns: String) {
