@@ -34,6 +34,6 @@ let package = Package(
         .testTarget(name: "RSTDoctorKitTests", dependencies: ["RSTDoctorKit"], exclude: ["Fixtures"]),
         .testTarget(name: "KnowledgeTests", dependencies: ["RSTDoctorKit"]),
         .testTarget(name: "CLITests", dependencies: ["RSTDoctorKit"]),
-        .testTarget(name: "LabTests", dependencies: ["RSTDoctorKit"]),
+        .testTarget(name: "LabTests", dependencies: ["RSTDoctorKit"], exclude: ["agents", "Fixtures", "README.md"]),
     ]
 )
