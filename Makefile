@@ -4,7 +4,7 @@
 SHELL := /bin/bash
 PREFIX ?= /usr/local
 SWIFT ?= swift
-APT_PACKAGES := libreadline-dev libpcap-dev nftables iptables iproute2 arping tcpdump tshark python3 procps util-linux kmod
+APT_PACKAGES := libreadline-dev libpcap-dev nftables iptables iproute2 arping tcpdump tshark python3 procps util-linux kmod bc time python3-prometheus-client
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 ARGS ?=
 
@@ -51,6 +51,14 @@ uninstall:
 
 bench: release
 	bench/run
+
+# The HTML report in a real headless Chromium: installs chromium (Debian package), then runs only that test.
+# The screenshot it takes is kept at .build/report-browser/report.png.
+test-browser: deps embed
+	@dpkg -s chromium >/dev/null 2>&1 || { $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get update -qq && \
+	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium >/dev/null; }
+	$(SWIFT) build --build-tests
+	$(SWIFT) test --skip-build --filter ReportBrowserTests
 
 clean:
 	rm -rf .build

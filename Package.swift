@@ -31,9 +31,9 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
-        .testTarget(name: "RSTDoctorKitTests", dependencies: ["RSTDoctorKit"], exclude: ["Fixtures"]),
+        .testTarget(name: "RSTDoctorKitTests", dependencies: ["RSTDoctorKit"], exclude: ["Fixtures", "Report/Golden"]),
         .testTarget(name: "KnowledgeTests", dependencies: ["RSTDoctorKit"]),
         .testTarget(name: "CLITests", dependencies: ["RSTDoctorKit"]),
-        .testTarget(name: "LabTests", dependencies: ["RSTDoctorKit"]),
+        .testTarget(name: "LabTests", dependencies: ["RSTDoctorKit"], exclude: ["agents", "Fixtures", "README.md"]),
     ]
 )

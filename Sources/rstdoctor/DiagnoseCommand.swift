@@ -65,9 +65,14 @@ struct DiagnoseCommand: AsyncParsableCommand {
         let gate = InterruptGate()
         gate.install()
         defer { gate.uninstall() }
-        // The observe, capture and report pipelines are wired in by the integrator (SessionHooks);
-        // until then those commands say they are not available in this build.
-        let hooks = SessionHooks()
+        // observe and capture are wired in when their pipelines exist (SessionHooks); until then
+        // those commands say they are not available in this build.
+        let hooks = SessionHooks(
+            report: { d, kb, format in
+                guard let f = ReportFormat(name: format) else { throw RSTDoctorKit.ValidationError("unknown report format \(format)") }
+                return f.render(d, kb: kb)
+            },
+            reportFormats: ["text"] + ReportFormat.allCases.map(\.rawValue))
         let s = try Session(kb: kb, state: state, path: path, output: output, style: style, hooks: hooks, gate: gate,
                             knowledgeProblems: problems.count)
         if resume { await s.resume(from: path) } else { await s.start(notice: notice) }

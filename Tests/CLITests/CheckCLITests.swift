@@ -149,7 +149,7 @@ final class CheckCLITests: XCTestCase {
                 s["nft"] = try CLI.run(["list", "ruleset"], exe: "/usr/sbin/nft").stdout
             }
             s["ip"] = try CLI.run(["addr"], exe: "/usr/sbin/ip").stdout
-            s["modules"] = (try String(contentsOfFile: "/proc/modules", encoding: .utf8)).split(separator: "\n").map { $0.split(separator: " ").first.map(String.init) ?? "" }.sorted().joined(separator: "\n")
+            s["modules"] = ((try? String(contentsOfFile: "/proc/modules", encoding: .utf8)) ?? "no /proc/modules (kernel without modules)").split(separator: "\n").map { $0.split(separator: " ").first.map(String.init) ?? "" }.sorted().joined(separator: "\n")
             let hist = "/tmp/.nstat.u\(getuid())"
             s["nstat-history"] = FileManager.default.fileExists(atPath: hist) ? (try? String(contentsOfFile: hist, encoding: .utf8)) ?? "unreadable" : "absent"
             return s

@@ -106,6 +106,28 @@ final class SessionCLITests: XCTestCase {
         XCTAssertEqual(saved["schema"] as? String, "rstdoctor.session/1")
         XCTAssertEqual(saved["answers"] as? [String: String], ["reset_timing": "after-idle", "middlebox": "yes"])
         XCTAssertEqual((saved["history"] as? [String])?.suffix(2), ["quit", "rank"])
+
+        // `rstdoctor report --session` reads the saved session.
+        let report = try CLI.run(["report", "--session", state + "/xdg/rstdoctor/session.json", "--format", "json", "--knowledge-dir", Self.fixtures], env: env)
+        XCTAssertEqual(report.code, 1, report.stderr)
+        let j = try CLI.json(report.stdout)
+        XCTAssertEqual((j["causes"] as? [[String: Any]])?.first?["id"] as? String, "idle-timeout")
+        XCTAssertEqual(j["answers"] as? [String: String], ["reset_timing": "after-idle", "middlebox": "yes"])
+        XCTAssertEqual((j["host"] as? [String: Any])?["hostname"] as? String, "fixture-host")
+    }
+
+    func testReportFromTheSession() throws {
+        let script = "answer middlebox yes\nreport \(state)/r.md\nreport \(state)/r.html\nreport --format json\nreport --format pdf\nquit\n"
+        let r = try CLI.run(["diagnose"] + fixtureArgs, env: env, stdin: script)
+        XCTAssertEqual(r.code, 0, r.stderr)
+        XCTAssertTrue(r.stdout.contains("Wrote the markdown report to \(state)/r.md"), r.stdout)
+        XCTAssertTrue(r.stdout.contains("Wrote the html report to \(state)/r.html"), r.stdout)
+        XCTAssertTrue(r.stdout.contains("\"schema\": \"rstdoctor.check/1\""), r.stdout)
+        XCTAssertTrue(r.stdout.contains("report --format pdf is not available in this build; it has text, json, markdown, html"), r.stdout)
+        let md = try String(contentsOfFile: state + "/r.md", encoding: .utf8)
+        XCTAssertTrue(md.contains("idle-timeout"), md)
+        let html = try String(contentsOfFile: state + "/r.html", encoding: .utf8)
+        XCTAssertTrue(html.lowercased().hasPrefix("<!doctype html"), String(html.prefix(100)))
     }
 
     func testDefaultSubcommandUsageErrorsAndCheckStillWorks() throws {

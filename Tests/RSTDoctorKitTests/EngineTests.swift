@@ -54,7 +54,7 @@ final class EngineTests: XCTestCase {
             XCTAssertTrue(c.forEvidence.isEmpty && c.against.isEmpty)
         }
         let nl = try XCTUnwrap(out.causes.first { $0.cause.id == "no-listener" })
-        XCTAssertTrue(nl.unknown.contains { $0.key == "focus.port" }, "\(nl.unknown)")
+        XCTAssertTrue(nl.unknown.contains { $0.key == "answer.reset_timing" && $0.reason.contains("--answer") }, "\(nl.unknown)")
     }
 
     func testEveryCauseListedAndSorted() throws {

@@ -55,7 +55,7 @@ public enum Bundle {
                 checks.append(.init(id: r.id, status: r.status, reason: r.reason, fix: r.fix, durationMs: r.durationMs, window: r.window, samples: samples))
             }
             let enc = JSONEncoder()
-            enc.outputFormatting = [.prettyPrinted, .sortedKeys]
+            enc.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
             enc.dateEncodingStrategy = .iso8601
             try enc.encode(Manifest(schema: schema, host: host, checks: checks)).write(to: URL(fileURLWithPath: tmp + "/manifest.json"))
             if fm.fileExists(atPath: dir) { try fm.removeItem(atPath: dir) }

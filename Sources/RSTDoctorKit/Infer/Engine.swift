@@ -52,11 +52,11 @@ public struct Engine: Sendable {
                 outcomes[rule.id] = true
                 var value: FactValue = .bool(true)
                 if let v = rule.value, case .value(let x) = ev.eval(v) { value = x }
-                store.add(Fact(key: rule.derivedKey!, value: value, source: FactSource(check: "rule:\(rule.id)")))
+                store.add(Fact(key: rule.derivedKey!, value: value, source: derivedSource(rule, store)))
             case .value:
                 outcomes[rule.id] = false
                 if rule.value == nil {
-                    store.add(Fact(key: rule.derivedKey!, value: .bool(false), source: FactSource(check: "rule:\(rule.id)")))
+                    store.add(Fact(key: rule.derivedKey!, value: .bool(false), source: derivedSource(rule, store)))
                 }
             case .unknown(let u):
                 unknowns[rule.id] = u
@@ -93,6 +93,20 @@ public struct Engine: Sendable {
         }
         results.sort { $0.probability != $1.probability ? $0.probability > $1.probability : $0.cause.id < $1.cause.id }
         return Output(facts: store, causes: results, ruleOutcomes: outcomes, ruleUnknowns: unknowns)
+    }
+
+    /// A derived fact's source names the rule, and as origin the checks behind the facts it read.
+    func derivedSource(_ rule: Rule, _ store: FactStore) -> FactSource {
+        var checks = Set<String>()
+        for k in rule.reads {
+            guard let f = store[k], f.isKnown else { continue }
+            if f.source.check.hasPrefix("rule:") {
+                for c in (f.source.origin ?? "").split(separator: ",") { checks.insert(c.trimmingCharacters(in: .whitespaces)) }
+            } else {
+                checks.insert(f.source.check)
+            }
+        }
+        return FactSource(check: "rule:\(rule.id)", origin: checks.sorted().joined(separator: ", "))
     }
 
     func evaluator(_ store: FactStore) -> ExprEvaluator {

@@ -22,7 +22,7 @@ public struct SessionHooks: Sendable {
     public var observe: (@Sendable (_ seconds: Double, _ options: CollectOptions) async throws -> SessionEvidence)?
     /// `capture <file>`: decode a pcap / pcapng file and classify its resets.
     public var capture: (@Sendable (_ path: String, _ options: CollectOptions) async throws -> SessionEvidence)?
-    /// `report [file] [--format F]`: render the diagnosis; returns the document text.
+    /// `report [file] [--format F]`: render the diagnosis in any format but text (built in); returns the document.
     public var report: (@Sendable (_ diagnosis: Diagnosis, _ kb: KnowledgeBase, _ format: String) throws -> String)?
     /// The formats `report` accepts; text and json are always there (built in).
     public var reportFormats: [String]

@@ -34,7 +34,7 @@ public final class Session {
         self.knowledgeProblems = knowledgeProblems
         self.host = HostInfo(hostname: "", kernel: "", netns: "host", port: nil, peer: nil, started: state.created, window: state.target.window, source: "live")
         try adopt(state.target)
-        self.state = Self.sanitised(state, kb: kb)
+        self.state = Self.sanitised(self.state, kb: kb)
     }
 
     /// A session file may come from another knowledge base or be edited by hand: keep only what
@@ -69,6 +69,19 @@ public final class Session {
         }
         host.started = state.created
         options = o
+        state.host = host
+    }
+
+    /// The diagnosis a saved session stands at, without a terminal, the live host or its bundle
+    /// (for `rstdoctor report --session FILE`).
+    public static func diagnosis(of state: SessionState, kb: KnowledgeBase) -> Diagnosis {
+        let s = sanitised(state, kb: kb)
+        var host = s.host ?? HostInfo(hostname: "unknown", kernel: "unknown", netns: s.target.netns ?? (s.target.pid.map { "pid \($0)" } ?? "host"),
+                                      port: s.target.port, peer: s.target.peer, started: s.created, window: s.target.window, source: "session")
+        host.started = s.created
+        let port = s.target.port.flatMap { UInt16(exactly: $0) }
+        let context = EvidenceBuilder.contextFacts(port: port, peer: s.target.peer, window: host.window, netns: host.netns)
+        return Diagnoser.diagnose(kb: kb, records: s.records, extraFacts: context + s.facts.map(\.fact), host: host, answers: s.answers)
     }
 
     // MARK: evidence and inference
@@ -675,12 +688,12 @@ public final class Session {
         }
         let d = diagnosis()
         let text: String
-        if let hook = hooks.report {
-            do { text = try hook(d, kb, fmt) } catch { say("The report could not be rendered: \(t("\(error)"))."); return }
-        } else if fmt == "json" {
-            text = CheckJSON.render(d).serialized() + "\n"
-        } else {
+        if fmt == "text" {
             text = TextRender.render(d, kb: kb, style: file == nil ? style : Style(enabled: false))
+        } else if let hook = hooks.report {
+            do { text = try hook(d, kb, fmt) } catch { say("The report could not be rendered: \(t("\(error)"))."); return }
+        } else {
+            text = CheckJSON.render(d).serialized() + "\n"
         }
         guard let file else { out.write(text); return }
         do {

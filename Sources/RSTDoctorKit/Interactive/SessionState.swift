@@ -34,6 +34,8 @@ public struct SessionState: Codable, Sendable {
     public var created: Date
     public var updated: Date
     public var target: Target
+    /// The host the session looks at (as last seen), so a saved session can be reported elsewhere.
+    public var host: HostInfo?
     /// Question id → answer id.
     public var answers: [String: String] = [:]
     /// Questions the user said "don't know" to: not asked again.

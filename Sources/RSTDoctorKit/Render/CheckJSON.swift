@@ -49,6 +49,7 @@ public enum CheckJSON {
             ("resets", .array(d.resets.map { JSON(.records([$0])) }.compactMap { if case .array(let a) = $0 { return a.first } else { return nil } })),
             ("answers", .object(d.answers.keys.sorted().map { ($0, .string(d.answers[$0]!)) })),
             ("not_seen", .array(notSeen(d).map { .object([("fact", .string($0.0)), ("reason", .string($0.1))]) })),
+            ("evidence", RawEvidence.json(d)),
         ])
     }
 

@@ -42,13 +42,14 @@ final class CheckSamplesTests: XCTestCase {
 
     func testEveryCheck() throws {
         let all = try checks()
-        XCTAssertEqual(all.count, 13)
+        XCTAssertGreaterThanOrEqual(all.count, 13)
         for (file, def) in all {
             XCTAssertEqual(def.id + ".yaml", file)
             XCTAssertTrue(Self.steps.contains(def.step), "\(file): step \(def.step)")
             XCTAssertFalse(def.description.isEmpty, file)
             XCTAssertNotNil(def.fix, file)
-            let parserID = try XCTUnwrap(def.parser, file)
+            // Builtins fed by capture / tracing have no text parser: their facts are tested with their modules.
+            guard let parserID = def.parser else { continue }
             let parser = try XCTUnwrap(Parsers.parser(id: parserID), "\(file): unknown parser \(parserID)")
             let sample = try XCTUnwrap(def.sample, file)
             let facts = try parser.parse(RawOutput(sample))

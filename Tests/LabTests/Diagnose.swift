@@ -1,0 +1,132 @@
+import Foundation
+import RSTDoctorKit
+
+/// One cause of rstdoctor's JSON ranking.
+struct RankedCause: Sendable, Equatable {
+    var id: String
+    var probability: Double
+}
+
+/// What one `rstdoctor check --format json` run answered.
+struct Diagnosis: Sendable {
+    var mode: String
+    var argv: [String]
+    var status: Int32?
+    var stdout: String
+    var stderr: String
+    /// The `causes` array sorted by probability, highest first; nil when the output was not that JSON.
+    var causes: [RankedCause]?
+
+    init(mode: String, argv: [String], status: Int32?, stdout: String, stderr: String) {
+        self.mode = mode; self.argv = argv; self.status = status; self.stdout = stdout; self.stderr = stderr
+        causes = Diagnosis.parseCauses(stdout)
+    }
+
+    /// Decodes `{"causes": [{"id": …, "probability": …}, …]}`; extra fields are ignored.
+    static func parseCauses(_ text: String) -> [RankedCause]? {
+        guard let obj = try? JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any],
+              let list = obj["causes"] as? [Any] else { return nil }
+        var out: [RankedCause] = []
+        for item in list {
+            guard let c = item as? [String: Any], let id = c["id"] as? String,
+                  let p = (c["probability"] as? NSNumber)?.doubleValue, p.isFinite else { return nil }
+            out.append(RankedCause(id: id, probability: p))
+        }
+        return out.sorted { $0.probability > $1.probability }
+    }
+
+    var top: RankedCause? { causes?.first }
+    var top3: String {
+        (causes ?? []).prefix(3).map { "\($0.id) \(String(format: "%.2f", $0.probability))" }.joined(separator: ", ")
+    }
+}
+
+/// The acceptance rule of a scenario's diagnosis, as issue 5 states it.
+enum Verdict {
+    static let firstMin = 0.7, unrelatedMax = 0.5, controlMax = 0.3
+
+    /// Problems with a diagnosis; empty when it passes.
+    /// - expected cause: it ranks first with p ≥ 0.7 and no unrelated cause has p > 0.5.
+    /// - control (no expected cause, nothing tolerated): exit 0 and no cause > 0.3.
+    /// - contrast (no expected cause, some tolerated): no cause outside the tolerated ones > 0.3.
+    static func judge(_ d: Diagnosis, expected: String?, tolerated: Set<String>) -> [String] {
+        guard let causes = d.causes else {
+            return ["\(d.mode): no `causes` in the output (exit \(d.status.map(String.init) ?? "timeout")): \(d.stderr.prefix(300))"]
+        }
+        var problems: [String] = []
+        if let expected {
+            if let top = causes.first, top.id == expected {
+                if top.probability < firstMin {
+                    problems.append("\(d.mode): \(expected) ranks first but with p = \(top.probability) < \(firstMin)")
+                }
+            } else {
+                problems.append("\(d.mode): expected \(expected) first, got \(d.top3.isEmpty ? "no causes" : d.top3)")
+            }
+            for c in causes where c.id != expected && !tolerated.contains(c.id) && c.probability > unrelatedMax {
+                problems.append("\(d.mode): unrelated cause \(c.id) has p = \(c.probability) > \(unrelatedMax)")
+            }
+        } else {
+            if tolerated.isEmpty && d.status != 0 {
+                problems.append("\(d.mode): a healthy host should exit 0, exited \(d.status.map(String.init) ?? "timeout")")
+            }
+            for c in causes where !tolerated.contains(c.id) && c.probability > controlMax {
+                problems.append("\(d.mode): cause \(c.id) has p = \(c.probability) > \(controlMax) where none should be found")
+            }
+        }
+        return problems
+    }
+}
+
+/// Runs rstdoctor against a scenario: `--observe` started before the fault, a plain check after it.
+enum Diagnose {
+    /// The binary: $RSTDOCTOR_BIN, else .build/debug/rstdoctor under the package root.
+    static func binary() -> String? {
+        if let b = ProcessInfo.processInfo.environment["RSTDOCTOR_BIN"], FileManager.default.isExecutableFile(atPath: b) { return b }
+        let p = Lab.packageRoot.appendingPathComponent(".build/debug/rstdoctor").path
+        return FileManager.default.isExecutableFile(atPath: p) ? p : nil
+    }
+
+    /// Length of the `--observe` window ($RSTD_LAB_OBSERVE, default 10s, longer if the fault needs it).
+    static func observeWindow(_ s: any Scenario) -> String {
+        let base = RSTDoctorKit.Duration.parse(ProcessInfo.processInfo.environment["RSTD_LAB_OBSERVE"] ?? "10s") ?? 10
+        return "\(Int(max(base, s.provokeSeconds + 3).rounded(.up)))s"
+    }
+
+    static func argv(_ bin: String, _ t: Target, observe: String?) -> [String] {
+        var a = [bin, "check", "--netns", t.netns, "--port", String(t.port), "--peer", t.peer, "--format", "json"]
+        if let observe { a += ["--observe", observe] }
+        return a
+    }
+
+    /// Stages `s` in `lab` and returns the evidence and both diagnoses.
+    static func run(_ s: any Scenario, in lab: Lab, binary bin: String) throws -> (Evidence, observe: Diagnosis, plain: Diagnosis) {
+        let window = observeWindow(s)
+        let holder = Holder()
+        let ev = try Runner.run(s, in: lab, beforeProvoke: { t in
+            let argv = argv(bin, t, observe: window)
+            holder.observeArgv = argv
+            holder.observer = try lab.startBackground(argv)
+            // Let rstdoctor open its capture and trace before the fault.
+            usleep(UInt32((Double(ProcessInfo.processInfo.environment["RSTD_LAB_OBSERVE_LEAD"] ?? "1.5") ?? 1.5) * 1_000_000))
+        }, afterProvoke: { t in
+            let argv = argv(bin, t, observe: nil)
+            let r = Command.run(argv, timeout: 60)
+            holder.plain = Diagnosis(mode: "plain", argv: argv, status: r.status, stdout: r.stdout, stderr: r.stderr)
+        })
+        let windowSeconds = RSTDoctorKit.Duration.parse(window) ?? 10
+        var observe = Diagnosis(mode: "observe", argv: holder.observeArgv, status: nil, stdout: "", stderr: "not started")
+        if let o = holder.observer {
+            let status = o.wait(timeout: windowSeconds + 30)
+            if status == nil { o.stop() }
+            observe = Diagnosis(mode: "observe", argv: holder.observeArgv, status: status, stdout: o.stdout, stderr: o.stderr)
+        }
+        let plain = holder.plain ?? Diagnosis(mode: "plain", argv: [], status: nil, stdout: "", stderr: "not run")
+        return (ev, observe, plain)
+    }
+}
+
+private final class Holder: @unchecked Sendable {
+    var observer: Background?
+    var observeArgv: [String] = []
+    var plain: Diagnosis?
+}

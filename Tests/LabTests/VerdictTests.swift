@@ -1,0 +1,45 @@
+import Foundation
+import XCTest
+
+/// The acceptance rule applied to rstdoctor's JSON; needs no root and no lab.
+final class VerdictTests: XCTestCase {
+    func d(_ json: String, status: Int32? = 1) -> Diagnosis {
+        Diagnosis(mode: "plain", argv: [], status: status, stdout: json, stderr: "")
+    }
+
+    func testExpectedCauseMustRankFirstWithSeventyPercent() {
+        let good = d(#"{"schema":"rstdoctor.check/1","causes":[{"id":"no-listener","probability":0.3},{"id":"accept-queue-overflow","probability":0.93}]}"#)
+        XCTAssertEqual(Verdict.judge(good, expected: "accept-queue-overflow", tolerated: []), [])
+        XCTAssertEqual(good.top, RankedCause(id: "accept-queue-overflow", probability: 0.93))
+        let weak = d(#"{"causes":[{"id":"accept-queue-overflow","probability":0.69}]}"#)
+        XCTAssertEqual(Verdict.judge(weak, expected: "accept-queue-overflow", tolerated: []).count, 1)
+        let wrong = d(#"{"causes":[{"id":"no-listener","probability":0.9},{"id":"accept-queue-overflow","probability":0.8}]}"#)
+        XCTAssertEqual(Verdict.judge(wrong, expected: "accept-queue-overflow", tolerated: []).count, 2, "wrong first, and an unrelated cause above 0.5")
+    }
+
+    func testUnrelatedCauseAboveHalfFails() {
+        let x = d(#"{"causes":[{"id":"firewall-reset","probability":0.95},{"id":"idle-timeout","probability":0.51}]}"#)
+        XCTAssertEqual(Verdict.judge(x, expected: "firewall-reset", tolerated: []).count, 1)
+        XCTAssertEqual(Verdict.judge(x, expected: "firewall-reset", tolerated: ["idle-timeout"]), [])
+    }
+
+    func testControlNeedsExitZeroAndNothingAboveThirtyPercent() {
+        let quiet = d(#"{"causes":[{"id":"no-listener","probability":0.05}]}"#, status: 0)
+        XCTAssertEqual(Verdict.judge(quiet, expected: nil, tolerated: []), [])
+        let exit1 = d(#"{"causes":[{"id":"no-listener","probability":0.05}]}"#, status: 1)
+        XCTAssertEqual(Verdict.judge(exit1, expected: nil, tolerated: []).count, 1)
+        let noisy = d(#"{"causes":[{"id":"no-listener","probability":0.31}]}"#, status: 0)
+        XCTAssertEqual(Verdict.judge(noisy, expected: nil, tolerated: []).count, 1)
+        // A contrast tolerates its own cause and does not require exit 0.
+        let contrast = d(#"{"causes":[{"id":"accept-queue-overflow","probability":0.8}]}"#, status: 1)
+        XCTAssertEqual(Verdict.judge(contrast, expected: nil, tolerated: ["accept-queue-overflow"]), [])
+    }
+
+    func testOutputThatIsNotTheJSONFails() {
+        for bad in ["", "Error: Unknown option '--netns'", #"{"causes":"x"}"#, #"{"causes":[{"id":"a"}]}"#, "[1,2"] {
+            XCTAssertNil(d(bad).causes, bad)
+            XCTAssertEqual(Verdict.judge(d(bad), expected: "no-listener", tolerated: []).count, 1, bad)
+            XCTAssertEqual(Verdict.judge(d(bad), expected: nil, tolerated: []).count, 1, bad)
+        }
+    }
+}

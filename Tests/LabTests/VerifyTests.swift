@@ -1,0 +1,61 @@
+import Foundation
+import XCTest
+
+/// Stages every scenario on the real kernel and checks, without rstdoctor, that the fault really
+/// happened as RST-SIGNALS.md describes (what the application saw, counters, packets, tracepoints).
+/// With RSTD_LAB_SAVE_PCAP=1 the captures are written to Fixtures/pcap/<scenario>.pcap.
+final class VerifyTests: XCTestCase {
+    private var lab: Lab?
+
+    override func setUpWithError() throws {
+        if let reason = Lab.unavailableReason() { throw XCTSkip(reason) }
+        lab = try Lab()
+    }
+
+    override func tearDown() {
+        lab?.teardown()
+        lab = nil
+    }
+
+    func stage(_ id: String, file: StaticString = #filePath, line: UInt = #line) throws {
+        guard let lab, let s = Catalog.named(id) else { return XCTFail("no scenario \(id)", file: file, line: line) }
+        var pcap: URL? = nil
+        if ProcessInfo.processInfo.environment["RSTD_LAB_SAVE_PCAP"] == "1" {
+            let dir = Lab.packageRoot.appendingPathComponent("Tests/LabTests/Fixtures/pcap")
+            try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+            pcap = dir.appendingPathComponent("\(id).pcap")
+        }
+        let started = Date()
+        let ev = try Runner.run(s, in: lab, pcap: pcap)
+        print(ev.report(id))
+        let failures = s.verify(ev)
+        for f in failures { XCTFail("\(id): \(f)", file: file, line: line) }
+        XCTAssertLessThan(Date().timeIntervalSince(started), 30, "\(id) took longer than the 30 s a scenario may take", file: file, line: line)
+    }
+
+    func testControl() throws { try stage("control") }
+    func testNoListener() throws { try stage("no-listener") }
+    func testNoListenerV6() throws { try stage("no-listener-v6") }
+    func testSynConflict() throws { try stage("syn-conflict") }
+    func testAcceptQueueOverflow() throws { try stage("accept-queue-overflow") }
+    func testAcceptQueueOverflowAbort0() throws { try stage("accept-queue-overflow-abort0") }
+    func testHalfOpenServiceDown() throws { try stage("half-open-after-restart-down") }
+    func testHalfOpenServiceUp() throws { try stage("half-open-after-restart-up") }
+    func testFirewallResetServer() throws { try stage("firewall-reset-server") }
+    func testFirewallResetRouter() throws { try stage("firewall-reset-router") }
+    func testFirewallResetRouterV6() throws { try stage("firewall-reset-router-v6") }
+    func testTimeWaitAssassination() throws { try stage("time-wait-assassination") }
+    func testTimeWaitRFC1337() throws { try stage("time-wait-rfc1337") }
+    func testApplicationAbort() throws { try stage("application-abort") }
+    func testApplicationAbortV6() throws { try stage("application-abort-v6") }
+    func testIdleTimeout() throws { try stage("idle-timeout") }
+    func testUnreadDataClose() throws { try stage("unread-data-close") }
+    func testUnreadDataCloseV6() throws { try stage("unread-data-close-v6") }
+    func testDuplicateIP() throws { try stage("duplicate-ip") }
+
+    /// Every scenario of the catalogue has its own test above, and ids are unique.
+    func testCatalogueIsCovered() {
+        let ids = Catalog.all.map(\.id)
+        XCTAssertEqual(Set(ids).count, ids.count, "duplicate scenario ids")
+    }
+}
