@@ -71,7 +71,7 @@ final class ReportCLITests: XCTestCase {
             (["report", "--merge", dir + "/bad.json"], "bad.json is not valid JSON"),
             (["report", "--merge", dir + "/nope.json"], "cannot read"),
             (["report", "--merge", dir + "/bad.json", "--port", "80"], "--merge reports saved results"),
-            (["report", "--session", dir + "/session.json"], "REPL session (rstdoctor.session/1), which this build cannot read yet"),
+            (["report", "--session", dir + "/session.json"], "session.json is a damaged session file (`created` is missing)"),
             (["report", "--session", dir + "/a.json", "--merge", dir + "/b.json"], "give one of them"),
             (["check", "--format", "prometheus"], "text, json or openmetrics"),
         ]

@@ -76,6 +76,20 @@ public struct SessionState: Codable, Sendable {
 
     // MARK: files
 
+    /// A decoding error in a few words: which field, what is wrong.
+    static func describe(_ error: Error) -> String {
+        func path(_ c: DecodingError.Context) -> String {
+            let p = c.codingPath.map { $0.intValue.map { "[\($0)]" } ?? ".\($0.stringValue)" }.joined()
+            return p.isEmpty ? "the document" : "`\(p.dropFirst(p.hasPrefix(".") ? 1 : 0))`"
+        }
+        switch error as? DecodingError {
+        case .keyNotFound(let k, let c)?: return "\(path(c) == "the document" ? "" : path(c) + ": ")`\(k.stringValue)` is missing"
+        case .typeMismatch(_, let c)?, .valueNotFound(_, let c)?: return "\(path(c)) has the wrong type"
+        case .dataCorrupted(let c)?: return "\(path(c)) is not valid"
+        default: return String("\(error)".prefix(200))
+        }
+    }
+
     /// `$XDG_STATE_HOME/rstdoctor`, else `~/.local/state/rstdoctor` (XDG Base Directory spec).
     public static func stateDirectory(environment: [String: String] = ProcessInfo.processInfo.environment) -> String {
         if let x = environment["XDG_STATE_HOME"], x.hasPrefix("/") { return x + "/rstdoctor" }
@@ -114,7 +128,7 @@ public struct SessionState: Codable, Sendable {
         let dec = JSONDecoder()
         dec.dateDecodingStrategy = .iso8601
         do { return try dec.decode(SessionState.self, from: data) } catch {
-            throw ValidationError("\(Sanitize.terminal(path)) is a damaged session file (\(Sanitize.line("\(error)").prefix(200))): start a new session or `load` another file")
+            throw ValidationError("\(Sanitize.terminal(path)) is a damaged session file (\(Sanitize.line(describe(error)))): start a new session or `load` another file")
         }
     }
 }
