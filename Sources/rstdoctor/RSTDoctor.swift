@@ -6,6 +6,6 @@ struct RSTDoctor: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "rstdoctor",
         abstract: "Find out why TCP connections are reset on this Linux host.",
-        subcommands: []
+        subcommands: [CaptureCommand.self]
     )
 }
