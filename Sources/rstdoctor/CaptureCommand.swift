@@ -52,8 +52,8 @@ struct CaptureCommand: ParsableCommand {
         let setup: Setup
         do {
             setup = try makeSetup()
-        } catch let e as RSTDoctorKit.ValidationError {
-            Self.fail("rstdoctor capture: \(e.message)\nRun `rstdoctor capture --help` for the options.", code: 2)
+        } catch {
+            Self.fail("rstdoctor capture: \(error.message)\nRun `rstdoctor capture --help` for the options.", code: 2)
         }
         let classes: CaptureClasses
         do {
@@ -116,9 +116,8 @@ struct CaptureCommand: ParsableCommand {
     }
 
     private func runLive(iface: String, setup: Setup, classes: CaptureClasses) -> CaptureReport {
-        let filter = BPFFilter.build(port: setup.port, peer: setup.peer)
         let capture = LiveCapture(
-            interface: iface, netns: setup.netns, filter: filter, writeTo: setup.writeTo,
+            interface: iface, netns: setup.netns, port: setup.port, peer: setup.peer, writeTo: setup.writeTo,
             classes: classes, options: setup.options)
         Cleanup.shared.installSignalHandlers()
         let interrupt = Cleanup.shared.onInterrupt { _ in capture.requestStop() }
@@ -134,7 +133,7 @@ struct CaptureCommand: ParsableCommand {
         } catch {
             Self.fail("rstdoctor capture: \(error.message)", code: 3)
         }
-        FileHandle.standardError.write(Data("Capturing on \(iface)\(setup.netns.map { " in network namespace \($0)" } ?? "") with filter '\(filter)'\(setup.seconds.map { " for \(Duration.render($0))" } ?? ""); Ctrl-C stops and prints the analysis.\n".utf8))
+        FileHandle.standardError.write(Data("Capturing on \(iface)\(setup.netns.map { " in network namespace \($0)" } ?? "") with filter '\(capture.filter)'\(setup.seconds.map { " for \(Duration.render($0))" } ?? ""); Ctrl-C stops and prints the analysis.\n".utf8))
         let report = capture.wait(seconds: setup.seconds)
         if tty { FileHandle.standardError.write(Data("\n".utf8)) }
         return report

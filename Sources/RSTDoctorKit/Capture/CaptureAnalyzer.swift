@@ -273,6 +273,7 @@ public final class CaptureAnalyzer {
             "mac": MAC.text(p.srcMAC), "usual_mac": usualMAC.map(MAC.text) ?? "?",
             "prior_frame": String(f.firstRSTFrame), "prior_class": f.firstRSTClass.rawValue,
             "inflight": "\(inflight) byte(s)",
+            "baseline": s.ttlState == 1 ? "its other packets in this connection" : "its packets in other connections",
             "ttl_check": usualTTL == nil
                 ? "no other packet from that host in the capture to compare its TTL with"
                 : "the TTL matches the host's other packets, so the RST came from that host, not from a device in between",

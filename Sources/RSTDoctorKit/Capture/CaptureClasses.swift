@@ -48,7 +48,7 @@ public struct CaptureClasses: Sendable {
     public static let placeholders: Set<String> = [
         "sender", "receiver", "sender_role", "receiver_role", "answered", "delay", "idle", "ttl", "usual_ttl",
         "hops", "closer", "mac", "usual_mac", "prior_frame", "prior_class", "ack_note", "inflight", "sender_seen",
-        "idle_note", "shape", "answered_note", "ttl_check",
+        "idle_note", "shape", "answered_note", "ttl_check", "baseline",
     ]
 
     public subscript(c: RSTClass) -> CaptureClassInfo {

@@ -17,7 +17,8 @@ public final class LiveCapture: @unchecked Sendable {
 
     public let interface: String
     public let netns: String?
-    public let filter: String
+    public let port: UInt16?
+    public let peer: String?
     public let writeTo: String?
     public let classes: CaptureClasses
     public let options: CaptureOptions
@@ -36,11 +37,16 @@ public final class LiveCapture: @unchecked Sendable {
     private var cleanupToken: Int?
     private var started = false
 
-    public init(interface: String, netns: String? = nil, filter: String, writeTo: String? = nil,
+    /// The BPF filter in use, known once started (it depends on the interface's link type).
+    public private(set) var filter = ""
+
+    /// `interface`, `netns`, `port` and `peer` must come from Validate (interface, netnsName, port, address).
+    public init(interface: String, netns: String? = nil, port: UInt16? = nil, peer: String? = nil, writeTo: String? = nil,
                 classes: CaptureClasses, options: CaptureOptions = CaptureOptions()) {
         self.interface = interface
         self.netns = netns
-        self.filter = filter
+        self.port = port
+        self.peer = peer
         self.writeTo = writeTo
         self.classes = classes
         self.options = options
@@ -108,7 +114,7 @@ public final class LiveCapture: @unchecked Sendable {
         let h: PcapHandle
         do {
             if let netns { try Self.enter(netns: netns) }
-            h = try Self.openLive(interface, filter: filter, netns: netns)
+            (h, filter) = try Self.openLive(interface, port: port, peer: peer, netns: netns)
         } catch {
             openError = error
             opened.signal()
@@ -196,7 +202,7 @@ public final class LiveCapture: @unchecked Sendable {
         }
     }
 
-    private static func openLive(_ iface: String, filter: String, netns: String?) throws(CaptureError) -> PcapHandle {
+    private static func openLive(_ iface: String, port: UInt16?, peer: String?, netns: String?) throws(CaptureError) -> (PcapHandle, String) {
         var errbuf = [CChar](repeating: 0, count: Int(PCAP_ERRBUF_SIZE) + 1)
         let place = netns.map { " in network namespace \($0)" } ?? ""
         guard let p = pcap_create(iface, &errbuf) else {
@@ -215,6 +221,7 @@ public final class LiveCapture: @unchecked Sendable {
             if rc == PCAP_ERROR_PERM_DENIED { hint = "Capturing needs root or CAP_NET_RAW: run with sudo." }
             throw CaptureError("cannot capture on \(iface)\(place): \(why). \(hint)")
         }
+        let filter = BPFFilter.build(port: port, peer: peer, linkType: pcap_datalink(p))
         var prog = bpf_program()
         guard pcap_compile(p, &prog, filter, 1, PCAP_NETMASK_UNKNOWN) == 0 else {
             let why = String(cString: pcap_geterr(p))
@@ -227,6 +234,6 @@ public final class LiveCapture: @unchecked Sendable {
             pcap_close(p)
             throw CaptureError("cannot set the capture filter on \(iface): \(why).")
         }
-        return PcapHandle(handle: p, nano: false)
+        return (PcapHandle(handle: p, nano: false), filter)
     }
 }
