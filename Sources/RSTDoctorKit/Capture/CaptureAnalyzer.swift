@@ -34,6 +34,8 @@ public final class CaptureAnalyzer {
     public let options: CaptureOptions
     public let source: String
     public let linkType: Int32
+    /// Build a record for every RST (for a caller printing them as they come), even past the listing limit.
+    public var wantRecords = false
 
     private var flows: [FlowKey: FlowState] = [:]
     private var hosts: [IPAddress: HostBaseline] = [:]
@@ -49,7 +51,6 @@ public final class CaptureAnalyzer {
     private var firstTime: Double?
     private var lastTime: Double?
     private var byClass = [Int](repeating: 0, count: RSTClass.allCases.count)
-    private var byCause: [String: Int] = [:]
     private var connStates: [String: Int] = [:]
     private var tunnels = [Int](repeating: 0, count: TunnelKind.allCases.count)
     private var undecoded: [String: Int] = [:]
@@ -132,8 +133,8 @@ public final class CaptureAnalyzer {
         guard let i = idx else { return nil }
 
         if isRST {
-            let record = classify(p, dir: dir, flow: flows.values[i], key: key, frame: frame)
-            flows.values[i].noteRST(p, dir: dir, class: record.class, cause: record.cause)
+            let (cls, record) = classify(p, dir: dir, flow: flows.values[i], key: key, frame: frame)
+            flows.values[i].noteRST(p, dir: dir, class: cls, cause: classes[cls].cause)
             return record
         }
         let first = (dir == 0 ? flows.values[i].d0.packets : flows.values[i].d1.packets) == 0
@@ -171,7 +172,9 @@ public final class CaptureAnalyzer {
 
     // MARK: classification
 
-    private func classify(_ p: DecodedPacket, dir: Int, flow f: FlowState, key: FlowKey, frame: UnsafeRawBufferPointer) -> ResetRecord {
+    /// Classifies a RST with the connection's state before it. The record (with its explanation) is
+    /// only built when it will be listed or handed to `onReset`: counting is all a large capture needs.
+    private func classify(_ p: DecodedPacket, dir: Int, flow f: FlowState, key: FlowKey, frame: UnsafeRawBufferPointer) -> (RSTClass, ResetRecord?) {
         let s = dir == 0 ? f.d0 : f.d1
         let o = dir == 0 ? f.d1 : f.d0
         let rstHasAck = p.flags & TCPFlag.ack != 0
@@ -245,10 +248,12 @@ public final class CaptureAnalyzer {
             cls = .midStream
         }
 
-        let info = classes[cls]
         rstCount += 1
         byClass[Self.classIndex[cls] ?? 0] += 1
-        byCause[info.cause ?? "none", default: 0] += 1
+        let listIt = listed.count < options.maxListedResets
+        if !listIt { notListed += 1 }
+        guard listIt || wantRecords else { return (cls, nil) }
+        let info = classes[cls]
 
         let sender = "\(p.src.text):\(p.sport)"
         let receiver = "\(p.dst.text):\(p.dport)"
@@ -264,36 +269,40 @@ public final class CaptureAnalyzer {
             answeredText = "\(what) of frame \(o.lastFrame)"
         }
         let delay = hasTrigger ? max(0, p.time - o.lastTime) : nil
-        var values: [String: String] = [
-            "sender": sender, "receiver": receiver,
-            "sender_role": roleName(role.0), "receiver_role": roleName(role.1),
-            "answered": answeredText, "delay": delay.map(Duration.render) ?? "?",
-            "idle": Duration.render(idle), "ttl": String(p.ttl), "usual_ttl": usualTTL.map { String($0) } ?? "?",
-            "hops": String(abs(ttlDelta)), "closer": ttlDelta > 0 ? "closer" : "farther",
-            "mac": MAC.text(p.srcMAC), "usual_mac": usualMAC.map(MAC.text) ?? "?",
-            "prior_frame": String(f.firstRSTFrame), "prior_class": f.firstRSTClass.rawValue,
-            "inflight": "\(inflight) byte(s)",
-            "baseline": s.ttlState == 1 ? "its other packets in this connection" : "its packets in other connections",
-            "ttl_check": usualTTL == nil
+        // Only the placeholders the template names are computed.
+        let ackNote: () -> String = {
+            if rstHasAck && s.hasAck && seqAfter(p.ack, s.highestAck) {
+                return "its ack (\(p.ack)) covers \(p.ack &- s.highestAck) byte(s) it had never acknowledged before"
+            } else if hasTrigger && o.lastLen > 0 {
+                return "it answered \(o.lastLen) byte(s) of data from \(receiver) with a RST instead of reading them"
+            }
+            return "received data was pending"
+        }
+        let senderSeen: () -> String = {
+            s.packets > 0
+                ? "The capture shows \(s.packets) earlier packet(s) from it in this connection (first at frame \(s.synFrame > 0 ? s.synFrame : s.lastFrame)), so it knew the connection before."
+                : "The capture shows no earlier packet from it in this connection."
+        }
+        let threshold = options.idleThreshold
+        let values: [String: () -> String] = [
+            "ack_note": ackNote, "sender_seen": senderSeen,
+            "sender": { sender }, "receiver": { receiver },
+            "sender_role": { roleName(role.0) }, "receiver_role": { roleName(role.1) },
+            "answered": { answeredText }, "delay": { delay.map(Duration.render) ?? "?" },
+            "idle": { Duration.render(idle) }, "ttl": { String(p.ttl) }, "usual_ttl": { usualTTL.map { String($0) } ?? "?" },
+            "hops": { String(abs(ttlDelta)) }, "closer": { ttlDelta > 0 ? "closer" : "farther" },
+            "mac": { MAC.text(p.srcMAC) }, "usual_mac": { usualMAC.map(MAC.text) ?? "?" },
+            "prior_frame": { String(f.firstRSTFrame) }, "prior_class": { f.firstRSTClass.rawValue },
+            "inflight": { "\(inflight) byte(s)" },
+            "baseline": { s.ttlState == 1 ? "its other packets in this connection" : "its packets in other connections" },
+            "ttl_check": { usualTTL == nil
                 ? "no other packet from that host in the capture to compare its TTL with"
-                : "the TTL matches the host's other packets, so the RST came from that host, not from a device in between",
-            "idle_note": idle >= options.idleThreshold ? ", idle for \(Duration.render(idle)) before that segment" : "",
-            "shape": "\(rstHasAck ? "RST/ACK" : "RST without ACK"), window \(p.window)\(p.hasTimestamps ? ", timestamps" : (p.hasOptions ? ", options" : ", no options"))",
-            "answered_note": hasTrigger ? "after \(answeredText)" : "on its own (it sent the last packet)",
+                : "the TTL matches the host's other packets, so the RST came from that host, not from a device in between" },
+            "idle_note": { idle >= threshold ? ", idle for \(Duration.render(idle)) before that segment" : "" },
+            "shape": { "\(rstHasAck ? "RST/ACK" : "RST without ACK"), window \(p.window)\(p.hasTimestamps ? ", timestamps" : (p.hasOptions ? ", options" : ", no options"))" },
+            "answered_note": { hasTrigger ? "after \(answeredText)" : "on its own (it sent the last packet)" },
         ]
-        if rstHasAck && s.hasAck && seqAfter(p.ack, s.highestAck) {
-            values["ack_note"] = "its ack (\(p.ack)) covers \(p.ack &- s.highestAck) byte(s) it had never acknowledged before"
-        } else if hasTrigger && o.lastLen > 0 {
-            values["ack_note"] = "it answered \(o.lastLen) byte(s) of data from \(receiver) with a RST instead of reading them"
-        } else {
-            values["ack_note"] = "received data was pending"
-        }
-        if s.packets > 0 {
-            values["sender_seen"] = "The capture shows \(s.packets) earlier packet(s) from it in this connection (first at frame \(s.synFrame > 0 ? s.synFrame : s.lastFrame)), so it knew the connection before."
-        } else {
-            values["sender_seen"] = "The capture shows no earlier packet from it in this connection."
-        }
-        var explain = CaptureClasses.render(info.explain, values)
+        var explain = CaptureClasses.render(info.explain) { values[$0]?() }
         if let c = explain.first, c.isLowercase { explain = c.uppercased() + explain.dropFirst() }
         let payload = payloadText(p, frame)
         if let payload { explain += " The RST carries the text: \"\(payload)\"." }
@@ -307,8 +316,8 @@ public final class CaptureAnalyzer {
             delay: delay, class: cls.rawValue, cause: info.cause, explain: explain, stateless: stateless,
             ttlDelta: ttlDelta, idleBefore: idle, payload: payload,
             tunnel: p.tunnel == .none ? nil : p.tunnel.name)
-        if listed.count < options.maxListedResets { listed.append(record) } else { notListed += 1 }
-        return record
+        if listIt { listed.append(record) }
+        return (cls, record)
     }
 
     /// The printable text of a RST's captured payload (RFC 1122 diagnostic text, a middlebox's reason).
@@ -376,7 +385,11 @@ public final class CaptureAnalyzer {
         for (k, f) in flows { finalize(k, f) }
         flows.removeAll()
         var classCounts: [String: Int] = [:]
-        for (i, c) in RSTClass.allCases.enumerated() where byClass[i] > 0 { classCounts[c.rawValue] = byClass[i] }
+        var byCause: [String: Int] = [:]
+        for (i, c) in RSTClass.allCases.enumerated() where byClass[i] > 0 {
+            classCounts[c.rawValue] = byClass[i]
+            byCause[classes[c].cause ?? "none", default: 0] += byClass[i]
+        }
         var tun: [String: Int] = [:]
         for k in TunnelKind.allCases where k != .none && tunnels[Int(k.rawValue)] > 0 { tun[k.name] = tunnels[Int(k.rawValue)] }
         let nd = undecoded.sorted { $0.key < $1.key }.map { NotDecoded(what: $0.key, packets: $0.value) }
@@ -456,11 +469,11 @@ extension FlowState {
     }
 
     /// Records a RST (after it was classified with the state before it).
-    mutating func noteRST(_ p: DecodedPacket, dir: Int, class cls: String, cause: String?) {
+    mutating func noteRST(_ p: DecodedPacket, dir: Int, class cls: RSTClass, cause: String?) {
         resets &+= 1
         if firstRSTFrame == 0 {
             firstRSTFrame = p.frame
-            firstRSTClass = RSTClass(rawValue: cls) ?? .noContext
+            firstRSTClass = cls
             firstRSTCause = cause
             firstRSTFromOrigin = Int8(dir) == origin
         }

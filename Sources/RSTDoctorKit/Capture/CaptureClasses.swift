@@ -117,6 +117,11 @@ public struct CaptureClasses: Sendable {
 
     /// Fills `{name}` placeholders; unknown names are left as they are.
     public static func render(_ template: String, _ values: [String: String]) -> String {
+        render(template) { values[$0] }
+    }
+
+    /// Fills `{name}` placeholders with what `value` returns; names it returns nil for are left as they are.
+    public static func render(_ template: String, value: (String) -> String?) -> String {
         var out = ""
         var name: String?
         for ch in template {
@@ -124,7 +129,7 @@ public struct CaptureClasses: Sendable {
                 if let n = name { out += "{" + n }
                 name = ""
             } else if ch == "}", let n = name {
-                out += values[n] ?? "{\(n)}"
+                out += value(n) ?? "{\(n)}"
                 name = nil
             } else if name != nil {
                 name?.append(ch)

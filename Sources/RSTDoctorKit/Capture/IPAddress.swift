@@ -65,6 +65,15 @@ public struct IPAddress: Hashable, Sendable, Comparable {
 /// A MAC address as 48 bits, rendered like `ip link` does.
 public enum MAC {
     public static func text(_ v: UInt64) -> String {
-        (0..<6).map { String(format: "%02x", UInt8(truncatingIfNeeded: v >> (40 - 8 * UInt64($0)))) }.joined(separator: ":")
+        let hex = Array("0123456789abcdef".utf8)
+        var out: [UInt8] = []
+        out.reserveCapacity(17)
+        for i in 0..<6 {
+            let b = Int(truncatingIfNeeded: v >> (40 - 8 * UInt64(i))) & 0xFF
+            if i > 0 { out.append(0x3A) }
+            out.append(hex[b >> 4])
+            out.append(hex[b & 0xF])
+        }
+        return String(decoding: out, as: UTF8.self)
     }
 }

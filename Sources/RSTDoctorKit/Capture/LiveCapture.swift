@@ -139,6 +139,7 @@ public final class LiveCapture: @unchecked Sendable {
         opened.signal()
 
         let analyzer = CaptureAnalyzer(classes: classes, options: options, source: "live:\(interface)", linkType: h.linkType)
+        analyzer.wantRecords = onReset != nil
         var lastProgress = Date()
         let progress = onProgress
         var error: String?
