@@ -37,8 +37,11 @@ public final class CaptureAnalyzer {
     /// Build a record for every RST (for a caller printing them as they come), even past the listing limit.
     public var wantRecords = false
 
-    private var flows: [FlowKey: FlowState] = [:]
-    private var hosts: [IPAddress: HostBaseline] = [:]
+    // Unchecked exclusivity: these are touched on every packet, only from the thread feeding the analyzer.
+    @exclusivity(unchecked) private var flows: FlowTable<FlowState>
+    /// Connections closed or reset, kept small so the live table stays in cache.
+    @exclusivity(unchecked) private var finishedFlows: FinishedFlows
+    @exclusivity(unchecked) private var hosts: [IPAddress: HostBaseline] = [:]
     private static let maxHosts = 16_384
 
     public private(set) var packets = 0
@@ -67,6 +70,8 @@ public final class CaptureAnalyzer {
         self.options = options
         self.source = source
         self.linkType = linkType
+        self.flows = FlowTable(limit: options.maxFlows, filler: FlowState(time: 0, origin: 0))
+        self.finishedFlows = FinishedFlows(limit: max(64, options.maxFlows * 2))
     }
 
     /// Counts a frame that is not a TCP segment (or could not be read as one).
@@ -109,37 +114,56 @@ public final class CaptureAnalyzer {
         let isRST = p.flags & TCPFlag.rst != 0
         let isSyn = p.flags & (TCPFlag.syn | TCPFlag.ack) == TCPFlag.syn
 
-        var idx = flows.index(forKey: key)
+        var idx = flows.find(key)
         if let i = idx, isSyn, !isRST {
             // A new SYN on a known 4-tuple starts a new connection unless it repeats the pending one.
-            let s = dir == 0 ? flows.values[i].d0 : flows.values[i].d1
-            let hadTraffic = flows.values[i].d0.packets + flows.values[i].d1.packets > 0
-            if !(s.sawSyn && s.synSeq == p.seq) && hadTraffic {
+            let sawSyn = dir == 0 ? flows.states[i].d0.sawSyn : flows.states[i].d1.sawSyn
+            let synSeq = dir == 0 ? flows.states[i].d0.synSeq : flows.states[i].d1.synSeq
+            let hadTraffic = flows.states[i].d0.packets + flows.states[i].d1.packets > 0
+            if !(sawSyn && synSeq == p.seq) && hadTraffic {
                 var fresh = FlowState(time: p.time, origin: Int8(dir))
                 // Same hosts: keep what their packets look like.
-                Self.carryBaselines(from: flows.values[i].d0, to: &fresh.d0)
-                Self.carryBaselines(from: flows.values[i].d1, to: &fresh.d1)
-                finalize(key, flows.values[i])
-                flows.values[i] = fresh
+                Self.carryBaselines(from: flows.states[i].d0, to: &fresh.d0)
+                Self.carryBaselines(from: flows.states[i].d1, to: &fresh.d1)
+                finalize(key, flows.states[i])
+                flows.states[i] = fresh
                 flowCount += 1
             }
         }
         if idx == nil {
-            if flows.count >= options.maxFlows { sweep(now: p.time) }
-            flows[key] = FlowState(time: p.time, origin: Int8(dir))
-            flowCount += 1
-            idx = flows.index(forKey: key)
+            if flows.isFull { sweep(now: p.time) }
+            if let done = finishedFlows.take(key) {
+                let revived = done.revived
+                // A SYN after the end starts a new connection; anything else belongs to the finished one.
+                if isSyn && !isRST {
+                    var fresh = FlowState(time: p.time, origin: Int8(dir))
+                    Self.carryBaselines(from: revived.d0, to: &fresh.d0)
+                    Self.carryBaselines(from: revived.d1, to: &fresh.d1)
+                    idx = flows.insert(key, fresh)
+                    flowCount += 1
+                } else {
+                    idx = flows.insert(key, revived)
+                }
+            } else {
+                idx = flows.insert(key, FlowState(time: p.time, origin: Int8(dir)))
+                flowCount += 1
+            }
         }
         guard let i = idx else { return nil }
 
         if isRST {
-            let (cls, record) = classify(p, dir: dir, flow: flows.values[i], key: key, frame: frame)
-            flows.values[i].noteRST(p, dir: dir, class: cls, cause: classes[cls].cause)
+            let (cls, record) = classify(p, dir: dir, flow: flows.states[i], key: key, frame: frame)
+            flows.states[i].noteRST(p, dir: dir, class: cls, cause: classes[cls].cause)
+            retire(key, slot: i)
             return record
         }
-        let first = (dir == 0 ? flows.values[i].d0.packets : flows.values[i].d1.packets) == 0
-        flows.values[i].note(p, dir: dir)
+        let first = (dir == 0 ? flows.states[i].d0.packets : flows.states[i].d1.packets) == 0
+        flows.states[i].note(p, dir: dir)
         if first || p.flags & TCPFlag.syn != 0 { noteHost(p) }
+        // The last ACK of a FIN close (from the side that closed first): the connection is done.
+        if flows.states[i].closed, Int8(dir) == flows.states[i].firstFinDir, p.flags & TCPFlag.fin == 0 {
+            retire(key, slot: i)
+        }
         return nil
     }
 
@@ -346,7 +370,18 @@ public final class CaptureAnalyzer {
 
     // MARK: eviction and the report
 
+    /// Moves a finished connection from the live table to the compact one.
+    private func retire(_ key: FlowKey, slot: Int) {
+        let f = flows.states[slot]
+        finalize(key, f)
+        finishedFlows.put(key, FinishedFlow(f))
+        flows.remove(at: slot)
+    }
+
     private func finalize(_ key: FlowKey, _ f: FlowState) {
+        // A connection revived for late packets was counted when it finished; a reset it gets late
+        // is in the RST counts, not a second outcome.
+        guard !f.finishedBefore else { return }
         let state = f.connState
         connStates[state, default: 0] += 1
         guard f.reset else { return }
@@ -364,7 +399,8 @@ public final class CaptureAnalyzer {
         let target = options.maxFlows * 3 / 4
         var removable: [(Double, FlowKey)] = []
         removable.reserveCapacity(flows.count)
-        for (k, f) in flows {
+        for (slot, k) in flows.all() {
+            let f = flows.states[slot]
             // Done connections sort before live ones of the same age.
             let done = f.reset || f.closed
             let expired = done && now - f.lastTime > (f.closed ? options.timeWait : 10)
@@ -372,7 +408,11 @@ public final class CaptureAnalyzer {
         }
         removable.sort { $0.0 < $1.0 }
         for (_, k) in removable.prefix(max(0, flows.count - target)) {
-            if let f = flows.removeValue(forKey: k) { finalize(k, f) }
+            // Slots move as entries are removed: look each one up again.
+            if let slot = flows.find(k) {
+                finalize(k, flows.states[slot])
+                flows.remove(at: slot)
+            }
         }
     }
 
@@ -382,7 +422,7 @@ public final class CaptureAnalyzer {
             r.error = error ?? r.error
             return r
         }
-        for (k, f) in flows { finalize(k, f) }
+        for (slot, k) in flows.all() { finalize(k, flows.states[slot]) }
         flows.removeAll()
         var classCounts: [String: Int] = [:]
         var byCause: [String: Int] = [:]

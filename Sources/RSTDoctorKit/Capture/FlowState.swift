@@ -125,4 +125,6 @@ struct FlowState {
     }
 
     var firstRSTFromOrigin = false
+    /// Revived from `FinishedFlows` for a late packet: its outcome was already counted.
+    var finishedBefore = false
 }
