@@ -71,7 +71,7 @@ public final class CaptureAnalyzer {
         self.source = source
         self.linkType = linkType
         self.flows = FlowTable(limit: options.maxFlows, filler: FlowState(time: 0, origin: 0))
-        self.finishedFlows = FinishedFlows(limit: max(64, options.maxFlows * 2))
+        self.finishedFlows = FinishedFlows(limit: max(64, options.maxFlows))
     }
 
     /// Counts a frame that is not a TCP segment (or could not be read as one).
@@ -98,15 +98,25 @@ public final class CaptureAnalyzer {
     /// RST payload. Returns the record of a RST, for callers that print as they go.
     @discardableResult
     public func feed(_ p: DecodedPacket, frame: UnsafeRawBufferPointer) -> ResetRecord? {
+        lastRecord = nil
+        return ingest(p, frame: frame) ? lastRecord : nil
+    }
+
+    /// The record of the last RST fed, when one was built (see `wantRecords`).
+    public private(set) var lastRecord: ResetRecord?
+
+    /// `feed` without handing back a record: true when the segment was a RST (the file loop's fast path).
+    @inline(__always)
+    func ingest(_ p: DecodedPacket, frame: UnsafeRawBufferPointer) -> Bool {
         packets += 1
         noteTime(p.time)
         if let port = options.port, p.sport != port, p.dport != port {
             filteredOut += 1
-            return nil
+            return false
         }
         if let peer = options.peer, p.src != peer, p.dst != peer {
             filteredOut += 1
-            return nil
+            return false
         }
         tcpPackets += 1
         if p.tunnel != .none { tunnels[Int(p.tunnel.rawValue)] += 1 }
@@ -132,7 +142,9 @@ public final class CaptureAnalyzer {
         }
         if idx == nil {
             if flows.isFull { sweep(now: p.time) }
-            if let done = finishedFlows.take(key) {
+            // A SYN starts a new connection whatever came before (host baselines cover TTL and MAC):
+            // only other segments look for the finished connection they belong to.
+            if !isSyn || isRST, let done = finishedFlows.take(key) {
                 let revived = done.revived
                 // A SYN after the end starts a new connection; anything else belongs to the finished one.
                 if isSyn && !isRST {
@@ -149,22 +161,25 @@ public final class CaptureAnalyzer {
                 flowCount += 1
             }
         }
-        guard let i = idx else { return nil }
+        guard let i = idx else { return false }
 
         if isRST {
             let (cls, record) = classify(p, dir: dir, flow: flows.states[i], key: key, frame: frame)
             flows.states[i].noteRST(p, dir: dir, class: cls, cause: classes[cls].cause)
             retire(key, slot: i)
-            return record
+            lastRecord = record
+            return true
         }
         let first = (dir == 0 ? flows.states[i].d0.packets : flows.states[i].d1.packets) == 0
         flows.states[i].note(p, dir: dir)
-        if first || p.flags & TCPFlag.syn != 0 { noteHost(p) }
+        // Host baselines serve RSTs from a host with no other packet in their connection: servers
+        // answering SYNs, mostly. Their SYN-ACKs, and first packets of connections seen mid-stream, suffice.
+        if p.flags & (TCPFlag.syn | TCPFlag.ack) == TCPFlag.syn | TCPFlag.ack || (first && flows.states[i].client < 0) { noteHost(p) }
         // The last ACK of a FIN close (from the side that closed first): the connection is done.
         if flows.states[i].closed, Int8(dir) == flows.states[i].firstFinDir, p.flags & TCPFlag.fin == 0 {
             retire(key, slot: i)
         }
-        return nil
+        return false
     }
 
     // MARK: host baselines (for a sender with no other packet in this connection)
@@ -452,10 +467,42 @@ extension FlowState {
     @inline(__always)
     mutating func note(_ p: DecodedPacket, dir: Int) {
         let gap = (d0.packets + d1.packets + resets) > 0 ? max(0, p.time - lastTime) : 0
-        // Work on a copy of the sender's side: the connection-level fields change alongside it.
-        var s = dir == 0 ? d0 : d1
-        let o = dir == 0 ? d1 : d0
-        if s.packets == 0 { s.firstTime = p.time }
+        // The peer's fields read here, the sender's side updated in place (no copy of either).
+        let oSawSyn = dir == 0 ? d1.sawSyn : d0.sawSyn
+        let oSynSeq = dir == 0 ? d1.synSeq : d0.synSeq
+        let oSawSynAck = dir == 0 ? d1.sawSynAck : d0.sawSynAck
+        let oSawFin = dir == 0 ? d1.sawFin : d0.sawFin
+        let ev = dir == 0
+            ? Self.update(&d0, p, gap: gap, oSawSyn: oSawSyn, oSynSeq: oSynSeq)
+            : Self.update(&d1, p, gap: gap, oSawSyn: oSawSyn, oSynSeq: oSynSeq)
+        if ev != 0 {
+            let me = Int8(dir)
+            if ev & Self.evSynAck != 0, client < 0 { client = 1 - me; origin = client }
+            if ev & Self.evSyn != 0, client < 0 { client = me; origin = client }
+            if ev & Self.evBareAck != 0 {
+                if oSawSyn && p.ack != oSynSeq &+ 1 && challengeFrom < 0 && !(dir == 0 ? d0.sawSynAck : d1.sawSynAck) {
+                    // A bare ACK answering a SYN: the challenge ACK of a side that still has the 4-tuple open.
+                    challengeFrom = me
+                    challengeAck = p.ack
+                    challengeFrame = p.frame
+                } else if oSawSynAck && me == client {
+                    established = true
+                }
+            }
+            if ev & Self.evFin != 0 {
+                if firstFinDir < 0 { firstFinDir = me }
+                if oSawFin { closeTime = p.time }
+            }
+        }
+        if p.time > lastTime { lastTime = p.time }
+    }
+
+    static let evSyn: UInt8 = 1, evSynAck: UInt8 = 2, evBareAck: UInt8 = 4, evFin: UInt8 = 8
+
+    /// Updates one side with a segment it sent; returns what the connection-level state must hear.
+    @inline(__always)
+    private static func update(_ s: inout DirState, _ p: DecodedPacket, gap: Double, oSawSyn: Bool, oSynSeq: UInt32) -> UInt8 {
+        var ev: UInt8 = 0
         s.packets &+= 1
         s.payloadBytes &+= UInt64(p.payloadLength)
         if s.ttlState == 0 { s.ttl = p.ttl; s.ttlState = 1 } else if s.ttlState == 1, s.ttl != p.ttl { s.ttlState = 2 }
@@ -470,42 +517,30 @@ extension FlowState {
         if flags & TCPFlag.syn != 0 {
             if hasAck {
                 s.sawSynAck = true
-                if client < 0 { client = Int8(1 - dir); origin = client }
+                ev |= evSynAck
             } else {
                 s.sawSyn = true
                 s.synSeq = p.seq
                 s.synFrame = p.frame
-                if client < 0 { client = Int8(dir); origin = client }
+                ev |= evSyn
             }
         } else if hasAck {
-            if o.sawSyn && !s.sawSynAck && p.ack != o.synSeq &+ 1 && challengeFrom < 0 {
-                // A bare ACK answering a SYN: the challenge ACK of a side that still has the 4-tuple open.
-                challengeFrom = Int8(dir)
-                challengeAck = p.ack
-                challengeFrame = p.frame
-            } else if o.sawSynAck && Int8(dir) == client {
-                established = true
-            }
+            ev |= evBareAck
         }
         if flags & TCPFlag.fin != 0 && !s.sawFin {
             s.sawFin = true
-            if firstFinDir < 0 { firstFinDir = Int8(dir) }
-            if o.sawFin { closeTime = p.time }
+            ev |= evFin
         }
         let end = p.seq &+ UInt32(truncatingIfNeeded: p.payloadLength) &+ (flags & TCPFlag.syn != 0 ? 1 : 0) &+ (flags & TCPFlag.fin != 0 ? 1 : 0)
         if !s.hasSeq || seqAfter(end, s.nextSeq) { s.nextSeq = end; s.hasSeq = true }
         if hasAck && (!s.hasAck || seqAfter(p.ack, s.highestAck)) { s.highestAck = p.ack; s.hasAck = true }
-        if p.hasTimestamps { s.usesTimestamps = true }
         s.lastFrame = p.frame
         s.lastTime = p.time
         s.lastNonRSTTime = p.time
         s.lastGap = gap
-        s.lastSeq = p.seq
-        s.lastAck = p.ack
         s.lastLen = UInt32(truncatingIfNeeded: p.payloadLength)
         s.lastFlags = flags
-        if dir == 0 { d0 = s } else { d1 = s }
-        if p.time > lastTime { lastTime = p.time }
+        return ev
     }
 
     /// Records a RST (after it was classified with the state before it).

@@ -40,7 +40,7 @@ public enum CaptureFile {
                 if outcome == .tcp {
                     p.frame = frame
                     p.time = time
-                    analyzer.feed(p, frame: buf)
+                    _ = analyzer.ingest(p, frame: buf)
                 } else {
                     analyzer.count(outcome, undecoded: decoder.undecoded, time: time, linkType: lt)
                 }
@@ -71,7 +71,7 @@ public enum CaptureFile {
                 if outcome == .tcp {
                     p.frame = frame
                     p.time = time
-                    if let r = analyzer.feed(p, frame: buf) { onReset?(r) }
+                    if analyzer.ingest(p, frame: buf), let onReset, let r = analyzer.lastRecord { onReset(r) }
                 } else {
                     analyzer.count(outcome, undecoded: decoder.undecoded, time: time)
                 }

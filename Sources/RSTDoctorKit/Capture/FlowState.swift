@@ -41,7 +41,6 @@ struct DirState {
     var sawSynAck = false
     var sawFin = false
     var sawRst = false
-    var usesTimestamps = false
     var hasSeq = false
     var hasAck = false
     var synSeq: UInt32 = 0
@@ -50,15 +49,12 @@ struct DirState {
     /// Highest ack sent.
     var highestAck: UInt32 = 0
     var synFrame: UInt64 = 0
-    var firstTime: Double = 0
     // The last packet sent (RSTs included).
     var lastFrame: UInt64 = 0
     var lastTime: Double = 0
     var lastNonRSTTime: Double = 0
     /// Silence in the connection (both directions) before this side's last packet.
     var lastGap: Double = 0
-    var lastSeq: UInt32 = 0
-    var lastAck: UInt32 = 0
     var lastLen: UInt32 = 0
     var lastFlags: UInt16 = 0
 }

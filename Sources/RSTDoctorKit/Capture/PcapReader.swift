@@ -16,6 +16,8 @@ public final class PcapHandle: @unchecked Sendable {
     /// Whether timestamps are in nanoseconds (files are opened with nanosecond precision).
     let nano: Bool
     private var closed = false
+    /// The stdio buffer of an offline file, freed once libpcap has closed the file.
+    fileprivate var stdioBuffer: UnsafeMutablePointer<CChar>?
     private let lock = NSLock()
 
     init(handle: OpaquePointer, nano: Bool) {
@@ -27,11 +29,23 @@ public final class PcapHandle: @unchecked Sendable {
     /// Opens a pcap or pcapng file.
     public static func open(file path: String) throws(CaptureError) -> PcapHandle {
         var errbuf = [CChar](repeating: 0, count: Int(PCAP_ERRBUF_SIZE) + 1)
-        guard let h = pcap_open_offline_with_tstamp_precision(path, UInt32(PCAP_TSTAMP_PRECISION_NANO), &errbuf) else {
+        guard let file = fopen(path, "rb") else {
+            throw CaptureError("could not read \(Sanitize.line(path)): \(String(cString: strerror(errno))). Give a pcap or pcapng file as written by tcpdump -w, dumpcap or Wireshark.")
+        }
+        // A 1 MiB stdio buffer: libpcap reads each record with fread, and glibc's default 4 KiB
+        // buffer would make that one read(2) per few packets.
+        // glibc ignores the size unless given the buffer, which must outlive the FILE (freed after pcap_close).
+        let buffer = UnsafeMutablePointer<CChar>.allocate(capacity: 1 << 20)
+        setvbuf(file, buffer, _IOFBF, 1 << 20)
+        guard let h = pcap_fopen_offline_with_tstamp_precision(file, UInt32(PCAP_TSTAMP_PRECISION_NANO), &errbuf) else {
+            fclose(file)
+            buffer.deallocate()
             let why = cText(errbuf)
             throw CaptureError("could not read \(Sanitize.line(path)) as a capture: \(Sanitize.line(why)). Give a pcap or pcapng file as written by tcpdump -w, dumpcap or Wireshark.")
         }
-        return PcapHandle(handle: h, nano: true)
+        let handle = PcapHandle(handle: h, nano: true)
+        handle.stdioBuffer = buffer
+        return handle
     }
 
     /// The link type's name as libpcap spells it (e.g. FDDI, NFLOG), for "not decoded" reports.
@@ -78,6 +92,8 @@ public final class PcapHandle: @unchecked Sendable {
         guard !closed else { return }
         closed = true
         pcap_close(handle)
+        stdioBuffer?.deallocate()
+        stdioBuffer = nil
     }
 
     deinit { close() }

@@ -16,11 +16,16 @@ public final class PcapngReader {
         guard let f = fopen(path, "rb") else {
             throw CaptureError("could not open \(Sanitize.line(path)): \(String(cString: strerror(errno))).")
         }
+        setvbuf(f, stdioBuffer, _IOFBF, 1 << 20)
         file = f
     }
 
+    /// glibc uses the size given to setvbuf only with a caller's buffer; freed after fclose.
+    private let stdioBuffer = UnsafeMutablePointer<CChar>.allocate(capacity: 1 << 20)
+
     deinit {
         fclose(file)
+        stdioBuffer.deallocate()
         buffer.deallocate()
     }
 
