@@ -29,6 +29,10 @@ struct FlowTable<Value> {
         mask = start - 1
     }
 
+    /// The hash used for slots (shared with `FinishedFlows`).
+    @inline(__always)
+    static func slot(_ k: FlowKey) -> Int { hash(k) }
+
     @inline(__always)
     private static func hash(_ k: FlowKey) -> Int {
         var h = k.a.lo &* 0x9E37_79B9_7F4A_7C15
@@ -185,40 +189,39 @@ struct FinishedFlow {
     }
 }
 
-/// A bounded table of finished connections, forgetting the oldest first.
+/// Finished connections, in a direct-mapped cache: one slot per hash, a newcomer overwrites what
+/// was there. Lookups touch one slot; memory is fixed. Losing an old finished connection early only
+/// costs the classification of a RST arriving for it much later.
 struct FinishedFlows {
-    private var table: FlowTable<FinishedFlow>
-    private var order: ContiguousArray<FlowKey>
-    private var head = 0
-    private var filled = 0
+    private var keys: ContiguousArray<FlowKey>
+    private var flows: ContiguousArray<FinishedFlow>
+    private var used: ContiguousArray<Bool>
+    private let mask: Int
+    private(set) var count = 0
 
     init(limit: Int) {
-        table = FlowTable(limit: limit, filler: FinishedFlow())
-        order = ContiguousArray(repeating: FlowKey(a: .zero, b: .zero, pa: 0, pb: 0), count: limit)
+        var cap = 1024
+        while cap < limit { cap <<= 1 }
+        keys = ContiguousArray(repeating: FlowKey(a: .zero, b: .zero, pa: 0, pb: 0), count: cap)
+        flows = ContiguousArray(repeating: FinishedFlow(), count: cap)
+        used = ContiguousArray(repeating: false, count: cap)
+        mask = cap - 1
     }
 
     /// Takes the finished connection out, if kept.
     mutating func take(_ key: FlowKey) -> FinishedFlow? {
-        guard let i = table.find(key) else { return nil }
-        let f = table.states[i]
-        table.remove(at: i)
-        return f
+        let i = FlowTable<FinishedFlow>.slot(key) & mask
+        guard used[i], keys[i] == key else { return nil }
+        used[i] = false
+        count -= 1
+        return flows[i]
     }
 
     mutating func put(_ key: FlowKey, _ f: FinishedFlow) {
-        if let i = table.find(key) { table.states[i] = f; return }
-        // Every kept key has an entry in the ring (some entries are stale: taken back since), so
-        // popping the oldest entry when the ring is full keeps the table under its limit.
-        if filled == order.count {
-            let old = order[head]
-            head = (head + 1) % order.count
-            filled -= 1
-            if let i = table.find(old) { table.remove(at: i) }
-        }
-        order[(head + filled) % order.count] = key
-        filled += 1
-        _ = table.insert(key, f)
+        let i = FlowTable<FinishedFlow>.slot(key) & mask
+        if !used[i] { count += 1 }
+        keys[i] = key
+        flows[i] = f
+        used[i] = true
     }
-
-    var count: Int { table.count }
 }
