@@ -40,8 +40,13 @@ measure() {
   local name=$1; shift
   local best="" rss=0
   for _ in 1 2 3; do
-    /usr/bin/time -f "%e %M" -o "$out/time.txt" "$@" >"$out/$name.stdout" 2>/dev/null || true
-    read -r secs kb < <(tail -n 1 "$out/time.txt")
+    # Wall time from a nanosecond clock (/usr/bin/time's %e has 10 ms steps); peak RSS from /usr/bin/time.
+    local t0 t1
+    t0=$(date +%s%N)
+    /usr/bin/time -f "%M" -o "$out/time.txt" "$@" >"$out/$name.stdout" 2>/dev/null || true
+    t1=$(date +%s%N)
+    secs=$(python3 -c "import sys; print((int(sys.argv[2]) - int(sys.argv[1])) / 1e9)" "$t0" "$t1")
+    kb=$(tail -n 1 "$out/time.txt")
     if [ -z "$best" ] || python3 -c "import sys; sys.exit(0 if float(sys.argv[1]) < float(sys.argv[2]) else 1)" "$secs" "$best"; then best=$secs; fi
     [ "$kb" -gt "$rss" ] && rss=$kb
   done
@@ -60,7 +65,7 @@ import sys
 size, td, rd, rkb, ts, want, got = sys.argv[1:]
 size, td, rd, rkb, ts = int(size), float(td), float(rd), int(rkb), float(ts)
 mb = size / 2**20
-fmt = lambda s: f"{s:.2f}s ({mb / s:.0f} MiB/s)" if s > 0 else "n/a"
+fmt = lambda s: f"{s:.3f}s ({mb / s:.0f} MiB/s)" if s > 0 else "n/a"
 print(f"file            {mb:.0f} MiB")
 print(f"tcpdump         {fmt(td)}")
 print(f"rstdoctor       {fmt(rd)}, peak RSS {rkb / 1024:.1f} MiB")

@@ -71,7 +71,8 @@ public final class CaptureAnalyzer {
         self.source = source
         self.linkType = linkType
         self.flows = FlowTable(limit: options.maxFlows, filler: FlowState(time: 0, origin: 0))
-        self.finishedFlows = FinishedFlows(limit: max(64, options.maxFlows))
+        // 16k finished connections suffice for late segments; a fixed, small cache keeps startup cheap.
+        self.finishedFlows = FinishedFlows(limit: min(16_384, max(64, options.maxFlows)))
     }
 
     /// Counts a frame that is not a TCP segment (or could not be read as one).
