@@ -58,7 +58,7 @@ public struct IPAddress: Hashable, Sendable, Comparable {
         var buf = [CChar](repeating: 0, count: Int(INET6_ADDRSTRLEN))
         let ok = bytes.withUnsafeBytes { raw in inet_ntop(AF_INET6, raw.baseAddress, &buf, socklen_t(buf.count)) != nil }
         guard ok else { return "?" }
-        return String(cString: buf)
+        return cText(buf)
     }
 }
 
