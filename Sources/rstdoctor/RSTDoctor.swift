@@ -32,7 +32,7 @@ struct RSTDoctor: AsyncParsableCommand {
         Exit codes: 0 no likely cause found, 1 a likely cause found, 2 usage error, 3 could not run.
         Read-only: rstdoctor never changes sysctls, firewall rules, addresses or sockets.
         """,
-        subcommands: [DiagnoseCommand.self, CheckCommand.self, ReportCommand.self, CollectCommand.self, WatchCommand.self, KnowledgeCommand.self],
+        subcommands: [DiagnoseCommand.self, CheckCommand.self, ReportCommand.self, CollectCommand.self, WatchCommand.self, CaptureCommand.self, KnowledgeCommand.self],
         defaultSubcommand: DiagnoseCommand.self
     )
 

@@ -1,0 +1,90 @@
+import Foundation
+
+/// Reads a saved capture (pcap or pcapng) through libpcap and analyses it in one pass.
+public enum CaptureFile {
+    /// Analyses the file. Throws when it cannot be opened at all; when it breaks part-way, what was
+    /// read is analysed and the report's `error` says where reading stopped.
+    public static func analyze(
+        path: String, classes: CaptureClasses, options: CaptureOptions = CaptureOptions()
+    ) throws(CaptureError) -> CaptureReport {
+        let handle = try PcapHandle.open(file: path)
+        defer { handle.close() }
+        var analyzer = CaptureAnalyzer(classes: classes, options: options, source: path, linkType: handle.linkType)
+        var error = run(handle, analyzer)
+        // libpcap refuses pcapng files whose interfaces differ in link type or snapshot length
+        // (dumpcap with several -i): read those again with our own pcapng reader.
+        if let e = error, e.contains("different from"), PcapngReader.isPcapng(path: path) {
+            let reader = try PcapngReader(path: path)
+            analyzer = CaptureAnalyzer(classes: classes, options: options, source: path, linkType: handle.linkType)
+            error = run(reader, analyzer)
+        }
+        return analyzer.report(error: error.map {
+            "reading stopped after frame \(analyzer.packets): \(Sanitize.line($0)). The file is damaged or cut short; the packets before that point are analysed."
+        })
+    }
+
+    /// Feeds every packet of a pcapng file read by `PcapngReader` (per-interface link types).
+    static func run(_ reader: PcapngReader, _ analyzer: CaptureAnalyzer) -> String? {
+        var decoders: [Int32: PacketDecoder] = [:]
+        var p = DecodedPacket()
+        var frame: UInt64 = 0
+        var linkTypes = Set<Int32>()
+        while true {
+            switch reader.next() {
+            case .packet(let buf, let time, _, let lt):
+                frame += 1
+                linkTypes.insert(lt)
+                var decoder = decoders[lt] ?? PacketDecoder(linkType: lt)
+                let outcome = decoder.decode(buf, into: &p)
+                decoders[lt] = decoder
+                if outcome == .tcp {
+                    p.frame = frame
+                    p.time = time
+                    _ = analyzer.ingest(p, frame: buf)
+                } else {
+                    analyzer.count(outcome, undecoded: decoder.undecoded, time: time, linkType: lt)
+                }
+            case .end:
+                return nil
+            case .error(let e):
+                return e
+            }
+        }
+    }
+
+    /// Feeds every packet of `handle` to `analyzer` until the end, an error, or `stop()` returns true
+    /// (checked on read timeouts and every 4096 packets). Returns libpcap's error text, if any.
+    @discardableResult
+    public static func run(
+        _ handle: PcapHandle, _ analyzer: CaptureAnalyzer, onPacket: ((UnsafeRawBufferPointer, Double, Int) -> Void)? = nil,
+        onReset: ((ResetRecord) -> Void)? = nil, stop: (() -> Bool)? = nil
+    ) -> String? {
+        var decoder = PacketDecoder(linkType: handle.linkType)
+        var p = DecodedPacket()
+        var frame: UInt64 = 0
+        while true {
+            switch handle.next() {
+            case .packet(let buf, let time, let wireLength):
+                frame += 1
+                onPacket?(buf, time, wireLength)
+                let outcome = decoder.decode(buf, into: &p)
+                if outcome == .tcp {
+                    p.frame = frame
+                    p.time = time
+                    if analyzer.ingest(p, frame: buf), let onReset, let r = analyzer.lastRecord { onReset(r) }
+                } else {
+                    analyzer.count(outcome, undecoded: decoder.undecoded, time: time)
+                }
+                if frame & 0xFFF == 0, let stop, stop() { return nil }
+            case .timeout:
+                if let stop, stop() { return nil }
+            case .end:
+                return nil
+            case .error(let e):
+                // pcap_breakloop makes pcap_next_ex fail with -2 or an error; a requested stop is not an error.
+                if let stop, stop() { return nil }
+                return e
+            }
+        }
+    }
+}

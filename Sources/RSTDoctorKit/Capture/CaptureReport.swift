@@ -1,0 +1,155 @@
+import Foundation
+
+/// One RST found in a capture, classified (the `resets` entries of `rstdoctor.capture/1`).
+public struct ResetRecord: Codable, Sendable, Hashable {
+    /// Frame number counted from 1 in file order, as Wireshark numbers frames.
+    public var frame: Int
+    /// Seconds since the epoch.
+    public var time: Double
+    /// Seconds since the first packet of the capture.
+    public var relTime: Double
+    public var src: String
+    public var sport: Int
+    public var dst: String
+    public var dport: Int
+    /// TCP flags as letters, e.g. "R" or "RA".
+    public var flags: String
+    public var seq: UInt32
+    public var ack: UInt32
+    public var window: Int
+    /// TTL (IPv4) or hop limit (IPv6) of the RST.
+    public var ttl: Int
+    /// "client", "server" or "unknown".
+    public var sender: String
+    /// How the roles were found: "handshake", "ports" (guessed: lower or well-known port = server) or "unknown".
+    public var roles: String
+    /// What the RST answered: "SYN", "SYN-ACK", "ACK", "challenge-ACK", "data", "FIN", "RST" or "none".
+    public var answered: String
+    public var answeredFrame: Int?
+    /// Seconds from the answered packet to the RST.
+    public var delay: Double?
+    public var `class`: String
+    public var cause: String?
+    public var explain: String
+    /// Shaped like a kernel reply without a socket: window 0, no options, seq from the segment's ack.
+    public var stateless: Bool
+    /// RST TTL minus the sender's usual TTL (0 when equal or unknown).
+    public var ttlDelta: Int
+    /// Silence in the connection before the packet the RST answered, in seconds.
+    public var idleBefore: Double
+    /// Text carried in the RST's payload (printable part), if any.
+    public var payload: String?
+    /// The tunnel the segment was carried in (e.g. "VXLAN"), if any.
+    public var tunnel: String?
+
+    enum CodingKeys: String, CodingKey {
+        case frame, time, relTime = "rel_time", src, sport, dst, dport, flags, seq, ack, window, ttl, sender, roles, answered
+        case answeredFrame = "answered_frame", delay, `class`, cause, explain, stateless, ttlDelta = "ttl_delta"
+        case idleBefore = "idle_before", payload, tunnel
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(frame, forKey: .frame)
+        try c.encode(time, forKey: .time)
+        try c.encode(relTime, forKey: .relTime)
+        try c.encode(src, forKey: .src)
+        try c.encode(sport, forKey: .sport)
+        try c.encode(dst, forKey: .dst)
+        try c.encode(dport, forKey: .dport)
+        try c.encode(flags, forKey: .flags)
+        try c.encode(seq, forKey: .seq)
+        try c.encode(ack, forKey: .ack)
+        try c.encode(window, forKey: .window)
+        try c.encode(ttl, forKey: .ttl)
+        try c.encode(sender, forKey: .sender)
+        try c.encode(roles, forKey: .roles)
+        try c.encode(answered, forKey: .answered)
+        try c.encode(answeredFrame, forKey: .answeredFrame)
+        try c.encode(delay, forKey: .delay)
+        try c.encode(`class`, forKey: .class)
+        // `cause` is always present: null says "no single cause", absence would say nothing.
+        try c.encode(cause, forKey: .cause)
+        try c.encode(explain, forKey: .explain)
+        try c.encode(stateless, forKey: .stateless)
+        try c.encode(ttlDelta, forKey: .ttlDelta)
+        try c.encode(idleBefore, forKey: .idleBefore)
+        try c.encodeIfPresent(payload, forKey: .payload)
+        try c.encodeIfPresent(tunnel, forKey: .tunnel)
+    }
+}
+
+/// How a connection that saw a RST ended, in Zeek's conn_state vocabulary.
+public struct FlowOutcome: Codable, Sendable, Hashable {
+    /// The originator (the SYN's sender, else the first packet's sender) and the responder.
+    public var orig: String
+    public var origPort: Int
+    public var resp: String
+    public var respPort: Int
+    /// Zeek conn_state: S0, S1, SF, REJ, S2, S3, RSTO, RSTR, RSTOS0, RSTRH, SH, SHR, OTH.
+    public var connState: String
+    public var firstResetFrame: Int
+    public var resets: Int
+    public var cause: String?
+
+    enum CodingKeys: String, CodingKey {
+        case orig, origPort = "orig_port", resp, respPort = "resp_port", connState = "conn_state"
+        case firstResetFrame = "first_reset_frame", resets, cause
+    }
+}
+
+/// Packets that could not be analysed, and why (link type, encapsulation).
+public struct NotDecoded: Codable, Sendable, Hashable {
+    public var what: String
+    public var packets: Int
+}
+
+/// The analysis of a capture: JSON schema `rstdoctor.capture/1` (DESIGN §8), plus summaries.
+public struct CaptureReport: Codable, Sendable {
+    public var schema = "rstdoctor.capture/1"
+    /// The file read, or "live:IFACE".
+    public var source: String
+    public var linkType: String
+    public var packets: Int
+    public var tcpPackets: Int
+    /// Frames with cut-short or inconsistent headers, skipped.
+    public var malformed: Int
+    /// Non-first IP fragments (no TCP header to read).
+    public var fragments: Int
+    /// Packets left out by --port / --peer.
+    public var filteredOut: Int
+    public var flows: Int
+    public var firstTime: Double?
+    public var lastTime: Double?
+    public var rstCount: Int
+    public var resetsByClass: [String: Int]
+    /// By cause id; RSTs whose class points to no single cause are counted under "none".
+    public var resetsByCause: [String: Int]
+    public var connStates: [String: Int]
+    public var tunnels: [String: Int]
+    public var notDecoded: [NotDecoded]
+    public var resets: [ResetRecord]
+    /// RSTs found but not listed (beyond the listing limit); they are in the counts.
+    public var resetsNotListed: Int
+    public var resetFlows: [FlowOutcome]
+    /// Set when the file could not be read to its end: what was read is analysed above.
+    public var error: String?
+
+    enum CodingKeys: String, CodingKey {
+        case schema, source, linkType = "link_type", packets, tcpPackets = "tcp_packets", malformed, fragments
+        case filteredOut = "filtered_out", flows, firstTime = "first_time", lastTime = "last_time", rstCount = "rst_count"
+        case resetsByClass = "resets_by_class", resetsByCause = "resets_by_cause", connStates = "conn_states", tunnels
+        case notDecoded = "not_decoded", resets, resetsNotListed = "resets_not_listed", resetFlows = "reset_flows", error
+    }
+
+    /// Whether some RST points to a cause (exit status 1 of `rstdoctor capture`).
+    public var pointsToCause: Bool { resetsByCause.contains { $0.key != "none" && $0.value > 0 } }
+
+    /// JSON as printed by `--format json`: sorted keys, so output is stable.
+    public func json() -> String {
+        let enc = JSONEncoder()
+        enc.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        guard let data = try? enc.encode(self) else { return "{}" }
+        return String(decoding: data, as: UTF8.self)
+    }
+}

@@ -1,0 +1,105 @@
+/// TCP flag bits as they appear in the 12-bit flags field (NS/AE and the reserved bits above 0xFF).
+public enum TCPFlag {
+    public static let fin: UInt16 = 0x01
+    public static let syn: UInt16 = 0x02
+    public static let rst: UInt16 = 0x04
+    public static let psh: UInt16 = 0x08
+    public static let ack: UInt16 = 0x10
+    public static let urg: UInt16 = 0x20
+    public static let ece: UInt16 = 0x40
+    public static let cwr: UInt16 = 0x80
+    public static let ae: UInt16 = 0x100
+
+    /// Letters in tcpdump's order (F S R P A U E C, then N for AE/NS): "RA" is RST+ACK.
+    public static func text(_ f: UInt16) -> String {
+        var s = ""
+        if f & fin != 0 { s += "F" }
+        if f & syn != 0 { s += "S" }
+        if f & rst != 0 { s += "R" }
+        if f & psh != 0 { s += "P" }
+        if f & ack != 0 { s += "A" }
+        if f & urg != 0 { s += "U" }
+        if f & ece != 0 { s += "E" }
+        if f & cwr != 0 { s += "C" }
+        if f & ae != 0 { s += "N" }
+        if f & 0xE00 != 0 { s += "r" }
+        return s.isEmpty ? "none" : s
+    }
+}
+
+/// What carried a packet to us when it came out of a tunnel we opened.
+public enum TunnelKind: UInt8, Sendable, CaseIterable {
+    case none = 0, ipInIP, gre, erspan, vxlan, gtpu, geneve, mpls, pppoe
+
+    public var name: String {
+        switch self {
+        case .none: "none"
+        case .ipInIP: "IP-in-IP"
+        case .gre: "GRE"
+        case .erspan: "GRE/ERSPAN"
+        case .vxlan: "VXLAN"
+        case .gtpu: "GTP-U"
+        case .geneve: "Geneve"
+        case .mpls: "MPLS"
+        case .pppoe: "PPPoE"
+        }
+    }
+}
+
+/// One decoded TCP segment: everything the flow tracker reads, in fixed-size fields (no allocation).
+public struct DecodedPacket: Sendable {
+    /// Frame number counted from 1 in file order, as Wireshark numbers frames.
+    public var frame: UInt64 = 0
+    /// Seconds since the epoch.
+    public var time: Double = 0
+    public var src = IPAddress.zero
+    public var dst = IPAddress.zero
+    public var sport: UInt16 = 0
+    public var dport: UInt16 = 0
+    public var seq: UInt32 = 0
+    public var ack: UInt32 = 0
+    public var flags: UInt16 = 0
+    public var window: UInt16 = 0
+    /// IPv4 TTL or IPv6 hop limit of the innermost IP header.
+    public var ttl: UInt8 = 0
+    public var ipID: UInt16 = 0
+    public var dontFragment = false
+    /// IPv6 flow label (0 for IPv4).
+    public var flowLabel: UInt32 = 0
+    /// Source MAC of the innermost link header that had one (Ethernet, SLL), 48 bits.
+    public var srcMAC: UInt64 = 0
+    public var hasMAC = false
+    /// Interface index from an SLL2 header (captures on `any`), or -1.
+    public var ifindex: Int32 = -1
+    /// TCP options present (any), and the timestamp option's values when present.
+    public var hasOptions = false
+    public var hasTimestamps = false
+    public var tsVal: UInt32 = 0
+    public var tsEcr: UInt32 = 0
+    /// TCP payload length from the IP length fields (may exceed what was captured).
+    public var payloadLength: Int = 0
+    /// Offset and length of the captured part of the payload in the frame buffer.
+    public var payloadOffset: Int = 0
+    public var payloadCaptured: Int = 0
+    public var tunnel = TunnelKind.none
+
+    public init() {}
+
+    public var isRST: Bool { flags & TCPFlag.rst != 0 }
+}
+
+/// What the decoder made of one frame.
+public enum DecodeOutcome: UInt8, Sendable {
+    /// A TCP segment: the packet is filled in.
+    case tcp
+    /// IP, but not TCP (UDP, ICMP…), or a non-IP frame (ARP, LLDP…).
+    case notTCP
+    /// A non-first IP fragment: no TCP header in it.
+    case fragment
+    /// Cut short or inconsistent headers: counted as malformed and skipped.
+    case malformed
+    /// A link type this decoder does not read.
+    case unsupportedLink
+    /// An encapsulation this decoder does not open (ESP, unknown GRE payload…).
+    case undecodedEncapsulation
+}

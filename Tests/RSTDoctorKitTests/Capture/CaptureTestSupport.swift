@@ -1,0 +1,30 @@
+import Foundation
+import XCTest
+
+@testable import RSTDoctorKit
+
+/// Paths and loaders shared by the capture tests.
+enum CaptureFixtures {
+    /// The package root, from this file's path (Tests/RSTDoctorKitTests/Capture/…).
+    static let root: URL = URL(fileURLWithPath: #filePath)
+        .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    static let corpus = root.deletingLastPathComponent().appending(path: "shared/corpus/pcap")
+    static let fixtures = root.appending(path: "Tests/RSTDoctorKitTests/Fixtures/capture")
+
+    static func classes() throws -> CaptureClasses {
+        try CaptureClasses.load(path: root.appending(path: "knowledge/capture-classes.yaml").path)
+    }
+
+    static func corpusFiles() throws -> [String] {
+        guard FileManager.default.fileExists(atPath: corpus.path) else { throw XCTSkip("corpus not found at \(corpus.path)") }
+        return try FileManager.default.contentsOfDirectory(atPath: corpus.path).sorted()
+    }
+
+    static func analyze(_ url: URL, options: CaptureOptions = CaptureOptions(maxListedResets: 1_000_000)) throws -> CaptureReport {
+        try CaptureFile.analyze(path: url.path, classes: classes(), options: options)
+    }
+
+    static func lab(_ name: String) throws -> CaptureReport {
+        try analyze(fixtures.appending(path: "lab/\(name).pcap"))
+    }
+}
