@@ -37,6 +37,12 @@ struct EvidenceOptions: ParsableArguments {
     @Option(help: ArgumentHelp("Diagnose a bundle saved by `rstdoctor collect` instead of this host.", valueName: "DIR"))
     var from: String?
 
+    @Option(help: ArgumentHelp("Classify the RSTs of a saved capture (pcap or pcapng) together with the host's evidence.", valueName: "FILE"))
+    var pcap: String?
+
+    @Option(help: ArgumentHelp("Watch live for this long: capture of the focused traffic, kernel RST tracepoints and counters (root).", valueName: "DURATION"))
+    var observe: String?
+
     /// Validates every value and builds the request.
     func request(kb: KnowledgeBase) throws -> DiagnosisRequest {
         var r = DiagnosisRequest()
@@ -72,6 +78,17 @@ struct EvidenceOptions: ParsableArguments {
         for a in answers {
             let (k, v) = try DiagnosisRequest.parseAnswer(a, kb: kb)
             r.answers[k] = v
+        }
+        if let p = pcap {
+            let path = try Validate.path(p)
+            guard FileManager.default.isReadableFile(atPath: path) else {
+                throw Failure.usage("cannot read the capture \(Sanitize.terminal(path)): check the path and its permissions")
+            }
+            r.pcap = path
+        }
+        if let d = observe {
+            r.observe = try Validate.duration(d, min: 1, max: 3600)
+            if from != nil { throw Failure.usage("--observe watches this host live; --from reads a saved bundle: give one or the other") }
         }
         if let f = from {
             r.bundle = try Validate.path(f)

@@ -183,9 +183,10 @@ public final class LiveCapture: @unchecked Sendable {
         finished.signal()
     }
 
-    /// Moves the calling thread (only it) into the named network namespace.
+    /// Moves the calling thread (only it) into the named network namespace, or the one at an
+    /// absolute path (/proc/PID/ns/net for `--pid`).
     private static func enter(netns name: String) throws(CaptureError) {
-        let path = "/run/netns/\(name)"
+        let path = name.hasPrefix("/") ? name : "/run/netns/\(name)"
         let fd = open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else {
             throw CaptureError("cannot open network namespace \(name) (\(path)): \(String(cString: strerror(errno))). List them with `ip netns list`.")

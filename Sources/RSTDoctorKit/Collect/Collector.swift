@@ -40,6 +40,8 @@ public struct CollectOptions: Sendable {
     /// Opt-in builtins provided by the caller (capture, kernel-trace) run elsewhere.
     public var externallyProvided: Set<String> = []
     public var isRoot: Bool = geteuid() == 0
+    /// `--observe`: snapshots (sockets, rules…) are taken at the end of the window, after the fault.
+    public var deferSnapshots = false
     public var searchPath: [String]?
 
     public init() {}
@@ -93,6 +95,9 @@ public struct Collector: Sendable {
         }
         for tool in c.toolsNeeded where runner.which(tool) == nil {
             return skipped(c, "`\(tool)` is not installed (not found on PATH)")
+        }
+        if options.deferSnapshots && !c.window {
+            try? await Task.sleep(nanoseconds: UInt64(options.window * 1e9))
         }
         var record: CheckRecord
         switch c.action {

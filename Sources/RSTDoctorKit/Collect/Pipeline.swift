@@ -10,6 +10,10 @@ public struct DiagnosisRequest: Sendable {
     public var extraFacts: [Fact] = []
     /// Check records produced outside the collector (capture, kernel-trace), replacing its skip.
     public var extraRecords: [CheckRecord] = []
+    /// `--pcap FILE`: a saved capture to classify.
+    public var pcap: String?
+    /// `--observe DURATION`: watch live (capture, kernel trace, counters) for this long.
+    public var observe: Double?
 
     public init() {}
 
@@ -36,20 +40,33 @@ public enum Pipeline {
     public static func run(_ req: DiagnosisRequest, kb: KnowledgeBase, knowledgeProblems: Int = 0) async throws(ValidationError) -> Diagnosis {
         var records: [CheckRecord]
         var host: HostInfo
+        var extraFacts = req.extraFacts
         let o = req.collect
         if let dir = req.bundle {
             (records, host) = try Bundle.read(dir)
             host.port = o.port.map(Int.init)
             host.peer = o.peer
+        } else if let d = req.observe {
+            let (recs, extra) = await Observation.observe(duration: d, kb: kb, options: o)
+            records = recs + extra.records
+            extraFacts += extra.facts
+            host = HostInfo.local(netns: o.target.display, port: o.port.map(Int.init), peer: o.peer, window: d)
         } else {
             var opts = o
             opts.externallyProvided.formUnion(req.extraRecords.map(\.id))
+            if req.pcap != nil { opts.externallyProvided.insert(CaptureFacts.checkID) }
             records = await Collector(kb: kb, options: opts).collect()
             host = HostInfo.local(netns: o.target.display, port: o.port.map(Int.init), peer: o.peer, window: o.window)
         }
+        if let path = req.pcap {
+            let r = Observation.pcap(path, kb: kb, options: o)
+            records.removeAll { $0.id == CaptureFacts.checkID }
+            records += r.records
+            extraFacts += r.facts
+        }
         records += req.extraRecords
         let context = EvidenceBuilder.contextFacts(port: o.port, peer: o.peer, window: host.window, netns: host.netns)
-        return Diagnoser.diagnose(kb: kb, records: records, extraFacts: context + req.extraFacts, host: host,
+        return Diagnoser.diagnose(kb: kb, records: records, extraFacts: context + extraFacts, host: host,
                                   answers: req.answers, knowledgeProblems: knowledgeProblems)
     }
 }
