@@ -65,9 +65,18 @@ struct DiagnoseCommand: AsyncParsableCommand {
         let gate = InterruptGate()
         gate.install()
         defer { gate.uninstall() }
-        // observe and capture are wired in when their pipelines exist (SessionHooks); until then
-        // those commands say they are not available in this build.
         let hooks = SessionHooks(
+            observe: { seconds, options in
+                let (records, extra) = await Observation.observe(duration: seconds, kb: kb, options: options)
+                let resets = extra.facts.first { $0.key == "capture.rst.count" }?.value?.display ?? "?"
+                let traced = extra.facts.first { $0.key == "trace.sent" }?.value?.display ?? "?"
+                return SessionEvidence(records: records + extra.records, facts: extra.facts,
+                                       summary: "watched \(Duration.render(seconds)): \(resets) RSTs captured, \(traced) sent by this host's TCP stack (kernel trace)")
+            },
+            capture: { path, options in
+                let r = Observation.pcap(path, kb: kb, options: options)
+                return SessionEvidence(records: r.records, facts: r.facts, summary: r.records.first?.reason ?? "")
+            },
             report: { d, kb, format in
                 guard let f = ReportFormat(name: format) else { throw RSTDoctorKit.ValidationError("unknown report format \(format)") }
                 return f.render(d, kb: kb)
