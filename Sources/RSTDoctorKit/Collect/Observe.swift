@@ -133,7 +133,14 @@ public enum Observation {
                 let isLocal = local.contains(TraceAddress.canonical(src))
                 r["local"] = .bool(isLocal)
                 if traced && isLocal {
-                    r["stack_sent"] = .bool(WireJoin.tracedSender(src: src, sport: Int(sport), dst: dst, dport: Int(dport), time: time, in: events) != nil)
+                    let sent = WireJoin.tracedSender(src: src, sport: Int(sport), dst: dst, dport: Int(dport), time: time, in: events) != nil
+                    r["stack_sent"] = .bool(sent)
+                    // The wire shape of a firewall's RST equals the stack's (RST-SIGNALS.md 5a); only the
+                    // missing tcp_send_reset tells them apart, so the record's cause is the firewall's.
+                    if !sent {
+                        r["cause"] = .string("firewall-reset")
+                        r["class"] = .string("firewall-built")
+                    }
                 }
                 return r
             }
