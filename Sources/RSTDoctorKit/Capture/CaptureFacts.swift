@@ -29,6 +29,8 @@ public enum CaptureFacts {
                 "ttl_delta": .int(Int64(x.ttlDelta)),
                 "idle_before": .duration(x.idleBefore),
                 "payload": .string(x.payload ?? ""),
+                // Set by `check --observe` when the kernel trace proves the TCP stack did not send it.
+                "firewall_built": .bool(false),
             ]
         })
         return ParsedFacts(values: v)

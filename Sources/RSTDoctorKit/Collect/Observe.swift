@@ -139,7 +139,7 @@ public enum Observation {
                     // missing tcp_send_reset tells them apart, so the record's cause is the firewall's.
                     if !sent {
                         r["cause"] = .string("firewall-reset")
-                        r["class"] = .string("firewall-built")
+                        r["firewall_built"] = .bool(true)
                     }
                 }
                 return r

@@ -9,7 +9,9 @@ struct DuplicateIP: Scenario {
     var summary: String { "a second host takes over the server's IPv4 address with a gratuitous ARP" }
     var ends: Topology.Ends { Topology.ends(.bridged, v6: false) }
     var counted: [String] { ["c", "a", "b"] }
-    var side: String { "c" }
+    var side: String { "a" }
+    /// Run on the server whose address was taken over: its own duplicate-address probe finds B.
+    func target(_ lab: Lab) -> Target { Target(netns: lab.ns("a"), port: Topology.port, peer: ends.client) }
 
     func build(_ lab: Lab) throws {
         try lab.addBridge("br")

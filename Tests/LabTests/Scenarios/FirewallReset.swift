@@ -11,7 +11,11 @@ struct FirewallReset: Scenario {
     var ends: Topology.Ends { Topology.ends(onRouter ? .routed : .pair, v6: v6) }
     var counted: [String] { onRouter ? ["c", "r", "s"] : ["c", "s"] }
     /// The server sees nothing of a router's reject: rstdoctor runs on the client then.
-    var side: String { onRouter ? "c" : "s" }
+    var side: String { onRouter ? "r" : "s" }
+    /// On a router the rule lives on the router: run there (peer = the client), as a user suspecting it would.
+    func target(_ lab: Lab) -> Target {
+        Target(netns: lab.ns(side), port: Topology.port, peer: side == "s" || onRouter ? ends.client : ends.server)
+    }
 
     func build(_ lab: Lab) throws {
         if onRouter { try Topology.routed(lab, v6: v6) } else { try Topology.pair(lab, v6: v6) }

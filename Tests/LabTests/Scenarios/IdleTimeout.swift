@@ -12,7 +12,9 @@ struct IdleTimeout: Scenario {
     var ends: Topology.Ends { Topology.ends(.routed, v6: false) }
     var counted: [String] { ["c", "r", "s"] }
     var provokeSeconds: Double { Self.idle + 3 }
-    var side: String { "c" }
+    var side: String { "r" }
+    /// Run where the timeout lives: on the router (a user suspecting the firewall runs it there).
+    func target(_ lab: Lab) -> Target { Target(netns: lab.ns("r"), port: Topology.port, peer: ends.client) }
 
     func build(_ lab: Lab) throws {
         try Topology.routed(lab)
