@@ -29,6 +29,11 @@ final class AccuracyBench: XCTestCase {
                 continue
             }
             for d in results {
+                if d.mode == "plain" && !s.visibleAfterTheFact {
+                    rows.append([s.id, d.mode, s.expectedCause ?? "(none)", d.top?.id ?? "-",
+                                 d.top.map { String(format: "%.2f", $0.probability) } ?? "-", d.top3.isEmpty ? "-" : d.top3, "n/a (not visible after the fact)"])
+                    continue
+                }
                 let ok = staged && Verdict.judge(d, expected: s.expectedCause, tolerated: s.tolerated).isEmpty
                 total += 1
                 if ok { passed += 1 }

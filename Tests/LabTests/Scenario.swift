@@ -33,6 +33,10 @@ protocol Scenario: Sendable {
     var ends: Topology.Ends { get }
     /// The side rstdoctor is run on: "s" (server, peer = client) or "c" (client, peer = server).
     var side: String { get }
+    /// Whether the cause leaves a trace in host state a plain `check` after the fault can see.
+    /// When not (a peer that forgot a connection leaves nothing on the side that still has it),
+    /// only `check --observe` is asserted, and the plain run is reported, not judged.
+    var visibleAfterTheFact: Bool { get }
 
     func build(_ lab: Lab) throws
     func setUp(_ lab: Lab, _ ev: Evidence) throws
@@ -48,6 +52,7 @@ extension Scenario {
     var counted: [String] { ["c", "s"] }
     var provokeSeconds: Double { 3 }
     var side: String { "s" }
+    var visibleAfterTheFact: Bool { true }
     func target(_ lab: Lab) -> Target {
         Target(netns: lab.ns(side), port: Topology.port, peer: side == "s" ? ends.client : ends.server)
     }

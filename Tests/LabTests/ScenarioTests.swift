@@ -10,7 +10,10 @@ import XCTest
 /// remove the id from `pending` — like XCTExpectFailure (which swift-corelibs-xctest lacks), so the
 /// list can only shrink. The integrator empties it as the rules land.
 final class ScenarioTests: XCTestCase {
-    static let pending: Set<String> = Set(Catalog.all.map(\.id))
+    /// Known gaps (see Tests/LabTests/README.md and the issue note): with tcp_rfc1337=1 the RST that
+    /// answers the TIME-WAIT socket's ACK harms nothing, but `--observe` still credits it to a
+    /// half-open connection (p ≈ 0.46 > 0.3).
+    static let pending: Set<String> = ["time-wait-rfc1337"]
 
     private var lab: Lab?
     private var binary = ""
@@ -37,6 +40,10 @@ final class ScenarioTests: XCTestCase {
         var problems: [String] = []
         for d in [observe, plain] {
             print("\(id) [\(d.mode)] exit \(d.status.map(String.init) ?? "timeout"): \(d.top3)")
+            if d.mode == "plain" && !s.visibleAfterTheFact {
+                print("\(id) [plain]: not judged — this cause leaves nothing in host state after the fact; asserted with --observe")
+                continue
+            }
             problems += Verdict.judge(d, expected: s.expectedCause, tolerated: s.tolerated)
         }
         if Self.pending.contains(id) {

@@ -12,6 +12,8 @@ struct HalfOpen: Scenario {
     var ends: Topology.Ends { Topology.ends(.bridged, v6: false) }
     /// The client's side: the server namespace is re-created during the fault.
     var side: String { "c" }
+    /// After the RST the client's socket is gone and the server never knew: nothing is left to see.
+    var visibleAfterTheFact: Bool { false }
 
     func build(_ lab: Lab) throws {
         try Topology.bridged(lab, hosts: [("c", "198.18.10.1/24", "02:52:53:44:0a:01"),
