@@ -94,9 +94,9 @@ public struct CaptureClasses: Sendable {
         return try load(yaml: text, file: path)
     }
 
-    /// The copy embedded in the binary at build time (EmbedKnowledge plugin).
+    /// The copy embedded in the binary at build time (make embed).
     public static func embedded() throws(KnowledgeProblem) -> CaptureClasses {
-        guard let b64 = EmbeddedData.files[file], let data = Data(base64Encoded: b64), let text = String(data: data, encoding: .utf8) else {
+        guard let text = KnowledgeFiles.embedded.files[file] else {
             throw KnowledgeProblem(file: file, line: 1, "not embedded in this build: rebuild, or give the file with --classes")
         }
         return try load(yaml: text, file: file)

@@ -101,12 +101,11 @@ public struct TraceReasonMap: Sendable {
 
 extension TraceReasonMap {
     /// The copy of knowledge/trace-reasons.yaml embedded in the binary at build time.
-    /// (Stopgap until the integrator's shared embedded-knowledge lookup replaces it.)
     public static func bundled() throws(KnowledgeProblem) -> TraceReasonMap {
         let file = "knowledge/trace-reasons.yaml"
-        guard let b64 = EmbeddedData.files[file], let data = Data(base64Encoded: b64) else {
+        guard let text = KnowledgeFiles.embedded.files[file] else {
             throw KnowledgeProblem(file: file, line: 1, "not embedded in this build")
         }
-        return try load(yaml: String(decoding: data, as: UTF8.self), file: file)
+        return try load(yaml: text, file: file)
     }
 }
