@@ -129,9 +129,7 @@ public enum HTMLReport {
             var rows: [[String]] = []
             for x in r.hosts {
                 for c in x.checks where c.step == id {
-                    var note = c.reason
-                    if c.status == "finding" && note.isEmpty { note = "its facts support a cause above" }
-                    rows.append((multi ? [h(x.label)] : []) + [code(c.id), h(c.title), "<span class=\"status-\(h(c.status))\">\(h(c.status))</span>", h(note), "\(c.durationMs) ms"])
+                    rows.append((multi ? [h(x.label)] : []) + [code(c.id), h(c.title), "<span class=\"status-\(h(c.status))\">\(h(c.status))</span>", h(c.note), "\(c.durationMs) ms"])
                 }
             }
             o += rows.isEmpty ? "<p class=\"note\">No check ran for this step.</p>\n"
@@ -140,11 +138,7 @@ public enum HTMLReport {
             if !answers.isEmpty {
                 o += "<p>Your answers:</p>\n<ul>\n"
                 for a in answers {
-                    // The same answer on every host is said once.
-                    let same = a.byHost.count == r.hosts.count && Set(a.byHost.map(\.1)).count == 1
-                    let given = same ? h(a.byHost.first?.1 ?? "") + (multi ? " (all hosts)" : "")
-                        : a.byHost.map { multi ? "\(h($0.1)) (\(h($0.0)))" : h($0.1) }.joined(separator: "; ")
-                    o += "<li>\(h(a.question)) — <b>\(given)</b></li>\n"
+                    o += "<li>\(h(a.question)) — <b>\(r.given(a.byHost, escape: h))</b></li>\n"
                 }
                 o += "</ul>\n"
             }

@@ -141,9 +141,7 @@ public enum MarkdownReport {
             var rows: [[String]] = []
             for h in r.hosts {
                 for c in h.checks where c.step == id {
-                    var note = c.reason
-                    if c.status == "finding" && note.isEmpty { note = "its facts support a cause above" }
-                    rows.append((multi ? [md(h.label)] : []) + [code(c.id), md(c.title), status(c.status), md(note), "\(c.durationMs) ms"])
+                    rows.append((multi ? [md(h.label)] : []) + [code(c.id), md(c.title), status(c.status), md(c.note), "\(c.durationMs) ms"])
                 }
             }
             if rows.isEmpty { out += "No check ran for this step.\n\n" }
@@ -152,11 +150,7 @@ public enum MarkdownReport {
             if !answers.isEmpty {
                 out += "Your answers:\n\n"
                 for a in answers {
-                    // The same answer on every host is said once.
-                    let same = a.byHost.count == r.hosts.count && Set(a.byHost.map(\.1)).count == 1
-                    let given = same ? md(a.byHost.first?.1 ?? "") + (multi ? " (all hosts)" : "")
-                        : a.byHost.map { multi ? "\(md($0.1)) (\(md($0.0)))" : md($0.1) }.joined(separator: "; ")
-                    out += "- \(md(a.question)) — **\(given)**\n"
+                    out += "- \(md(a.question)) — **\(r.given(a.byHost, escape: md))**\n"
                 }
                 out += "\n"
             }

@@ -31,6 +31,11 @@ public struct HostReport: Sendable {
         public var reason: String
         public var fix: String?
         public var durationMs: Int
+
+        /// What the report says beside the check: its reason, or why it is a finding.
+        public var note: String {
+            status == "finding" && reason.isEmpty ? "its facts support a cause above" : reason
+        }
     }
 
     /// A reset-related counter: its absolute value and its change over the window.
@@ -215,6 +220,16 @@ public struct Report: Sendable {
             out.append((q?.text ?? k, by))
         }
         return out
+    }
+
+    /// How one answer reads, escaped for the format: said once when every host gave the same,
+    /// else each host's answer (named when there are several hosts).
+    public func given(_ byHost: [(String, String)], escape: (String) -> String) -> String {
+        let multi = hosts.count > 1
+        if byHost.count == hosts.count && Set(byHost.map(\.1)).count == 1 {
+            return escape(byHost.first?.1 ?? "") + (multi ? " (all hosts)" : "")
+        }
+        return byHost.map { multi ? "\(escape($0.1)) (\(escape($0.0)))" : escape($0.1) }.joined(separator: "; ")
     }
 
     /// Every reset of every host, with its host, in time order (records without a time last, in input order).
