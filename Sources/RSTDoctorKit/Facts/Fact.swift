@@ -76,6 +76,13 @@ public struct FactSource: Sendable, Hashable, Codable {
     }
 
     public var display: String { origin.map { "\(check): \($0)" } ?? check }
+
+    /// The checks behind the fact: its own, or for a derived fact (`rule:ID`) the checks its rule
+    /// read, which the engine keeps as the origin.
+    public var checks: [String] {
+        guard check.hasPrefix("rule:") else { return [check] }
+        return (origin ?? "").split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+    }
 }
 
 /// A fact is known with a value, or unknown with the reason it could not be seen.

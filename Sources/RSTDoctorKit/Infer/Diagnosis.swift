@@ -70,20 +70,13 @@ public enum Diagnoser {
         for (k, v) in answers { store.add(Fact(key: "answer.\(k)", value: .string(v), source: FactSource(check: "answer", origin: "--answer \(k)"))) }
         let out = Engine(kb: kb).infer(store)
 
-        // A check has a finding when a fired rule pointing at a cause read its facts (directly or through derived facts).
-        var derivedSources: [String: Set<String>] = [:]
-        for r in kb.derivedOrder {
-            guard let k = r.derivedKey else { continue }
-            var s = Set<String>()
-            for read in r.reads {
-                if let ds = derivedSources[read] { s.formUnion(ds) } else if let c = checkOf(read, out.facts) { s.insert(c) }
-            }
-            derivedSources[k] = s
-        }
+        // A check has a finding when a fired rule pointing at a cause read its facts (directly or
+        // through derived facts, whose source names the checks behind them).
         var findingChecks = Set<String>()
         for r in kb.rules where r.causeID != nil && r.weight > 0 && out.ruleOutcomes[r.id] == true {
             for read in r.reads {
-                if let s = derivedSources[read] { findingChecks.formUnion(s) } else if let c = checkOf(read, out.facts) { findingChecks.insert(c) }
+                guard let f = out.facts[read], f.isKnown else { continue }
+                findingChecks.formUnion(f.source.checks)
             }
         }
         var reports: [CheckReport] = []
@@ -100,10 +93,5 @@ public enum Diagnoser {
             }
         }
         return Diagnosis(host: host, causes: out.causes, checks: reports, facts: out.facts, resets: resets, answers: answers, knowledgeProblems: knowledgeProblems)
-    }
-
-    static func checkOf(_ key: String, _ store: FactStore) -> String? {
-        guard let f = store[key], f.isKnown, !f.source.check.hasPrefix("rule:"), f.source.check != "options", f.source.check != "answer" else { return nil }
-        return f.source.check
     }
 }

@@ -6,6 +6,15 @@ public struct Evidence: Sendable {
         public var key: String
         public var value: String
         public var source: String
+        /// The checks behind the value (through derived facts too).
+        public var checks: [String]
+
+        public init(key: String, value: String, source: String, checks: [String] = []) {
+            self.key = key
+            self.value = value
+            self.source = source
+            self.checks = checks
+        }
     }
 
     public var rule: String
@@ -100,11 +109,7 @@ public struct Engine: Sendable {
         var checks = Set<String>()
         for k in rule.reads {
             guard let f = store[k], f.isKnown else { continue }
-            if f.source.check.hasPrefix("rule:") {
-                for c in (f.source.origin ?? "").split(separator: ",") { checks.insert(c.trimmingCharacters(in: .whitespaces)) }
-            } else {
-                checks.insert(f.source.check)
-            }
+            checks.formUnion(f.source.checks)
         }
         return FactSource(check: "rule:\(rule.id)", origin: checks.sorted().joined(separator: ", "))
     }
@@ -135,7 +140,7 @@ public struct Engine: Sendable {
         var uses: [Evidence.FactUse] = []
         for k in rule.reads.sorted() {
             guard let f = store[k], let v = f.value else { continue }
-            uses.append(.init(key: k, value: v.display, source: f.source.display))
+            uses.append(.init(key: k, value: v.display, source: f.source.display, checks: f.source.checks))
         }
         return Evidence(rule: rule.id, weight: rule.weight, explain: render(rule.explain, store), facts: uses)
     }

@@ -114,20 +114,7 @@ public enum TextRender {
     }
 
     static func sourceNote(_ e: Evidence, _ s: Style) -> String {
-        var sources = Set<String>()
-        for f in e.facts {
-            let parts = f.source.split(separator: ":", maxSplits: 1).map(String.init)
-            if parts.first == "rule", parts.count > 1 {
-                // "rule:ID: checks" — show the checks behind a derived fact.
-                let rest = parts[1].split(separator: ":", maxSplits: 1)
-                for c in (rest.count > 1 ? String(rest[1]) : "").split(separator: ",") { sources.insert(c.trimmingCharacters(in: .whitespaces)) }
-            } else if let first = parts.first {
-                sources.insert(first)
-            }
-        }
-        sources.remove("")
-        sources.remove("options")
-        let sorted = sources.sorted()
-        return sorted.isEmpty ? "" : s.dim("  [\(sorted.joined(separator: ", "))]")
+        let checks = Set(e.facts.flatMap(\.checks)).subtracting(["options", "answer", ""]).sorted()
+        return checks.isEmpty ? "" : s.dim("  [\(checks.joined(separator: ", "))]")
     }
 }
