@@ -4,7 +4,7 @@
 SHELL := /bin/bash
 PREFIX ?= /usr/local
 SWIFT ?= swift
-APT_PACKAGES := libreadline-dev libpcap-dev nftables iptables iproute2 arping tcpdump tshark python3 procps util-linux kmod bc time python3-prometheus-client
+APT_PACKAGES := libreadline-dev libpcap-dev nftables iptables iproute2 arping tcpdump tshark python3 procps util-linux kmod bc time python3-prometheus-client python3-yaml
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 ARGS ?=
 
@@ -59,6 +59,13 @@ test-browser: deps embed
 	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium >/dev/null; }
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build --filter ReportBrowserTests
+
+# libFuzzer + AddressSanitizer over every parser of untrusted input (fuzz/run.sh, Sources/RSTDoctorFuzz):
+# prints `TARGET: N execs, K crashes` per target. FUZZ_TARGETS="packet ss" runs only those.
+FUZZ_SECONDS ?= 60
+FUZZ_TARGETS ?=
+fuzz: deps embed
+	@bash fuzz/run.sh $(FUZZ_SECONDS) $(FUZZ_TARGETS)
 
 clean:
 	rm -rf .build

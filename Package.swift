@@ -31,9 +31,13 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
+        // Fuzz targets (issue 8): `make fuzz` builds rstdoctor-fuzz with -sanitize=fuzzer,address.
+        .target(name: "RSTDoctorFuzz", dependencies: ["RSTDoctorKit"]),
+        .executableTarget(name: "rstdoctor-fuzz", dependencies: ["RSTDoctorFuzz"]),
         .testTarget(name: "RSTDoctorKitTests", dependencies: ["RSTDoctorKit"], exclude: ["Fixtures", "Report/Golden"]),
         .testTarget(name: "KnowledgeTests", dependencies: ["RSTDoctorKit"]),
         .testTarget(name: "CLITests", dependencies: ["RSTDoctorKit"]),
+        .testTarget(name: "FuzzRegressionTests", dependencies: ["RSTDoctorFuzz"]),
         .testTarget(name: "LabTests", dependencies: ["RSTDoctorKit"], exclude: ["agents", "Fixtures", "README.md"]),
     ]
 )
