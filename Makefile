@@ -61,11 +61,13 @@ test-browser: deps embed
 	$(SWIFT) test --skip-build --filter ReportBrowserTests
 
 # libFuzzer + AddressSanitizer over every parser of untrusted input (fuzz/run.sh, Sources/RSTDoctorFuzz):
-# prints `TARGET: N execs, K crashes` per target. FUZZ_TARGETS="packet ss" runs only those.
+# prints `TARGET: N execs, K crashes` per target. FUZZ_TARGETS="packet ss" runs only those; FUZZ_JOBS=2
+# runs two targets at a time.
 FUZZ_SECONDS ?= 60
 FUZZ_TARGETS ?=
+FUZZ_JOBS ?= 1
 fuzz: deps embed
-	@bash fuzz/run.sh $(FUZZ_SECONDS) $(FUZZ_TARGETS)
+	@FUZZ_JOBS=$(FUZZ_JOBS) bash fuzz/run.sh $(FUZZ_SECONDS) $(FUZZ_TARGETS)
 
 clean:
 	rm -rf .build

@@ -6,7 +6,7 @@ struct CheckCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "check",
         abstract: "Collect evidence from this host (all checks concurrently) and print a ranked diagnosis.",
-        discussion: "Exit codes: 0 no likely cause, 1 a likely cause found (probability ≥ 0.5), 2 usage error, 3 could not run."
+        discussion: "Exit codes: 0 no likely cause, 1 a likely cause found (probability ≥ 0.5), 2 usage error, 3 could not run, 130/143 interrupted by SIGINT/SIGTERM (partial results printed)."
     )
 
     @OptionGroup var evidence: EvidenceOptions
@@ -22,11 +22,21 @@ struct CheckCommand: AsyncParsableCommand {
         guard ["text", "json", "openmetrics"].contains(format) else { throw Failure.usage("unknown --format '\(Sanitize.terminal(format))': use text, json or openmetrics") }
         let (kb, problems) = try knowledge.load()
         let req = try evidence.request(kb: kb)
+        // The first SIGINT/SIGTERM ends the run early (commands in flight are stopped, an observation
+        // window is cut short) and what was gathered is diagnosed and printed; a second one quits at once.
+        let interrupt = Cleanup.shared.onInterrupt { sig in
+            FileHandle.standardError.write(Data("rstdoctor: \(Cleanup.signalName(sig)) received: stopping early and diagnosing what was gathered so far (send it again to quit at once).\n".utf8))
+        }
+        defer { Cleanup.shared.removeInterruptHandler(interrupt) }
         let d = try await Pipeline.run(req, kb: kb, knowledgeProblems: problems.count)
         switch format {
         case "json": print(CheckJSON.render(d).serialized())
         case "openmetrics": print(OpenMetrics.render(d), terminator: "")
         default: print(TextRender.render(d, kb: kb, style: .forStdout(), verbose: verbose), terminator: "")
+        }
+        if let sig = Cleanup.shared.interruptSignal {
+            FileHandle.standardError.write(Data("rstdoctor: the results above are partial: the run was interrupted by \(Cleanup.signalName(sig)) (checks marked failed did not finish). Run `rstdoctor check` again for a full diagnosis.\n".utf8))
+            throw ExitCode(Exit.interrupted(sig))
         }
         if !d.likelyCauses.isEmpty { throw ExitCode(Exit.likely) }
     }

@@ -11,6 +11,8 @@ enum Exit {
     static let likely: Int32 = 1
     static let usage: Int32 = 2
     static let couldNotRun: Int32 = 3
+    /// `check` interrupted by SIGINT (130) or SIGTERM (143): partial results were printed.
+    static func interrupted(_ sig: Int32) -> Int32 { 128 + sig }
 }
 
 /// An error that ends the run with a given exit code and a message for the user.
@@ -29,7 +31,8 @@ struct RSTDoctor: AsyncParsableCommand {
         commandName: "rstdoctor",
         abstract: "Find out why TCP connections are reset (\"connection reset by peer\") on this Linux host.",
         discussion: """
-        Exit codes: 0 no likely cause found, 1 a likely cause found, 2 usage error, 3 could not run.
+        Exit codes: 0 no likely cause found, 1 a likely cause found, 2 usage error, 3 could not run,
+        130/143 interrupted by SIGINT/SIGTERM (check prints what it gathered first).
         Read-only: rstdoctor never changes sysctls, firewall rules, addresses or sockets.
         """,
         subcommands: [DiagnoseCommand.self, CheckCommand.self, ReportCommand.self, CollectCommand.self, WatchCommand.self, CaptureCommand.self, KnowledgeCommand.self],

@@ -26,7 +26,10 @@ enum CLI {
     }
 
     /// Runs `exe args…` with an optional environment, killing it after `timeout` seconds.
-    static func run(_ args: [String], exe: String? = nil, env: [String: String]? = nil, timeout: Double = 60, stdin: String? = nil) throws -> Result {
+    /// `signals`: each is sent once, in order, as soon as its condition (given the child's pid and the
+    /// seconds since start) holds.
+    static func run(_ args: [String], exe: String? = nil, env: [String: String]? = nil, timeout: Double = 60, stdin: String? = nil,
+                    signals: [(sig: Int32, when: (pid_t, Double) -> Bool)] = []) throws -> Result {
         let p = Process()
         p.executableURL = URL(fileURLWithPath: exe ?? binary)
         p.arguments = args
@@ -51,7 +54,14 @@ enum CLI {
         group.enter()
         DispatchQueue.global().async { r.data = err.fileHandleForReading.readDataToEndOfFile(); group.leave() }
         let deadline = Date().addingTimeInterval(timeout)
-        while p.isRunning && Date() < deadline { usleep(20_000) }
+        var pendingSignals = signals[...]
+        while p.isRunning && Date() < deadline {
+            if let next = pendingSignals.first, next.when(p.processIdentifier, Date().timeIntervalSince(start)) {
+                kill(p.processIdentifier, next.sig)
+                pendingSignals = pendingSignals.dropFirst()
+            }
+            usleep(20_000)
+        }
         if p.isRunning {
             kill(p.processIdentifier, SIGKILL)
             p.waitUntilExit()

@@ -12,6 +12,24 @@ public final class Cleanup: @unchecked Sendable {
     private var next = 0
     private var sources: [DispatchSourceSignal] = []
     private var interruptHandlers: [Int: @Sendable (Int32) -> Void] = [:]
+    private var firstInterrupt: Int32?
+
+    /// The signal (SIGINT, SIGTERM) that asked a long operation to stop early, if one came.
+    public var interruptSignal: Int32? {
+        lock.lock(); defer { lock.unlock() }
+        return firstInterrupt
+    }
+
+    /// Sleeps for `seconds`, or less when SIGINT/SIGTERM asks to stop early (an observation window
+    /// cut short still yields what it saw).
+    public func sleep(seconds: Double) async {
+        let end = Date().addingTimeInterval(seconds)
+        while interruptSignal == nil, !Task.isCancelled {
+            let left = end.timeIntervalSinceNow
+            if left <= 0 { return }
+            try? await Task.sleep(nanoseconds: UInt64(min(left, 0.05) * 1e9))
+        }
+    }
 
     /// Registers an undo action; call `remove` with the token once it has been undone normally.
     @discardableResult
@@ -44,9 +62,10 @@ public final class Cleanup: @unchecked Sendable {
         for a in pending { a() }
     }
 
-    /// While a long operation runs (watch, live capture, observe), SIGINT/SIGTERM call `handler`
-    /// instead of killing the process, so it can stop and print partial results. Without a
-    /// handler, a signal runs every undo action and exits with 128+signal.
+    /// While a long operation runs (check, watch, live capture, observe), the first SIGINT/SIGTERM
+    /// calls `handler` instead of killing the process, so it can stop and print partial results.
+    /// Without a handler, or at the second signal (a user pressing Ctrl-C again), the process kills
+    /// its children, runs every undo action and exits with 128+signal.
     public func onInterrupt(_ handler: @escaping @Sendable (Int32) -> Void) -> Int {
         lock.lock(); defer { lock.unlock() }
         next += 1
@@ -75,11 +94,40 @@ public final class Cleanup: @unchecked Sendable {
     private func deliver(_ sig: Int32) {
         lock.lock()
         let handlers = Array(interruptHandlers.values)
+        let again = firstInterrupt != nil
+        if firstInterrupt == nil { firstInterrupt = sig }
         lock.unlock()
-        if handlers.isEmpty || sig == SIGHUP {
+        if handlers.isEmpty || sig == SIGHUP || again {
+            Self.killChildren()
             runAll()
             exit(128 + sig)
         }
         for h in handlers { h(sig) }
+    }
+
+    /// SIGINT, SIGTERM, SIGHUP or "signal N".
+    public static func signalName(_ sig: Int32) -> String {
+        switch sig {
+        case SIGINT: "SIGINT"
+        case SIGTERM: "SIGTERM"
+        case SIGHUP: "SIGHUP"
+        default: "signal \(sig)"
+        }
+    }
+
+    /// Kills the process group of every child still running (each command runs in a group of its own,
+    /// see CommandRunner), so nothing rstdoctor started outlives it. Children are read from
+    /// /proc/self/task/*/children.
+    static func killChildren() {
+        let fm = FileManager.default
+        let tasks = (try? fm.contentsOfDirectory(atPath: "/proc/self/task")) ?? []
+        for t in tasks {
+            guard let text = try? String(contentsOfFile: "/proc/self/task/\(t)/children", encoding: .utf8) else { continue }
+            for word in text.split(separator: " ") {
+                guard let pid = Int32(word.trimmingCharacters(in: .whitespacesAndNewlines)), pid > 1 else { continue }
+                kill(-pid, SIGKILL)
+                kill(pid, SIGKILL)
+            }
+        }
     }
 }

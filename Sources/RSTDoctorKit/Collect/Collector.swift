@@ -97,7 +97,7 @@ public struct Collector: Sendable {
             return skipped(c, "`\(tool)` is not installed (not found on PATH)")
         }
         if options.deferSnapshots && !c.window {
-            try? await Task.sleep(nanoseconds: UInt64(options.window * 1e9))
+            await Cleanup.shared.sleep(seconds: options.window)
         }
         var record: CheckRecord
         switch c.action {
@@ -140,8 +140,9 @@ public struct Collector: Sendable {
     func sampled(_ c: CheckDefinition, _ read: () async -> Result<RawOutput, CheckFailure>) async -> CheckRecord {
         var samples: [RawOutput] = []
         let readings = c.window ? 2 : 1
+        var first = Date()
         for i in 0..<readings {
-            if i > 0 { try? await Task.sleep(nanoseconds: UInt64(options.window * 1e9)) }
+            if i > 0 { await Cleanup.shared.sleep(seconds: options.window) } else { first = Date() }
             switch await read() {
             case .success(let o): samples.append(o)
             case .failure(let f):
@@ -149,7 +150,9 @@ public struct Collector: Sendable {
                 return CheckRecord(id: c.id, status: .ok, reason: "second reading failed (\(f.reason)): no deltas", samples: samples)
             }
         }
-        return CheckRecord(id: c.id, status: .ok, samples: samples, window: c.window ? options.window : nil)
+        // A window cut short by SIGINT/SIGTERM: the deltas cover the time that really passed.
+        let window = Cleanup.shared.interruptSignal == nil ? options.window : max(0.001, Date().timeIntervalSince(first))
+        return CheckRecord(id: c.id, status: .ok, samples: samples, window: c.window ? window : nil)
     }
 
     static func interpret(_ r: CommandResult, name: String, timeout: Double) -> Result<RawOutput, CheckFailure> {
@@ -166,6 +169,8 @@ public struct Collector: Sendable {
             return .failure(CheckFailure(status: .failed, reason: "`\(name)` was killed by signal \(s)"))
         case .timedOut:
             return .failure(CheckFailure(status: .failed, reason: "`\(name)` did not finish within \(Duration.render(timeout)) and was killed"))
+        case .interrupted(let sig):
+            return .failure(CheckFailure(status: .failed, reason: "`\(name)` was stopped before it finished: the run was interrupted (\(Cleanup.signalName(sig))); run the check again to see it"))
         case .missingTool:
             return .failure(CheckFailure(status: .skipped, reason: "`\(name.split(separator: " ").first ?? "")` is not installed"))
         case .tooMuchOutput(let limit):

@@ -36,6 +36,8 @@ public struct CommandResult: Sendable {
         case exited(Int32)
         case signalled(Int32)
         case timedOut
+        /// Stopped early because the user interrupted the run (SIGINT/SIGTERM).
+        case interrupted(Int32)
         case missingTool
         case tooMuchOutput(Int)
         case couldNotStart(String)
@@ -93,7 +95,10 @@ public struct CommandRunner: Sendable {
         // Own process group, so a timeout kills grandchildren too.
         options.processGroupID = 0
         let opts = options
-        enum Race: Sendable { case done(CommandResult.Outcome, String, String), timeout }
+        enum Race: Sendable { case done(CommandResult.Outcome, String, String), timeout, interrupted(Int32) }
+        // A command already running when the user interrupts is stopped; one started after the
+        // interrupt (the closing reading of a window cut short) runs to its own timeout.
+        let interruptible = Cleanup.shared.interruptSignal == nil
         let result: Race = await withTaskGroup(of: Race.self) { group in
             group.addTask {
                 do {
@@ -116,7 +121,12 @@ public struct CommandRunner: Sendable {
                 }
             }
             group.addTask {
-                try? await Task.sleep(nanoseconds: UInt64(timeout * 1e9))
+                if interruptible {
+                    await Cleanup.shared.sleep(seconds: timeout)
+                    if let sig = Cleanup.shared.interruptSignal { return .interrupted(sig) }
+                } else {
+                    try? await Task.sleep(nanoseconds: UInt64(timeout * 1e9))
+                }
                 return .timeout
             }
             let first = await group.next() ?? .timeout
@@ -128,6 +138,7 @@ public struct CommandRunner: Sendable {
         let seconds = Date().timeIntervalSince(start)
         switch result {
         case .timeout: return CommandResult(outcome: .timedOut, stdout: "", stderr: "", seconds: seconds)
+        case .interrupted(let sig): return CommandResult(outcome: .interrupted(sig), stdout: "", stderr: "", seconds: seconds)
         case .done(let o, let out, let err): return CommandResult(outcome: o, stdout: out, stderr: err, seconds: seconds)
         }
     }

@@ -96,7 +96,7 @@ public enum Observation {
 
         // Keep the trace buffer drained while the window runs.
         let traceTask: Task<Void, Never>? = trace.map { t in
-            Task.detached { _ = t.observe(seconds: duration + 0.5) }
+            Task.detached { _ = t.observe(seconds: duration + 0.5, shouldStop: { Cleanup.shared.interruptSignal != nil }) }
         }
         let started = Date()
         var opts = o
