@@ -21,8 +21,13 @@ struct LabError: Error, CustomStringConvertible {
 }
 
 /// Runs commands without a shell (argv only), each bounded by a timeout.
-/// Foundation `Process` rather than swift-subprocess: the test target does not depend on Subprocess
-/// directly, and the lab needs long-lived children with stdin (agents) as well as one-shot commands.
+///
+/// Test-only, and kept apart from the product's `CommandRunner` (Collect/CommandRunner.swift) on
+/// purpose: that runner is `async` (swift-subprocess), while the lab is synchronous end to end —
+/// XCTest `setUp`/`tearDown`, and the teardown `Cleanup` runs from a SIGINT/SIGTERM handler, where
+/// blocking on a Task could starve the small cooperative pool of a 2-core machine. The lab also
+/// needs what `CommandRunner` does not do: long-lived children fed on stdin (agents) and background
+/// children stopped by signal (`Background`). Namespaces are entered with `ip netns exec` (`Lab.exec`).
 enum Command {
     /// Runs `argv` to completion or until `timeout` seconds, then kills it.
     static func run(_ argv: [String], stdin: Data? = nil, timeout: Double = 10) -> CommandResult {

@@ -10,10 +10,8 @@ import XCTest
 /// remove the id from `pending` — like XCTExpectFailure (which swift-corelibs-xctest lacks), so the
 /// list can only shrink. The integrator empties it as the rules land.
 final class ScenarioTests: XCTestCase {
-    /// Known gaps (see Tests/LabTests/README.md and the issue note): with tcp_rfc1337=1 the RST that
-    /// answers the TIME-WAIT socket's ACK harms nothing, but `--observe` still credits it to a
-    /// half-open connection (p ≈ 0.46 > 0.3).
-    static let pending: Set<String> = ["time-wait-rfc1337"]
+    /// Known gaps (see Tests/LabTests/README.md and the issue note). Empty: every scenario passes.
+    static let pending: Set<String> = []
 
     private var lab: Lab?
     private var binary = ""
@@ -38,6 +36,7 @@ final class ScenarioTests: XCTestCase {
         // The fault must have happened, or the diagnosis means nothing.
         for f in s.verify(ev) { XCTFail("\(id): the fault did not happen as staged: \(f)", file: file, line: line) }
         var problems: [String] = []
+        Self.dump(id, [observe, plain])
         for d in [observe, plain] {
             print("\(id) [\(d.mode)] exit \(d.status.map(String.init) ?? "timeout"): \(d.top3)")
             if d.mode == "plain" && !s.visibleAfterTheFact {
@@ -54,6 +53,18 @@ final class ScenarioTests: XCTestCase {
             }
         } else {
             for p in problems { XCTFail("\(id): \(p)", file: file, line: line) }
+        }
+    }
+
+    /// With RSTD_LAB_DUMP=DIR, each run's JSON (stdout) and stderr are written to
+    /// DIR/<scenario>.<mode>.json / .stderr, to see the rules that fired and the reset records.
+    static func dump(_ id: String, _ runs: [Diagnosis]) {
+        guard let dir = ProcessInfo.processInfo.environment["RSTD_LAB_DUMP"], !dir.isEmpty else { return }
+        let base = URL(fileURLWithPath: dir)
+        try? FileManager.default.createDirectory(at: base, withIntermediateDirectories: true)
+        for d in runs {
+            try? d.stdout.write(to: base.appendingPathComponent("\(id).\(d.mode).json"), atomically: true, encoding: .utf8)
+            try? d.stderr.write(to: base.appendingPathComponent("\(id).\(d.mode).stderr"), atomically: true, encoding: .utf8)
         }
     }
 

@@ -117,6 +117,10 @@ public enum Observation {
             extra.records.append(CheckRecord(id: CaptureFacts.checkID, status: .ok, reason: summary(report, what: "live capture on \(o.target.display)"),
                                              durationMs: Int(Date().timeIntervalSince(started) * 1000)))
             extra.facts += join(CaptureFacts.store(report), events: events, traced: trace != nil, local: local)
+            // `ss` ran at the end of the window: a RST whose connection is still in TIME-WAIT there hit
+            // a TIME-WAIT socket that ignored it, whatever the capture (started after the close) made of it.
+            let (snapshot, _) = EvidenceBuilder.facts(from: records.filter { $0.id == "sockets" }, kb: kb)
+            extra.facts = TimeWaitJoin.mark(extra.facts, timeWait: TimeWaitJoin.timeWait(snapshot.value("sockets")), local: local)
         }
         return (records, extra)
     }

@@ -12,15 +12,7 @@ struct UnreadData: Scenario {
     func build(_ lab: Lab) throws { try Topology.pair(lab, v6: v6) }
 
     func setUp(_ lab: Lab, _ ev: Evidence) throws {
-        let (srv, l) = try Steps.listen(lab, in: "s", addr: Topology.any(v6))
-        let cli = try lab.startAgent("client", in: "c")
-        try Steps.expectOK(cli.call("connect", ["addr": ev.server, "port": Topology.port]), "connect")
-        let a = srv.call("accept", ["id": l])
-        try Steps.expectOK(a, "accept")
-        let s = a.id ?? ""
-        ev.note("server-conn", s)
-        try Steps.expectOK(cli.call("send", ["id": "C1", "data": "GET /\n"]), "request")
-        try Steps.expectOK(srv.call("recv", ["id": s]), "request read")
+        let (srv, cli, s) = try ServerResetAtClose.open(lab, ev, v6: v6)
         try Steps.expectOK(srv.call("send", ["id": s, "data": "200 OK\n"]), "response")
         // A pipelined second request the server will never read.
         try Steps.expectOK(cli.call("send", ["id": "C1", "data": "GET /pipelined\n"]), "pipelined request")
@@ -29,27 +21,13 @@ struct UnreadData: Scenario {
     }
 
     func provoke(_ lab: Lab, _ ev: Evidence) throws {
-        let srv = try lab.agent("server", in: "s"), cli = try lab.agent("client", in: "c")
-        ev.step("server.close", srv.call("close", ["id": ev.note("server-conn") ?? ""]))
-        usleep(50_000)
-        ev.step("client.recv", cli.call("recv", ["id": "C1"]))
-        ev.step("client.recv-again", cli.call("recv", ["id": "C1"]))
-        ev.step("client.send", cli.call("send", ["id": "C1", "data": "more\n"]))
+        try ServerResetAtClose.close(lab, ev)
     }
 
     func verify(_ ev: Evidence) -> [String] {
         var x = Checks(ev)
         x.that(Int(ev.note("unread-bytes") ?? "0") ?? 0 > 0, "the server should hold unread bytes before close")
-        x.app("client.recv", "data")
-        x.app("client.recv-again", "ECONNRESET")
-        x.app("client.send", "EPIPE")
-        x.counter("s", "TcpExtTCPAbortOnClose")
-        x.counter("s", "TcpOutRsts")
-        x.counter("c", "TcpEstabResets")
-        x.rst("from the server's socket (RST/ACK, real window, timestamp option)") {
-            $0.src == ev.server && $0.hasACK && $0.window > 0 && $0.tcpOptions > 0
-        }
-        x.trace([tracePoint(ev.server, Topology.port), "state=TCP_CLOSE", "reason=TCP_ABORT_ON_CLOSE"])
+        ServerResetAtClose.verify(&x, ev, counter: "TcpExtTCPAbortOnClose", reason: "TCP_ABORT_ON_CLOSE")
         return x.failures
     }
 }
