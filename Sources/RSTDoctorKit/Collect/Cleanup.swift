@@ -20,6 +20,13 @@ public final class Cleanup: @unchecked Sendable {
         return firstInterrupt
     }
 
+    /// Forgets the last interrupt, for a caller that handles every Ctrl-C itself (the REPL cancels the
+    /// running command and goes on; a later Ctrl-C must not count as a second one).
+    public func clearInterrupt() {
+        lock.lock(); defer { lock.unlock() }
+        firstInterrupt = nil
+    }
+
     /// Sleeps for `seconds`, or less when SIGINT/SIGTERM asks to stop early (an observation window
     /// cut short still yields what it saw).
     public func sleep(seconds: Double) async {

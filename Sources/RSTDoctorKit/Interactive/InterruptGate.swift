@@ -62,6 +62,8 @@ public final class InterruptGate: @unchecked Sendable {
     }
 
     func deliver(_ sig: Int32) {
+        // The session survives every Ctrl-C: none counts as the "second signal" that quits a check.
+        if sig == SIGINT { Cleanup.shared.clearInterrupt() }
         lock.lock()
         let m = mode
         if sig == SIGINT, case .running = m { cancelledFlag = true }
