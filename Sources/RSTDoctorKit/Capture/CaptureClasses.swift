@@ -33,6 +33,8 @@ public enum CauseIDs {
 public struct CaptureClassInfo: Sendable, Hashable {
     public var id: RSTClass
     public var cause: String?
+    /// Other causes the wire cannot tell apart from `cause` for this class (the explanation names them).
+    public var also: [String] = []
     public var title: String
     public var explain: String
 }
@@ -62,7 +64,7 @@ public struct CaptureClasses: Sendable {
         guard let list = doc["classes"]?.sequence else { throw doc.problem("`classes` must be a list") }
         var out: [RSTClass: CaptureClassInfo] = [:]
         for item in list {
-            try item.allowOnly(["id", "cause", "title", "explain"])
+            try item.allowOnly(["id", "cause", "also", "title", "explain"])
             let idText = try item.string("id")
             guard let id = RSTClass(rawValue: idText) else {
                 throw item.problem("unknown class `\(idText)` (the classifier knows: \(RSTClass.allCases.map(\.rawValue).joined(separator: ", ")))")
@@ -73,12 +75,23 @@ public struct CaptureClasses: Sendable {
                 throw item["cause"]?.problem("`\(cause)` is not a cause id (known: \(CauseIDs.all.sorted().joined(separator: ", ")))")
                     ?? item.problem("bad cause")
             }
+            var also: [String] = []
+            if let node = item["also"] {
+                guard let list = node.sequence else { throw node.problem("`also` must be a list of cause ids") }
+                for a in list {
+                    guard let id = a.scalar, CauseIDs.all.contains(id), id != cause, !also.contains(id) else {
+                        throw a.problem("`also` lists cause ids other than `cause`, each once (known: \(CauseIDs.all.sorted().joined(separator: ", ")))")
+                    }
+                    also.append(id)
+                }
+                if cause == nil, !also.isEmpty { throw node.problem("`also` needs a `cause` to be an alternative to") }
+            }
             let explain = try item.string("explain")
             for name in Self.names(in: explain) where !placeholders.contains(name) {
                 throw item["explain"]?.problem("unknown placeholder {\(name)} (known: \(placeholders.sorted().joined(separator: ", ")))")
                     ?? item.problem("bad placeholder")
             }
-            out[id] = CaptureClassInfo(id: id, cause: cause, title: try item.string("title"), explain: explain)
+            out[id] = CaptureClassInfo(id: id, cause: cause, also: also, title: try item.string("title"), explain: explain)
         }
         for c in RSTClass.allCases where out[c] == nil {
             throw doc.problem("class `\(c.rawValue)` is used by the classifier but not defined")

@@ -30,6 +30,9 @@ public struct ResetRecord: Codable, Sendable, Hashable {
     public var delay: Double?
     public var `class`: String
     public var cause: String?
+    /// Every cause the wire leaves open for this RST: `cause` first, then the ones it cannot be told
+    /// apart from (the class's `also`); empty when the class points to no cause.
+    public var causes: [String]
     public var explain: String
     /// Shaped like a kernel reply without a socket: window 0, no options, seq from the segment's ack.
     public var stateless: Bool
@@ -44,7 +47,7 @@ public struct ResetRecord: Codable, Sendable, Hashable {
 
     enum CodingKeys: String, CodingKey {
         case frame, time, relTime = "rel_time", src, sport, dst, dport, flags, seq, ack, window, ttl, sender, roles, answered
-        case answeredFrame = "answered_frame", delay, `class`, cause, explain, stateless, ttlDelta = "ttl_delta"
+        case answeredFrame = "answered_frame", delay, `class`, cause, causes, explain, stateless, ttlDelta = "ttl_delta"
         case idleBefore = "idle_before", payload, tunnel
     }
 
@@ -70,6 +73,7 @@ public struct ResetRecord: Codable, Sendable, Hashable {
         try c.encode(`class`, forKey: .class)
         // `cause` is always present: null says "no single cause", absence would say nothing.
         try c.encode(cause, forKey: .cause)
+        try c.encode(causes, forKey: .causes)
         try c.encode(explain, forKey: .explain)
         try c.encode(stateless, forKey: .stateless)
         try c.encode(ttlDelta, forKey: .ttlDelta)
