@@ -327,7 +327,7 @@ public final class CaptureAnalyzer {
         }
         let senderSeen: () -> String = {
             s.packets > 0
-                ? "The capture shows \(s.packets) earlier packet(s) from it in this connection (first at frame \(s.synFrame > 0 ? s.synFrame : s.lastFrame)), so it knew the connection before."
+                ? "The capture shows \(s.packets) earlier packet(s) from it in this connection (\(s.synFrame > 0 ? "first at frame \(s.synFrame)" : "the last at frame \(s.lastFrame)")), so it knew the connection before."
                 : "The capture shows no earlier packet from it in this connection."
         }
         let values: [String: () -> String] = [
