@@ -47,6 +47,8 @@ public final class CaptureAnalyzer {
     /// Connections closed or reset, kept small so the live table stays in cache.
     @exclusivity(unchecked) private var finishedFlows: FinishedFlows
     @exclusivity(unchecked) private var hosts: [IPAddress: HostBaseline] = [:]
+    /// Cooked captures only (made on first use): incoming segments, to recognise forwarded copies.
+    @exclusivity(unchecked) private var copies: ForwardedCopies?
     private static let maxHosts = 16_384
 
     public private(set) var packets = 0
@@ -130,6 +132,28 @@ public final class CaptureAnalyzer {
         let isRST = p.flags & TCPFlag.rst != 0
         let isSyn = p.flags & (TCPFlag.syn | TCPFlag.ack) == TCPFlag.syn
 
+        // Cooked captures say which way each packet went on the capturing host. An outgoing copy of a
+        // segment that just came in was forwarded: counted once (the incoming copy), and it shows the
+        // host routes between both ends. A RST sent without one was built by the host itself.
+        var incomingTag: UInt64 = 0
+        var localBuilt: Bool?
+        if p.packetType != PacketType.unknown {
+            if copies == nil { copies = ForwardedCopies() }
+            let tag = ForwardedCopies.tag(p, key: key, dir: dir)
+            if p.packetType == PacketType.outgoing {
+                if let original = copies?.takeOriginal(tag, time: p.time, ifindex: p.ifindex) {
+                    markForwarded(p.src)
+                    markForwarded(p.dst)
+                    if isRST { return forwardedRST(p, original) }
+                    return false
+                }
+                localBuilt = true
+            } else if PacketType.isIncoming(p.packetType) {
+                localBuilt = false
+                if isRST { incomingTag = tag } else { copies?.noteIncoming(tag, time: p.time, ifindex: p.ifindex) }
+            }
+        }
+
         var idx = flows.find(key)
         if let i = idx, isSyn, !isRST {
             // A new SYN on a known 4-tuple starts a new connection unless it repeats the pending one.
@@ -170,7 +194,12 @@ public final class CaptureAnalyzer {
         guard let i = idx else { return false }
 
         if isRST {
-            let (cls, record) = classify(p, dir: dir, flow: flows.states[i], key: key, frame: frame)
+            let before = listed.count
+            let (cls, record) = classify(p, dir: dir, flow: flows.states[i], key: key, frame: frame, localBuilt: localBuilt)
+            if incomingTag != 0 {
+                copies?.noteIncoming(incomingTag, time: p.time, ifindex: p.ifindex, rstClass: UInt8(Self.classIndex[cls] ?? 0),
+                                     listed: listed.count > before ? Int32(before) : -1)
+            }
             flows.states[i].noteRST(p, dir: dir, class: cls, cause: classes[cls].cause)
             retire(key, slot: i)
             lastRecord = record
@@ -195,6 +224,40 @@ public final class CaptureAnalyzer {
         var ttlState: UInt8 = 0
         var mac: UInt64 = 0
         var macState: UInt8 = 0
+        /// The capturing host forwarded packets from or to it: it is reached through that host.
+        var forwarded = false
+    }
+
+    private func markForwarded(_ a: IPAddress) {
+        if hosts[a]?.forwarded == true { return }
+        if hosts.count >= Self.maxHosts, hosts[a] == nil { hosts.removeAll(keepingCapacity: true) }
+        hosts[a, default: HostBaseline()].forwarded = true
+    }
+
+    /// The outgoing copy of a RST the host received and forwarded: listed (tshark lists both frames)
+    /// with the original's class, marked as forwarded, and nothing else changes.
+    private func forwardedRST(_ p: DecodedPacket, _ original: ForwardedCopies.Entry) -> Bool {
+        rstCount += 1
+        let ci = Int(original.rstClass)
+        if ci < byClass.count { byClass[ci] += 1 }
+        lastRecord = nil
+        let li = Int(original.listed)
+        guard listed.count < options.maxListedResets, li >= 0, li < listed.count else {
+            notListed += 1
+            return true
+        }
+        var r = listed[li]
+        r.explain += " Frame \(p.frame) is the copy of frame \(r.frame) that the capturing host forwarded."
+        r.frame = Int(p.frame)
+        r.time = p.time
+        r.relTime = p.time - (firstTime ?? p.time)
+        r.ttl = Int(p.ttl)
+        r.delay = r.delay.map { $0 + max(0, p.time - listed[li].time) }
+        r.direction = "out"
+        r.localBuilt = false
+        listed.append(r)
+        lastRecord = r
+        return true
     }
 
     private func noteHost(_ p: DecodedPacket) {
@@ -219,7 +282,8 @@ public final class CaptureAnalyzer {
 
     /// Classifies a RST with the connection's state before it. The record (with its explanation) is
     /// only built when it will be listed or handed to `onReset`: counting is all a large capture needs.
-    private func classify(_ p: DecodedPacket, dir: Int, flow f: FlowState, key: FlowKey, frame: UnsafeRawBufferPointer) -> (RSTClass, ResetRecord?) {
+    private func classify(_ p: DecodedPacket, dir: Int, flow f: FlowState, key: FlowKey, frame: UnsafeRawBufferPointer,
+                          localBuilt: Bool?) -> (RSTClass, ResetRecord?) {
         let s = dir == 0 ? f.d0 : f.d1
         let o = dir == 0 ? f.d1 : f.d0
         let rstHasAck = p.flags & TCPFlag.ack != 0
@@ -247,6 +311,9 @@ public final class CaptureAnalyzer {
         let ttlDelta = usualTTL.map { Int(p.ttl) - Int($0) } ?? 0
         let macDiff = p.hasMAC && usualMAC != nil && usualMAC != p.srcMAC
         let labelForged = p.src.isV6 && s.flowLabelState == 1 && p.flowLabel == 0
+        // Built here in the name of a host this one forwards for: only a firewall rule does that
+        // (nft/iptables reject with tcp reset in the forward path).
+        let routerBuilt = localBuilt == true && hosts[p.src]?.forwarded == true
 
         let role: (String, String)
         var roles = "handshake"
@@ -264,6 +331,8 @@ public final class CaptureAnalyzer {
             cls = .afterReset
         } else if s.sawSyn && !o.sawSynAck && f.challengeFrom == Int8(1 - dir) && p.seq == f.challengeAck {
             cls = .challengeAckAnswer
+        } else if routerBuilt {
+            cls = hasTrigger && !trigSyn && isIdle ? .afterIdle : .routerBuilt
         } else if ttlDelta != 0 {
             cls = hasTrigger && !trigSyn && isIdle ? .afterIdle : .injectedTTL
         } else if macDiff {
@@ -347,6 +416,13 @@ public final class CaptureAnalyzer {
             "idle_note": { isIdle ? ", idle for \(Duration.render(idle)) before that segment" : "" },
             "shape": { "\(rstHasAck ? "RST/ACK" : "RST without ACK"), window \(p.window)\(p.hasTimestamps ? ", timestamps" : (p.hasOptions ? ", options" : ", no options"))" },
             "answered_note": { hasTrigger ? "after \(answeredText)" : "on its own (it sent the last packet)" },
+            "injected_evidence": {
+                if routerBuilt { return "the capturing host sent it without having received it, while it forwards that host's traffic: it built the RST itself" }
+                if ttlDelta != 0 {
+                    return "its TTL/hop limit is \(p.ttl) where \(s.ttlState == 1 ? "its other packets in this connection" : "its packets in other connections") had \(usualTTL.map { String($0) } ?? "?") (\(abs(ttlDelta)) hop(s) \(ttlDelta > 0 ? "closer" : "farther"))"
+                }
+                return "it has IPv6 flow label 0 where its other packets carry one"
+            },
         ]
         var explain = CaptureClasses.render(info.explain) { values[$0]?() }
         if let c = explain.first, c.isLowercase { explain = c.uppercased() + explain.dropFirst() }
@@ -365,7 +441,7 @@ public final class CaptureAnalyzer {
             sender: role.0, roles: roles, answered: answered, answeredFrame: hasTrigger ? Int(o.lastFrame) : nil,
             delay: delay, class: cls.rawValue, cause: info.cause, causes: causes, explain: explain, stateless: stateless,
             ttlDelta: ttlDelta, idleBefore: idle, payload: payload,
-            tunnel: p.tunnel == .none ? nil : p.tunnel.name)
+            tunnel: p.tunnel == .none ? nil : p.tunnel.name, direction: PacketType.direction(p.packetType), localBuilt: localBuilt)
         if listIt { listed.append(record) }
         return (cls, record)
     }

@@ -11,6 +11,7 @@ public enum RSTClass: String, Sendable, CaseIterable, Codable {
     case injectedTTL = "injected-ttl"
     case injectedFlowLabel = "injected-flowlabel"
     case injectedMAC = "injected-mac"
+    case routerBuilt = "router-built"
     case abortWithUnread = "abort-with-unread"
     case abortWithData = "abort-with-data"
     case abort = "abort"
@@ -50,7 +51,7 @@ public struct CaptureClasses: Sendable {
     public static let placeholders: Set<String> = [
         "sender", "receiver", "sender_role", "receiver_role", "answered", "delay", "idle", "ttl", "usual_ttl",
         "hops", "closer", "mac", "usual_mac", "prior_frame", "prior_class", "ack_note", "inflight", "sender_seen",
-        "idle_note", "shape", "answered_note", "ttl_check", "baseline",
+        "idle_note", "shape", "answered_note", "ttl_check", "baseline", "injected_evidence",
     ]
 
     public subscript(c: RSTClass) -> CaptureClassInfo {

@@ -44,11 +44,16 @@ public struct ResetRecord: Codable, Sendable, Hashable {
     public var payload: String?
     /// The tunnel the segment was carried in (e.g. "VXLAN"), if any.
     public var tunnel: String?
+    /// Cooked (`-i any`) captures: "in" (received by the capturing host) or "out" (sent by it).
+    public var direction: String? = nil
+    /// Cooked captures: true when the capturing host built the RST (sent with no incoming copy),
+    /// false when it received or forwarded it; nil when the capture does not say.
+    public var localBuilt: Bool? = nil
 
     enum CodingKeys: String, CodingKey {
         case frame, time, relTime = "rel_time", src, sport, dst, dport, flags, seq, ack, window, ttl, sender, roles, answered
         case answeredFrame = "answered_frame", delay, `class`, cause, causes, explain, stateless, ttlDelta = "ttl_delta"
-        case idleBefore = "idle_before", payload, tunnel
+        case idleBefore = "idle_before", payload, tunnel, direction, localBuilt = "local_built"
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -80,6 +85,8 @@ public struct ResetRecord: Codable, Sendable, Hashable {
         try c.encode(idleBefore, forKey: .idleBefore)
         try c.encodeIfPresent(payload, forKey: .payload)
         try c.encodeIfPresent(tunnel, forKey: .tunnel)
+        try c.encodeIfPresent(direction, forKey: .direction)
+        try c.encodeIfPresent(localBuilt, forKey: .localBuilt)
     }
 }
 
