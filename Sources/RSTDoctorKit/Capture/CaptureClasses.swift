@@ -110,7 +110,7 @@ public struct CaptureClasses: Sendable {
 
     /// The copy embedded in the binary at build time (make embed).
     public static func embedded() throws(KnowledgeProblem) -> CaptureClasses {
-        guard let text = KnowledgeFiles.embedded.files[file] else {
+        guard let text = KnowledgeFiles.embeddedFile(file) else {
             throw KnowledgeProblem(file: file, line: 1, "not embedded in this build: rebuild, or give the file with --classes")
         }
         return try load(yaml: text, file: file)
