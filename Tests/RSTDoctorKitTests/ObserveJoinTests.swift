@@ -44,4 +44,32 @@ final class ObserveJoinTests: XCTestCase {
         XCTAssertEqual(out[0]["cause"], .string("no-listener"))
         XCTAssertEqual(out[1]["local"], .bool(false))
     }
+
+    /// On a router (capture on `any`): a RST sent from here in another host's name with no incoming
+    /// copy was built by this host's firewall, trace or not; one that came in and was forwarded was not.
+    func testRouterBuiltRSTIsFirewallBuiltWithoutTrace() {
+        var built = record(src: "198.18.61.2", sport: 8080, dst: "198.18.60.1", dport: 40000, time: 100, cause: "no-listener")
+        built["local_built"] = .bool(true)
+        built["direction"] = .string("out")
+        var forwarded = built
+        forwarded["local_built"] = .bool(false)
+        forwarded["direction"] = .string("out")
+        let out = joined([built, forwarded], events: [], traced: false)
+        XCTAssertEqual(out[0]["firewall_built"], .bool(true))
+        XCTAssertEqual(out[0]["cause"], .string("firewall-reset"))
+        XCTAssertEqual(out[1]["firewall_built"], .bool(false))
+        XCTAssertEqual(out[1]["cause"], .string("no-listener"))
+    }
+
+    /// A RST the capture saw arrive was not sent here, even from a local address (a duplicate address,
+    /// a looped copy): the missing tcp_send_reset proves nothing about it.
+    func testReceivedRSTIsNotLookedForInTheTrace() {
+        var r = record(src: "198.18.2.2", sport: 8080, dst: "198.18.2.1", dport: 40000, time: 100, cause: "duplicate-ip")
+        r["direction"] = .string("in")
+        r["local_built"] = .bool(false)
+        let out = joined([r], events: [], traced: true)
+        XCTAssertEqual(out.first?["firewall_built"], .bool(false))
+        XCTAssertEqual(out.first?["cause"], .string("duplicate-ip"))
+        XCTAssertNil(out.first?["stack_sent"])
+    }
 }

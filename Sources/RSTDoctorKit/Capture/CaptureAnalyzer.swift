@@ -4,6 +4,11 @@ import Foundation
 public struct CaptureOptions: Sendable {
     /// Silence before a segment that makes a RST answering it an "after idle" RST.
     public var idleThreshold: Double = 5
+    /// A shorter silence also counts as idle when it stands out: at least `idleFloor` and `idleRatio`
+    /// times the connection's longest earlier silence (a middlebox's idle timeout can be anything from
+    /// seconds up, while a busy connection's gaps are milliseconds; RST-SIGNALS.md 8).
+    public var idleFloor: Double = 1
+    public var idleRatio: Double = 10
     /// How long a side that closed first stays in TIME-WAIT (Linux: 60 s).
     public var timeWait: Double = 60
     /// Connections tracked at once; beyond it, closed ones and then the least recently active are forgotten.
@@ -42,6 +47,8 @@ public final class CaptureAnalyzer {
     /// Connections closed or reset, kept small so the live table stays in cache.
     @exclusivity(unchecked) private var finishedFlows: FinishedFlows
     @exclusivity(unchecked) private var hosts: [IPAddress: HostBaseline] = [:]
+    /// Cooked captures only (made on first use): incoming segments, to recognise forwarded copies.
+    @exclusivity(unchecked) private var copies: ForwardedCopies?
     private static let maxHosts = 16_384
 
     public private(set) var packets = 0
@@ -125,6 +132,28 @@ public final class CaptureAnalyzer {
         let isRST = p.flags & TCPFlag.rst != 0
         let isSyn = p.flags & (TCPFlag.syn | TCPFlag.ack) == TCPFlag.syn
 
+        // Cooked captures say which way each packet went on the capturing host. An outgoing copy of a
+        // segment that just came in was forwarded: counted once (the incoming copy), and it shows the
+        // host routes between both ends. A RST sent without one was built by the host itself.
+        var incomingTag: UInt64 = 0
+        var localBuilt: Bool?
+        if p.packetType != PacketType.unknown {
+            if copies == nil { copies = ForwardedCopies() }
+            let tag = ForwardedCopies.tag(p, key: key, dir: dir)
+            if p.packetType == PacketType.outgoing {
+                if let original = copies?.takeOriginal(tag, time: p.time, ifindex: p.ifindex) {
+                    markForwarded(p.src)
+                    markForwarded(p.dst)
+                    if isRST { return forwardedRST(p, original) }
+                    return false
+                }
+                localBuilt = true
+            } else if PacketType.isIncoming(p.packetType) {
+                localBuilt = false
+                if isRST { incomingTag = tag } else { copies?.noteIncoming(tag, time: p.time, ifindex: p.ifindex) }
+            }
+        }
+
         var idx = flows.find(key)
         if let i = idx, isSyn, !isRST {
             // A new SYN on a known 4-tuple starts a new connection unless it repeats the pending one.
@@ -165,7 +194,12 @@ public final class CaptureAnalyzer {
         guard let i = idx else { return false }
 
         if isRST {
-            let (cls, record) = classify(p, dir: dir, flow: flows.states[i], key: key, frame: frame)
+            let before = listed.count
+            let (cls, record) = classify(p, dir: dir, flow: flows.states[i], key: key, frame: frame, localBuilt: localBuilt)
+            if incomingTag != 0 {
+                copies?.noteIncoming(incomingTag, time: p.time, ifindex: p.ifindex, rstClass: UInt8(Self.classIndex[cls] ?? 0),
+                                     listed: listed.count > before ? Int32(before) : -1)
+            }
             flows.states[i].noteRST(p, dir: dir, class: cls, cause: classes[cls].cause)
             retire(key, slot: i)
             lastRecord = record
@@ -190,6 +224,40 @@ public final class CaptureAnalyzer {
         var ttlState: UInt8 = 0
         var mac: UInt64 = 0
         var macState: UInt8 = 0
+        /// The capturing host forwarded packets from or to it: it is reached through that host.
+        var forwarded = false
+    }
+
+    private func markForwarded(_ a: IPAddress) {
+        if hosts[a]?.forwarded == true { return }
+        if hosts.count >= Self.maxHosts, hosts[a] == nil { hosts.removeAll(keepingCapacity: true) }
+        hosts[a, default: HostBaseline()].forwarded = true
+    }
+
+    /// The outgoing copy of a RST the host received and forwarded: listed (tshark lists both frames)
+    /// with the original's class, marked as forwarded, and nothing else changes.
+    private func forwardedRST(_ p: DecodedPacket, _ original: ForwardedCopies.Entry) -> Bool {
+        rstCount += 1
+        let ci = Int(original.rstClass)
+        if ci < byClass.count { byClass[ci] += 1 }
+        lastRecord = nil
+        let li = Int(original.listed)
+        guard listed.count < options.maxListedResets, li >= 0, li < listed.count else {
+            notListed += 1
+            return true
+        }
+        var r = listed[li]
+        r.explain += " Frame \(p.frame) is the copy of frame \(r.frame) that the capturing host forwarded."
+        r.frame = Int(p.frame)
+        r.time = p.time
+        r.relTime = p.time - (firstTime ?? p.time)
+        r.ttl = Int(p.ttl)
+        r.delay = r.delay.map { $0 + max(0, p.time - listed[li].time) }
+        r.direction = "out"
+        r.localBuilt = false
+        listed.append(r)
+        lastRecord = r
+        return true
     }
 
     private func noteHost(_ p: DecodedPacket) {
@@ -214,7 +282,8 @@ public final class CaptureAnalyzer {
 
     /// Classifies a RST with the connection's state before it. The record (with its explanation) is
     /// only built when it will be listed or handed to `onReset`: counting is all a large capture needs.
-    private func classify(_ p: DecodedPacket, dir: Int, flow f: FlowState, key: FlowKey, frame: UnsafeRawBufferPointer) -> (RSTClass, ResetRecord?) {
+    private func classify(_ p: DecodedPacket, dir: Int, flow f: FlowState, key: FlowKey, frame: UnsafeRawBufferPointer,
+                          localBuilt: Bool?) -> (RSTClass, ResetRecord?) {
         let s = dir == 0 ? f.d0 : f.d1
         let o = dir == 0 ? f.d1 : f.d0
         let rstHasAck = p.flags & TCPFlag.ack != 0
@@ -231,6 +300,8 @@ public final class CaptureAnalyzer {
             answered = "challenge-ACK"
         } else { answered = "ACK" }
         let idle = hasTrigger ? o.lastGap : (f.d0.packets + f.d1.packets + f.resets > 0 ? max(0, p.time - f.lastTime) : 0)
+        let isIdle = idle >= options.idleThreshold
+            || (hasTrigger && idle >= options.idleFloor && idle >= options.idleRatio * o.maxGapBefore)
 
         // Baselines: this connection's other packets from the sender, else the sender's other connections.
         var usualTTL: UInt8?
@@ -240,6 +311,9 @@ public final class CaptureAnalyzer {
         let ttlDelta = usualTTL.map { Int(p.ttl) - Int($0) } ?? 0
         let macDiff = p.hasMAC && usualMAC != nil && usualMAC != p.srcMAC
         let labelForged = p.src.isV6 && s.flowLabelState == 1 && p.flowLabel == 0
+        // Built here in the name of a host this one forwards for: only a firewall rule does that
+        // (nft/iptables reject with tcp reset in the forward path).
+        let routerBuilt = localBuilt == true && hosts[p.src]?.forwarded == true
 
         let role: (String, String)
         var roles = "handshake"
@@ -257,12 +331,14 @@ public final class CaptureAnalyzer {
             cls = .afterReset
         } else if s.sawSyn && !o.sawSynAck && f.challengeFrom == Int8(1 - dir) && p.seq == f.challengeAck {
             cls = .challengeAckAnswer
+        } else if routerBuilt {
+            cls = hasTrigger && !trigSyn && isIdle ? .afterIdle : .routerBuilt
         } else if ttlDelta != 0 {
-            cls = hasTrigger && !trigSyn && idle >= options.idleThreshold ? .afterIdle : .injectedTTL
+            cls = hasTrigger && !trigSyn && isIdle ? .afterIdle : .injectedTTL
         } else if macDiff {
             cls = .injectedMAC
         } else if labelForged {
-            cls = hasTrigger && !trigSyn && idle >= options.idleThreshold ? .afterIdle : .injectedFlowLabel
+            cls = hasTrigger && !trigSyn && isIdle ? .afterIdle : .injectedFlowLabel
         } else if trigSyn && !s.sawSynAck {
             cls = .synAnswer
         } else if f.closed && f.firstFinDir == Int8(1 - dir) && p.time - f.closeTime <= options.timeWait && hasTrigger
@@ -320,10 +396,9 @@ public final class CaptureAnalyzer {
         }
         let senderSeen: () -> String = {
             s.packets > 0
-                ? "The capture shows \(s.packets) earlier packet(s) from it in this connection (first at frame \(s.synFrame > 0 ? s.synFrame : s.lastFrame)), so it knew the connection before."
+                ? "The capture shows \(s.packets) earlier packet(s) from it in this connection (\(s.synFrame > 0 ? "first at frame \(s.synFrame)" : "the last at frame \(s.lastFrame)")), so it knew the connection before."
                 : "The capture shows no earlier packet from it in this connection."
         }
-        let threshold = options.idleThreshold
         let values: [String: () -> String] = [
             "ack_note": ackNote, "sender_seen": senderSeen,
             "sender": { sender }, "receiver": { receiver },
@@ -338,9 +413,16 @@ public final class CaptureAnalyzer {
             "ttl_check": { usualTTL == nil
                 ? "no other packet from that host in the capture to compare its TTL with"
                 : "the TTL matches the host's other packets, so the RST came from that host, not from a device in between" },
-            "idle_note": { idle >= threshold ? ", idle for \(Duration.render(idle)) before that segment" : "" },
+            "idle_note": { isIdle ? ", idle for \(Duration.render(idle)) before that segment" : "" },
             "shape": { "\(rstHasAck ? "RST/ACK" : "RST without ACK"), window \(p.window)\(p.hasTimestamps ? ", timestamps" : (p.hasOptions ? ", options" : ", no options"))" },
             "answered_note": { hasTrigger ? "after \(answeredText)" : "on its own (it sent the last packet)" },
+            "injected_evidence": {
+                if routerBuilt { return "the capturing host sent it without having received it, while it forwards that host's traffic: it built the RST itself" }
+                if ttlDelta != 0 {
+                    return "its TTL/hop limit is \(p.ttl) where \(s.ttlState == 1 ? "its other packets in this connection" : "its packets in other connections") had \(usualTTL.map { String($0) } ?? "?") (\(abs(ttlDelta)) hop(s) \(ttlDelta > 0 ? "closer" : "farther"))"
+                }
+                return "it has IPv6 flow label 0 where its other packets carry one"
+            },
         ]
         var explain = CaptureClasses.render(info.explain) { values[$0]?() }
         if let c = explain.first, c.isLowercase { explain = c.uppercased() + explain.dropFirst() }
@@ -348,14 +430,18 @@ public final class CaptureAnalyzer {
         if let payload { explain += " The RST carries the text: \"\(payload)\"." }
         if roles == "ports" { explain += " (Roles guessed from the ports: no handshake in the capture.)" }
 
+        var causes = info.cause.map { [$0] } ?? []
+        // The Linux stack labels its own IPv6 RSTs; netfilter's reject leaves the flow label 0
+        // (RST-SIGNALS.md, IPv6 notes): a labelled RST rules the firewall out as an alternative.
+        causes += info.also.filter { !($0 == "firewall-reset" && p.src.isV6 && p.flowLabel != 0) }
         let record = ResetRecord(
             frame: Int(p.frame), time: p.time, relTime: p.time - (firstTime ?? p.time),
             src: p.src.text, sport: Int(p.sport), dst: p.dst.text, dport: Int(p.dport),
             flags: TCPFlag.text(p.flags), seq: p.seq, ack: p.ack, window: Int(p.window), ttl: Int(p.ttl),
             sender: role.0, roles: roles, answered: answered, answeredFrame: hasTrigger ? Int(o.lastFrame) : nil,
-            delay: delay, class: cls.rawValue, cause: info.cause, explain: explain, stateless: stateless,
+            delay: delay, class: cls.rawValue, cause: info.cause, causes: causes, explain: explain, stateless: stateless,
             ttlDelta: ttlDelta, idleBefore: idle, payload: payload,
-            tunnel: p.tunnel == .none ? nil : p.tunnel.name)
+            tunnel: p.tunnel == .none ? nil : p.tunnel.name, direction: PacketType.direction(p.packetType), localBuilt: localBuilt)
         if listIt { listed.append(record) }
         return (cls, record)
     }
@@ -389,24 +475,36 @@ public final class CaptureAnalyzer {
     /// Moves a finished connection from the live table to the compact one.
     private func retire(_ key: FlowKey, slot: Int) {
         let f = flows.states[slot]
-        finalize(key, f)
-        finishedFlows.put(key, FinishedFlow(f))
+        let state = finalize(key, f)
+        finishedFlows.put(key, FinishedFlow(f, state: state))
         flows.remove(at: slot)
     }
 
-    private func finalize(_ key: FlowKey, _ f: FlowState) {
-        // A connection revived for late packets was counted when it finished; a reset it gets late
-        // is in the RST counts, not a second outcome.
-        guard !f.finishedBefore else { return }
-        let state = f.connState
+    /// Counts a connection's outcome; returns it.
+    @discardableResult
+    private func finalize(_ key: FlowKey, _ f: FlowState) -> ConnState {
+        // A connection revived for late packets was counted when it finished. A first RST arriving
+        // after its FINs (into TIME-WAIT) changes its outcome, as in Zeek, where a RST outranks the
+        // FINs: the count moves from the old outcome to RSTO/RSTR.
+        var code: ConnState
+        if f.finishedBefore {
+            guard f.reset, [.s1, .s2, .s3, .sf].contains(f.priorState) else { return f.priorState }
+            code = f.firstRSTFromOrigin ? .rsto : .rstr
+            let old = f.priorState.name
+            if let n = connStates[old] { connStates[old] = n > 1 ? n - 1 : nil }
+        } else {
+            code = f.connStateCode
+        }
+        let state = code.name
         connStates[state, default: 0] += 1
-        guard f.reset else { return }
-        guard outcomes.count < options.maxListedResets else { outcomesNotListed += 1; return }
+        guard f.reset else { return code }
+        guard outcomes.count < options.maxListedResets else { outcomesNotListed += 1; return code }
         let origA = f.origin == 0
         outcomes.append(FlowOutcome(
             orig: (origA ? key.a : key.b).text, origPort: Int(origA ? key.pa : key.pb),
             resp: (origA ? key.b : key.a).text, respPort: Int(origA ? key.pb : key.pa),
             connState: state, firstResetFrame: Int(f.firstRSTFrame), resets: Int(f.resets), cause: f.firstRSTCause))
+        return code
     }
 
     /// Makes room: closed and reset connections past their hold time go first, then the least
@@ -474,8 +572,9 @@ extension FlowState {
         let oSawSynAck = dir == 0 ? d1.sawSynAck : d0.sawSynAck
         let oSawFin = dir == 0 ? d1.sawFin : d0.sawFin
         let ev = dir == 0
-            ? Self.update(&d0, p, gap: gap, oSawSyn: oSawSyn, oSynSeq: oSynSeq)
-            : Self.update(&d1, p, gap: gap, oSawSyn: oSawSyn, oSynSeq: oSynSeq)
+            ? Self.update(&d0, p, gap: gap, maxGap: maxGap, oSawSyn: oSawSyn, oSynSeq: oSynSeq)
+            : Self.update(&d1, p, gap: gap, maxGap: maxGap, oSawSyn: oSawSyn, oSynSeq: oSynSeq)
+        if gap > maxGap { maxGap = gap }
         if ev != 0 {
             let me = Int8(dir)
             if ev & Self.evSynAck != 0, client < 0 { client = 1 - me; origin = client }
@@ -502,7 +601,7 @@ extension FlowState {
 
     /// Updates one side with a segment it sent; returns what the connection-level state must hear.
     @inline(__always)
-    private static func update(_ s: inout DirState, _ p: DecodedPacket, gap: Double, oSawSyn: Bool, oSynSeq: UInt32) -> UInt8 {
+    private static func update(_ s: inout DirState, _ p: DecodedPacket, gap: Double, maxGap: Double, oSawSyn: Bool, oSynSeq: UInt32) -> UInt8 {
         var ev: UInt8 = 0
         s.packets &+= 1
         s.payloadBytes &+= UInt64(p.payloadLength)
@@ -539,6 +638,7 @@ extension FlowState {
         s.lastTime = p.time
         s.lastNonRSTTime = p.time
         s.lastGap = gap
+        s.maxGapBefore = maxGap
         s.lastLen = UInt32(truncatingIfNeeded: p.payloadLength)
         s.lastFlags = flags
         return ev

@@ -11,6 +11,7 @@ public enum RSTClass: String, Sendable, CaseIterable, Codable {
     case injectedTTL = "injected-ttl"
     case injectedFlowLabel = "injected-flowlabel"
     case injectedMAC = "injected-mac"
+    case routerBuilt = "router-built"
     case abortWithUnread = "abort-with-unread"
     case abortWithData = "abort-with-data"
     case abort = "abort"
@@ -33,6 +34,8 @@ public enum CauseIDs {
 public struct CaptureClassInfo: Sendable, Hashable {
     public var id: RSTClass
     public var cause: String?
+    /// Other causes the wire cannot tell apart from `cause` for this class (the explanation names them).
+    public var also: [String] = []
     public var title: String
     public var explain: String
 }
@@ -48,7 +51,7 @@ public struct CaptureClasses: Sendable {
     public static let placeholders: Set<String> = [
         "sender", "receiver", "sender_role", "receiver_role", "answered", "delay", "idle", "ttl", "usual_ttl",
         "hops", "closer", "mac", "usual_mac", "prior_frame", "prior_class", "ack_note", "inflight", "sender_seen",
-        "idle_note", "shape", "answered_note", "ttl_check", "baseline",
+        "idle_note", "shape", "answered_note", "ttl_check", "baseline", "injected_evidence",
     ]
 
     public subscript(c: RSTClass) -> CaptureClassInfo {
@@ -62,7 +65,7 @@ public struct CaptureClasses: Sendable {
         guard let list = doc["classes"]?.sequence else { throw doc.problem("`classes` must be a list") }
         var out: [RSTClass: CaptureClassInfo] = [:]
         for item in list {
-            try item.allowOnly(["id", "cause", "title", "explain"])
+            try item.allowOnly(["id", "cause", "also", "title", "explain"])
             let idText = try item.string("id")
             guard let id = RSTClass(rawValue: idText) else {
                 throw item.problem("unknown class `\(idText)` (the classifier knows: \(RSTClass.allCases.map(\.rawValue).joined(separator: ", ")))")
@@ -73,12 +76,23 @@ public struct CaptureClasses: Sendable {
                 throw item["cause"]?.problem("`\(cause)` is not a cause id (known: \(CauseIDs.all.sorted().joined(separator: ", ")))")
                     ?? item.problem("bad cause")
             }
+            var also: [String] = []
+            if let node = item["also"] {
+                guard let list = node.sequence else { throw node.problem("`also` must be a list of cause ids") }
+                for a in list {
+                    guard let id = a.scalar, CauseIDs.all.contains(id), id != cause, !also.contains(id) else {
+                        throw a.problem("`also` lists cause ids other than `cause`, each once (known: \(CauseIDs.all.sorted().joined(separator: ", ")))")
+                    }
+                    also.append(id)
+                }
+                if cause == nil, !also.isEmpty { throw node.problem("`also` needs a `cause` to be an alternative to") }
+            }
             let explain = try item.string("explain")
             for name in Self.names(in: explain) where !placeholders.contains(name) {
                 throw item["explain"]?.problem("unknown placeholder {\(name)} (known: \(placeholders.sorted().joined(separator: ", ")))")
                     ?? item.problem("bad placeholder")
             }
-            out[id] = CaptureClassInfo(id: id, cause: cause, title: try item.string("title"), explain: explain)
+            out[id] = CaptureClassInfo(id: id, cause: cause, also: also, title: try item.string("title"), explain: explain)
         }
         for c in RSTClass.allCases where out[c] == nil {
             throw doc.problem("class `\(c.rawValue)` is used by the classifier but not defined")
@@ -96,7 +110,7 @@ public struct CaptureClasses: Sendable {
 
     /// The copy embedded in the binary at build time (make embed).
     public static func embedded() throws(KnowledgeProblem) -> CaptureClasses {
-        guard let text = KnowledgeFiles.embedded.files[file] else {
+        guard let text = KnowledgeFiles.embeddedFile(file) else {
             throw KnowledgeProblem(file: file, line: 1, "not embedded in this build: rebuild, or give the file with --classes")
         }
         return try load(yaml: text, file: file)

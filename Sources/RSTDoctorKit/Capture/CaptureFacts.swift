@@ -29,8 +29,14 @@ public enum CaptureFacts {
                 "ttl_delta": .int(Int64(x.ttlDelta)),
                 "idle_before": .duration(x.idleBefore),
                 "payload": .string(x.payload ?? ""),
-                // Set by `check --observe` when the kernel trace proves the TCP stack did not send it.
-                "firewall_built": .bool(false),
+                // Cooked captures (`-i any`): "in", "out", or "" when the capture does not say; and
+                // whether this host built the RST (sent with no incoming copy).
+                "direction": .string(x.direction ?? ""),
+                "local_built": .bool(x.localBuilt == true),
+                // Built by this host for a connection it forwards (router-built: only a firewall does
+                // that); otherwise set by `check --observe` when the kernel trace proves the TCP
+                // stack did not send it.
+                "firewall_built": .bool(x.class == RSTClass.routerBuilt.rawValue),
             ]
         })
         return ParsedFacts(values: v)

@@ -5,12 +5,24 @@ public enum CaptureFile {
     /// Analyses the file. Throws when it cannot be opened at all; when it breaks part-way, what was
     /// read is analysed and the report's `error` says where reading stopped.
     public static func analyze(
-        path: String, classes: CaptureClasses, options: CaptureOptions = CaptureOptions()
+        path: String, classes: CaptureClasses, options: CaptureOptions = CaptureOptions(), fastReader: Bool = true
     ) throws(CaptureError) -> CaptureReport {
+        // Plain pcap files are read without libpcap (FastPcapReader); it hands anything odd back.
+        var skip: UInt64 = 0
+        var fastAnalyzer: CaptureAnalyzer?
+        if fastReader, let fast = FastPcapReader(path: path) {
+            let a = CaptureAnalyzer(classes: classes, options: options, source: path, linkType: fast.linkType)
+            switch run(fast, a) {
+            case nil: return a.report()
+            case let frame?:
+                skip = frame - 1
+                fastAnalyzer = a
+            }
+        }
         let handle = try PcapHandle.open(file: path)
         defer { handle.close() }
-        var analyzer = CaptureAnalyzer(classes: classes, options: options, source: path, linkType: handle.linkType)
-        var error = run(handle, analyzer)
+        var analyzer = fastAnalyzer ?? CaptureAnalyzer(classes: classes, options: options, source: path, linkType: handle.linkType)
+        var error = run(handle, analyzer, skip: skip)
         // libpcap refuses pcapng files whose interfaces differ in link type or snapshot length
         // (dumpcap with several -i): read those again with our own pcapng reader.
         if let e = error, e.contains("different from"), PcapngReader.isPcapng(path: path) {
@@ -21,6 +33,31 @@ public enum CaptureFile {
         return analyzer.report(error: error.map {
             "reading stopped after frame \(analyzer.packets): \(Sanitize.line($0)). The file is damaged or cut short; the packets before that point are analysed."
         })
+    }
+
+    /// Feeds every packet `reader` vouches for; returns the frame libpcap must read from, if any.
+    static func run(_ reader: FastPcapReader, _ analyzer: CaptureAnalyzer) -> UInt64? {
+        var decoder = PacketDecoder(linkType: reader.linkType)
+        var p = DecodedPacket()
+        var frame: UInt64 = 0
+        while true {
+            switch reader.next() {
+            case .packet(let buf, let time):
+                frame += 1
+                let outcome = decoder.decode(buf, into: &p)
+                if outcome == .tcp {
+                    p.frame = frame
+                    p.time = time
+                    _ = analyzer.ingest(p, frame: buf)
+                } else {
+                    analyzer.count(outcome, undecoded: decoder.undecoded, time: time)
+                }
+            case .end:
+                return nil
+            case .handOver(let f):
+                return f
+            }
+        }
     }
 
     /// Feeds every packet of a pcapng file read by `PcapngReader` (per-interface link types).
@@ -53,11 +90,12 @@ public enum CaptureFile {
     }
 
     /// Feeds every packet of `handle` to `analyzer` until the end, an error, or `stop()` returns true
-    /// (checked on read timeouts and every 4096 packets). Returns libpcap's error text, if any.
+    /// (checked on read timeouts and every 4096 packets), after the first `skip` frames (already fed).
+    /// Returns libpcap's error text, if any.
     @discardableResult
     public static func run(
         _ handle: PcapHandle, _ analyzer: CaptureAnalyzer, onPacket: ((UnsafeRawBufferPointer, Double, Int) -> Void)? = nil,
-        onReset: ((ResetRecord) -> Void)? = nil, stop: (() -> Bool)? = nil
+        onReset: ((ResetRecord) -> Void)? = nil, stop: (() -> Bool)? = nil, skip: UInt64 = 0
     ) -> String? {
         var decoder = PacketDecoder(linkType: handle.linkType)
         var p = DecodedPacket()
@@ -66,6 +104,8 @@ public enum CaptureFile {
             switch handle.next() {
             case .packet(let buf, let time, let wireLength):
                 frame += 1
+                // Frames already read by FastPcapReader.
+                if frame <= skip { continue }
                 onPacket?(buf, time, wireLength)
                 let outcome = decoder.decode(buf, into: &p)
                 if outcome == .tcp {

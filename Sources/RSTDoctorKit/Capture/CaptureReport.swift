@@ -30,6 +30,9 @@ public struct ResetRecord: Codable, Sendable, Hashable {
     public var delay: Double?
     public var `class`: String
     public var cause: String?
+    /// Every cause the wire leaves open for this RST: `cause` first, then the ones it cannot be told
+    /// apart from (the class's `also`); empty when the class points to no cause.
+    public var causes: [String]
     public var explain: String
     /// Shaped like a kernel reply without a socket: window 0, no options, seq from the segment's ack.
     public var stateless: Bool
@@ -41,11 +44,16 @@ public struct ResetRecord: Codable, Sendable, Hashable {
     public var payload: String?
     /// The tunnel the segment was carried in (e.g. "VXLAN"), if any.
     public var tunnel: String?
+    /// Cooked (`-i any`) captures: "in" (received by the capturing host) or "out" (sent by it).
+    public var direction: String? = nil
+    /// Cooked captures: true when the capturing host built the RST (sent with no incoming copy),
+    /// false when it received or forwarded it; nil when the capture does not say.
+    public var localBuilt: Bool? = nil
 
     enum CodingKeys: String, CodingKey {
         case frame, time, relTime = "rel_time", src, sport, dst, dport, flags, seq, ack, window, ttl, sender, roles, answered
-        case answeredFrame = "answered_frame", delay, `class`, cause, explain, stateless, ttlDelta = "ttl_delta"
-        case idleBefore = "idle_before", payload, tunnel
+        case answeredFrame = "answered_frame", delay, `class`, cause, causes, explain, stateless, ttlDelta = "ttl_delta"
+        case idleBefore = "idle_before", payload, tunnel, direction, localBuilt = "local_built"
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -70,12 +78,15 @@ public struct ResetRecord: Codable, Sendable, Hashable {
         try c.encode(`class`, forKey: .class)
         // `cause` is always present: null says "no single cause", absence would say nothing.
         try c.encode(cause, forKey: .cause)
+        try c.encode(causes, forKey: .causes)
         try c.encode(explain, forKey: .explain)
         try c.encode(stateless, forKey: .stateless)
         try c.encode(ttlDelta, forKey: .ttlDelta)
         try c.encode(idleBefore, forKey: .idleBefore)
         try c.encodeIfPresent(payload, forKey: .payload)
         try c.encodeIfPresent(tunnel, forKey: .tunnel)
+        try c.encodeIfPresent(direction, forKey: .direction)
+        try c.encodeIfPresent(localBuilt, forKey: .localBuilt)
     }
 }
 

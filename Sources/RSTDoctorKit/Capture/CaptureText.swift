@@ -56,7 +56,10 @@ public enum CaptureText {
         if let t = x.tunnel { out += ", inside \(t)" }
         out += "\n"
         let title = classes?[RSTClass(rawValue: x.class) ?? .noContext].title
-        out += "      \(x.class)\(title.map { " (\($0))" } ?? "") → \(x.cause ?? "no single cause")\n"
+        let alternatives = x.causes.dropFirst()
+        out += "      \(x.class)\(title.map { " (\($0))" } ?? "") → \(x.cause ?? "no single cause")"
+        if !alternatives.isEmpty { out += " or \(alternatives.joined(separator: " or ")) (the wire cannot tell them apart)" }
+        out += "\n"
         out += "      \(Sanitize.line(x.explain))\n"
         if let p = x.payload, !x.explain.contains(p) { out += "      payload: \"\(Sanitize.line(p))\"\n" }
         return out

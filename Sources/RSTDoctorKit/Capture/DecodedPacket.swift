@@ -71,6 +71,9 @@ public struct DecodedPacket: Sendable {
     public var hasMAC = false
     /// Interface index from an SLL2 header (captures on `any`), or -1.
     public var ifindex: Int32 = -1
+    /// Linux cooked (SLL/SLL2) packet type: which way the packet went on the capturing host
+    /// (`PacketType`); `PacketType.unknown` for link types that do not say.
+    public var packetType: UInt8 = PacketType.unknown
     /// TCP options present (any), and the timestamp option's values when present.
     public var hasOptions = false
     public var hasTimestamps = false
@@ -86,6 +89,25 @@ public struct DecodedPacket: Sendable {
     public init() {}
 
     public var isRST: Bool { flags & TCPFlag.rst != 0 }
+}
+
+/// The packet types of Linux cooked captures (`-i any`): the kernel's PACKET_* values.
+public enum PacketType {
+    /// Addressed to the capturing host.
+    public static let host: UInt8 = 0
+    public static let broadcast: UInt8 = 1
+    public static let multicast: UInt8 = 2
+    /// Addressed to another host (promiscuous, bridged).
+    public static let otherHost: UInt8 = 3
+    /// Sent by the capturing host: built by it, or forwarded.
+    public static let outgoing: UInt8 = 4
+    /// Not a cooked capture: the direction is not known.
+    public static let unknown: UInt8 = 0xFF
+
+    /// Received (a copy of a packet arriving on an interface).
+    @inline(__always) public static func isIncoming(_ t: UInt8) -> Bool { t <= otherHost }
+    /// "in", "out", or nil when the capture does not say.
+    public static func direction(_ t: UInt8) -> String? { t == outgoing ? "out" : (isIncoming(t) ? "in" : nil) }
 }
 
 /// What the decoder made of one frame.

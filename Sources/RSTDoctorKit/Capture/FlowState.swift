@@ -55,6 +55,8 @@ struct DirState {
     var lastNonRSTTime: Double = 0
     /// Silence in the connection (both directions) before this side's last packet.
     var lastGap: Double = 0
+    /// The connection's longest silence before that one (does that silence stand out?).
+    var maxGapBefore: Double = 0
     var lastLen: UInt32 = 0
     var lastFlags: UInt16 = 0
 }
@@ -69,6 +71,8 @@ struct FlowState {
     var origin: Int8 = 0
     var firstTime: Double = 0
     var lastTime: Double = 0
+    /// The longest silence between two non-RST packets so far.
+    var maxGap: Double = 0
     var established = false
     var challengeFrom: Int8 = -1
     var challengeAck: UInt32 = 0
@@ -90,37 +94,52 @@ struct FlowState {
     @inline(__always) var reset: Bool { firstRSTFrame != 0 }
 
     /// Zeek's conn_state for this connection so far.
-    var connState: String {
+    var connState: String { connStateCode.name }
+
+    /// The same, as a code.
+    var connStateCode: ConnState {
         let o = origin == 0 ? d0 : d1
         let r = origin == 0 ? d1 : d0
         if o.sawSyn {
             if r.sawSynAck {
                 if o.sawRst || r.sawRst {
                     // The first RST's sender decides, as Zeek does.
-                    return firstRSTFromOrigin ? "RSTO" : "RSTR"
+                    return firstRSTFromOrigin ? .rsto : .rstr
                 }
-                if o.sawFin && r.sawFin { return "SF" }
-                if o.sawFin { return "S2" }
-                if r.sawFin { return "S3" }
-                return "S1"
+                if o.sawFin && r.sawFin { return .sf }
+                if o.sawFin { return .s2 }
+                if r.sawFin { return .s3 }
+                return .s1
             }
-            if r.sawRst { return "REJ" }
-            if o.sawRst { return "RSTOS0" }
-            if o.sawFin { return "SH" }
-            return r.packets == 0 ? "S0" : "OTH"
+            if r.sawRst { return .rej }
+            if o.sawRst { return .rstos0 }
+            if o.sawFin { return .sh }
+            return r.packets == 0 ? .s0 : .oth
         }
         if r.sawSynAck || o.sawSynAck {
             let responder = r.sawSynAck ? r : o
-            if responder.sawRst { return "RSTRH" }
-            if responder.sawFin { return "SHR" }
-            return "OTH"
+            if responder.sawRst { return .rstrh }
+            if responder.sawFin { return .shr }
+            return .oth
         }
         // Mid-stream: a RST after traffic in both directions still says who aborted.
-        if (o.sawRst || r.sawRst) && o.packets > 0 && r.packets > 0 { return firstRSTFromOrigin ? "RSTO" : "RSTR" }
-        return "OTH"
+        if (o.sawRst || r.sawRst) && o.packets > 0 && r.packets > 0 { return firstRSTFromOrigin ? .rsto : .rstr }
+        return .oth
     }
 
     var firstRSTFromOrigin = false
-    /// Revived from `FinishedFlows` for a late packet: its outcome was already counted.
+    /// Revived from `FinishedFlows` for a late packet: its outcome was already counted, as this.
     var finishedBefore = false
+    var priorState = ConnState.oth
+}
+
+/// Zeek's conn_state values, in a byte (a finished connection keeps its outcome in one).
+enum ConnState: UInt8 {
+    case s0, s1, sf, rej, s2, s3, rsto, rstr, rstos0, rstrh, sh, shr, oth
+
+    static let names = ["S0", "S1", "SF", "REJ", "S2", "S3", "RSTO", "RSTR", "RSTOS0", "RSTRH", "SH", "SHR", "OTH"]
+    var name: String { Self.names[Int(rawValue)] }
+    init(name: String) {
+        self = Self.names.firstIndex(of: name).flatMap { ConnState(rawValue: UInt8($0)) } ?? .oth
+    }
 }

@@ -142,10 +142,13 @@ struct FinishedFlow {
     var firstFinDir: Int8 = -1
     var firstRSTClass: RSTClass = .noContext
     var firstRSTFromOrigin = false
+    /// The outcome it was counted with.
+    var state = ConnState.oth
 
     init() {}
 
-    init(_ f: FlowState) {
+    init(_ f: FlowState, state: ConnState) {
+        self.state = state
         lastTime = f.lastTime
         closeTime = f.closeTime
         firstRSTFrame = f.firstRSTFrame
@@ -178,6 +181,7 @@ struct FinishedFlow {
         f.firstRSTClass = firstRSTClass
         f.firstRSTFromOrigin = firstRSTFromOrigin
         f.finishedBefore = true
+        f.priorState = state
         func fill(_ d: inout DirState, _ lf: UInt64, _ m: UInt64, _ n: UInt32, _ t: UInt8, _ ts: UInt8, _ ms: UInt8, _ fl: UInt8, _ fi: Bool, _ r: Bool) {
             d.lastFrame = lf; d.mac = m; d.packets = n; d.ttl = t; d.ttlState = ts; d.macState = ms
             d.flowLabelState = fl; d.sawFin = fi; d.sawRst = r; d.lastTime = lastTime; d.lastNonRSTTime = lastTime

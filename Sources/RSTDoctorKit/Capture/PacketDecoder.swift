@@ -52,6 +52,7 @@ public struct PacketDecoder: Sendable {
     public mutating func decode(_ buf: UnsafeRawBufferPointer, into p: inout DecodedPacket) -> DecodeOutcome {
         p.hasMAC = false
         p.ifindex = -1
+        p.packetType = PacketType.unknown
         p.tunnel = .none
         p.hasOptions = false
         p.hasTimestamps = false
@@ -65,6 +66,9 @@ public struct PacketDecoder: Sendable {
         case LinkType.linuxSLL:
             // 16 bytes: packet type, ARPHRD, address length, 8 address bytes, protocol.
             guard buf.count >= 16 else { return .malformed }
+            let ptype = be16(buf, 0)
+            // Unknown values (above 7) say nothing about direction.
+            p.packetType = ptype <= 7 ? UInt8(ptype) : PacketType.unknown
             let hatype = be16(buf, 2)
             let alen = Int(be16(buf, 4))
             if hatype == 1 || hatype == 772, alen == 6 { setMAC(buf, 6, &p) }
@@ -73,6 +77,7 @@ public struct PacketDecoder: Sendable {
             // 20 bytes: protocol, reserved, ifindex, ARPHRD, packet type, address length, 8 address bytes.
             guard buf.count >= 20 else { return .malformed }
             p.ifindex = Int32(bitPattern: be32(buf, 4))
+            p.packetType = buf[10] <= 7 ? buf[10] : PacketType.unknown
             let hatype = be16(buf, 8)
             if hatype == 1 || hatype == 772, buf[11] == 6 { setMAC(buf, 12, &p) }
             return ethertype(be16(buf, 0), buf, 20, &p, depth: 0)

@@ -126,7 +126,8 @@ public enum Observation {
     }
 
     /// Marks each captured RST as leaving a local address or not, and — when the trace ran —
-    /// whether the TCP stack sent it (a matching tcp_send_reset).
+    /// whether the TCP stack sent it (a matching tcp_send_reset). A RST the capture saw arrive is
+    /// not looked for in the trace; one this host built in another host's name is a firewall's.
     static func join(_ facts: [Fact], events: [ResetEvent], traced: Bool, local: Set<String>) -> [Fact] {
         facts.map { f in
             guard f.key == "capture.resets", case .records(let rs)? = f.value else { return f }
@@ -136,7 +137,14 @@ public enum Observation {
                       case .int(let dport)? = r["dport"], case .double(let time)? = r["time"] else { return r }
                 let isLocal = local.contains(TraceAddress.canonical(src))
                 r["local"] = .bool(isLocal)
-                if traced && isLocal {
+                // The capture on `any` says which way the RST went here (Capture/ForwardedCopies.swift).
+                let received = r["direction"] == .string("in")
+                if r["local_built"] == .bool(true) && !isLocal {
+                    // Sent from here with another host's address and never received: the stack only
+                    // sends from its own addresses, so a firewall rule on this (forwarding) host built it.
+                    r["cause"] = .string("firewall-reset")
+                    r["firewall_built"] = .bool(true)
+                } else if traced && isLocal && !received {
                     let sent = WireJoin.tracedSender(src: src, sport: Int(sport), dst: dst, dport: Int(dport), time: time, in: events) != nil
                     r["stack_sent"] = .bool(sent)
                     // The wire shape of a firewall's RST equals the stack's (RST-SIGNALS.md 5a); only the

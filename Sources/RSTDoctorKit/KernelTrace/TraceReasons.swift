@@ -103,7 +103,7 @@ extension TraceReasonMap {
     /// The copy of knowledge/trace-reasons.yaml embedded in the binary at build time.
     public static func bundled() throws(KnowledgeProblem) -> TraceReasonMap {
         let file = "knowledge/trace-reasons.yaml"
-        guard let text = KnowledgeFiles.embedded.files[file] else {
+        guard let text = KnowledgeFiles.embeddedFile(file) else {
             throw KnowledgeProblem(file: file, line: 1, "not embedded in this build")
         }
         return try load(yaml: text, file: file)

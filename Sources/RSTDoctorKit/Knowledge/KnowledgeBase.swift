@@ -14,10 +14,16 @@ public struct KnowledgeFiles: Sendable {
 
     public static var embedded: KnowledgeFiles {
         var out: [String: String] = [:]
-        for (path, b64) in EmbeddedData.files {
-            if let d = Data(base64Encoded: b64), let s = String(data: d, encoding: .utf8) { out[path] = s }
+        for path in EmbeddedData.files.keys {
+            if let s = embeddedFile(path) { out[path] = s }
         }
         return KnowledgeFiles(files: out, origin: "built-in")
+    }
+
+    /// One embedded file's text (a command that needs one file need not decode them all).
+    public static func embeddedFile(_ path: String) -> String? {
+        guard let b64 = EmbeddedData.files[path], let d = Data(base64Encoded: b64) else { return nil }
+        return String(data: d, encoding: .utf8)
     }
 
     public static func directory(_ root: String) throws(ValidationError) -> KnowledgeFiles {

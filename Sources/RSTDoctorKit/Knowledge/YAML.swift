@@ -27,7 +27,9 @@ struct YNode {
 
     static func load(_ text: String, file: String) throws(KnowledgeProblem) -> YNode {
         do {
-            guard let node = try Yams.compose(yaml: text) else {
+            // The basic resolver: YNode types scalars itself (no tags read), and the default one compiles
+            // ICU regexes on first use, a few milliseconds of every command's start-up.
+            guard let node = try Yams.compose(yaml: text, .basic) else {
                 throw KnowledgeProblem(file: file, line: 1, "the file is empty")
             }
             return YNode(node: node, file: file)
