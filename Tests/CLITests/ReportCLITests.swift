@@ -38,6 +38,23 @@ final class ReportCLITests: XCTestCase {
         XCTAssertTrue(isDir.stderr.contains("it is a directory"), isDir.stderr)
     }
 
+    /// A full disk and a read-only one (tmpfs mounts in a private mount namespace, so the host's mount
+    /// table is untouched): exit 3, the error names the file and the reason, and nothing is left there.
+    func testFullOrReadOnlyDiskLeavesNoFileAndSaysWhy() throws {
+        guard CLI.isRoot else { throw XCTSkip("mounting a small tmpfs (in a private mount namespace) needs root") }
+        guard FileManager.default.isExecutableFile(atPath: "/usr/bin/unshare") else { throw XCTSkip("unshare (util-linux) is not installed") }
+        let mnt = dir + "/mnt"
+        try FileManager.default.createDirectory(atPath: mnt, withIntermediateDirectories: true)
+        for (options, why) in [("size=8k", "space"), ("ro", "Read-only")] {
+            let script = #"mount -t tmpfs -o "$3" rstd-test "$1" || exit 99; "$2" report --sample 100ms --format html -o "$1/r.html"; rc=$?; echo "left: $(ls -A "$1")"; exit $rc"#
+            let r = try CLI.run(["-m", "sh", "-c", script, "sh", mnt, CLI.binary, options], exe: "/usr/bin/unshare")
+            XCTAssertEqual(r.code, 3, "\(options): \(r.stderr)")
+            XCTAssertTrue(r.stderr.contains("\(mnt)"), "\(options): the error names where: \(r.stderr)")
+            XCTAssertTrue(r.stderr.contains(why), "\(options): the error says why: \(r.stderr)")
+            XCTAssertTrue(r.stdout.contains("left: \n") || r.stdout.hasSuffix("left: \n"), "\(options): no half-written or temporary file: \(r.stdout)")
+        }
+    }
+
     func testMergeLinesUpSavedResults() throws {
         let a = try CLI.run(["check", "--format", "json", "--sample", "100ms", "--answer", "reset_timing=after-idle"])
         let b = try CLI.run(["check", "--format", "json", "--sample", "100ms", "--answer", "reset_timing=at-connect"])
