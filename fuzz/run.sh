@@ -13,7 +13,7 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 seconds=${1:-60}
 shift || true
-scratch=.build-fuzz
+scratch=${FUZZ_SCRATCH:-.build-fuzz}
 shared=${RSTD_SHARED:-../shared}
 
 mkdir -p "$scratch"
