@@ -73,7 +73,9 @@ def framed(lt, frames):
     return bytes(b)
 
 
-captures = sorted(glob.glob(os.path.join(shared, "pcap", "*"))) + sorted(glob.glob(os.path.join(root, "Tests/LabTests/Fixtures/pcap/*.pcap")))
+captures = (sorted(glob.glob(os.path.join(shared, "pcap", "*")))
+            + sorted(glob.glob(os.path.join(root, "Tests/LabTests/Fixtures/pcap/*.pcap")))
+            + sorted(glob.glob(os.path.join(root, "Tests/RSTDoctorKitTests/Fixtures/capture/**/*.pcap*"), recursive=True)))
 for path in captures:
     data = read(path)
     if len(data) <= 64 * 1024:
