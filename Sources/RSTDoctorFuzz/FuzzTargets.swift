@@ -78,14 +78,7 @@ public enum FuzzTargets {
             i = start + len
             frame += 1
             bytes[start..<start + len].withUnsafeBytes { buf in
-                let outcome = decoder.decode(buf, into: &p)
-                if outcome == .tcp {
-                    p.frame = frame
-                    p.time = time
-                    _ = analyzer.feed(p, frame: buf)
-                } else {
-                    analyzer.count(outcome, undecoded: decoder.undecoded, time: time)
-                }
+                _ = analyzer.take(buf, frame: frame, time: time, decoder: &decoder, into: &p)
             }
         }
         let report = analyzer.report()

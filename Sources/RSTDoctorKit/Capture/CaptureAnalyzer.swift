@@ -102,6 +102,21 @@ public final class CaptureAnalyzer {
         if let l = lastTime, l >= t {} else { lastTime = t }
     }
 
+    /// Decodes one captured frame and feeds it: a TCP segment is analysed, anything else counted.
+    /// `decoder` and `p` are the caller's, reused frame after frame (the readers' loops). True when
+    /// the frame was a RST (its record, if built, is `lastRecord`).
+    @inline(__always)
+    public func take(_ buf: UnsafeRawBufferPointer, frame: UInt64, time: Double, decoder: inout PacketDecoder, into p: inout DecodedPacket) -> Bool {
+        let outcome = decoder.decode(buf, into: &p)
+        guard outcome == .tcp else {
+            count(outcome, undecoded: decoder.undecoded, time: time, linkType: decoder.linkType)
+            return false
+        }
+        p.frame = frame
+        p.time = time
+        return ingest(p, frame: buf)
+    }
+
     /// Feeds one TCP segment (frame number and time set). `frame` is the captured frame, for the
     /// RST payload. Returns the record of a RST, for callers that print as they go.
     @discardableResult

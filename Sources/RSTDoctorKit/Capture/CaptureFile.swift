@@ -44,14 +44,7 @@ public enum CaptureFile {
             switch reader.next() {
             case .packet(let buf, let time):
                 frame += 1
-                let outcome = decoder.decode(buf, into: &p)
-                if outcome == .tcp {
-                    p.frame = frame
-                    p.time = time
-                    _ = analyzer.ingest(p, frame: buf)
-                } else {
-                    analyzer.count(outcome, undecoded: decoder.undecoded, time: time)
-                }
+                _ = analyzer.take(buf, frame: frame, time: time, decoder: &decoder, into: &p)
             case .end:
                 return nil
             case .handOver(let f):
@@ -72,15 +65,8 @@ public enum CaptureFile {
                 frame += 1
                 linkTypes.insert(lt)
                 var decoder = decoders[lt] ?? PacketDecoder(linkType: lt)
-                let outcome = decoder.decode(buf, into: &p)
+                _ = analyzer.take(buf, frame: frame, time: time, decoder: &decoder, into: &p)
                 decoders[lt] = decoder
-                if outcome == .tcp {
-                    p.frame = frame
-                    p.time = time
-                    _ = analyzer.ingest(p, frame: buf)
-                } else {
-                    analyzer.count(outcome, undecoded: decoder.undecoded, time: time, linkType: lt)
-                }
             case .end:
                 return nil
             case .error(let e):
@@ -107,14 +93,7 @@ public enum CaptureFile {
                 // Frames already read by FastPcapReader.
                 if frame <= skip { continue }
                 onPacket?(buf, time, wireLength)
-                let outcome = decoder.decode(buf, into: &p)
-                if outcome == .tcp {
-                    p.frame = frame
-                    p.time = time
-                    if analyzer.ingest(p, frame: buf), let onReset, let r = analyzer.lastRecord { onReset(r) }
-                } else {
-                    analyzer.count(outcome, undecoded: decoder.undecoded, time: time)
-                }
+                if analyzer.take(buf, frame: frame, time: time, decoder: &decoder, into: &p), let onReset, let r = analyzer.lastRecord { onReset(r) }
                 if frame & 0xFFF == 0, let stop, stop() { return nil }
             case .timeout:
                 if let stop, stop() { return nil }

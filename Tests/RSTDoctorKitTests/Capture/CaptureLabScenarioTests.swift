@@ -252,11 +252,7 @@ final class CaptureLabScenarioTests: XCTestCase {
         var frame: UInt64 = 0
         while frame < 12, case .packet(let buf, let time, _) = handle.next() {
             frame += 1
-            if decoder.decode(buf, into: &p) == .tcp {
-                p.frame = frame
-                p.time = time
-                a.ingest(p, frame: buf)
-            }
+            _ = a.take(buf, frame: frame, time: time, decoder: &decoder, into: &p)
         }
         XCTAssertEqual(frame, 12)
         XCTAssertEqual(a.report().connStates, ["SF": 1])

@@ -78,7 +78,7 @@ final class CaptureRouterAnyTests: XCTestCase {
             guard decoder.decode(buf, into: &p) == .tcp else { continue }
             p.frame = frame
             p.time = time
-            if keep(&p) { a.ingest(p, frame: buf) }
+            if keep(&p) { _ = a.ingest(p, frame: buf) }
         }
         return a.report()
     }
