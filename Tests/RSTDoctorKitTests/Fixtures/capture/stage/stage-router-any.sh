@@ -7,46 +7,15 @@
 set -euo pipefail
 out=${1:?usage: stage-router-any.sh OUT_DIR}
 mkdir -p "$out"
-here=$(cd "$(dirname "$0")" && pwd)
-agent="python3 $here/agent.py"
-C=rstd-a-cli R=rstd-a-rtr S=rstd-a-srv
-pids=()
-tmp=$(mktemp -d /tmp/rstd-a-stage.XXXXXX)
+source "$(dirname "$0")/topology.sh"
+topology rstd-a 198.18.60 198.18.61
 
-cleanup() {
-  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-  wait 2>/dev/null || true
-  for n in $C $R $S; do ip netns del $n 2>/dev/null || true; done
-  rm -rf "$tmp"
-}
-trap cleanup EXIT
-
-for n in $C $R $S; do ip netns add $n; ip -n $n link set lo up; done
-ip link add rstd-a-a type veth peer name rstd-a-b
-ip link set rstd-a-a netns $C; ip link set rstd-a-b netns $R
-ip link add rstd-a-c type veth peer name rstd-a-d
-ip link set rstd-a-c netns $R; ip link set rstd-a-d netns $S
-ip -n $C addr add 198.18.60.1/24 dev rstd-a-a; ip -n $C link set rstd-a-a up
-ip -n $R addr add 198.18.60.2/24 dev rstd-a-b; ip -n $R link set rstd-a-b up
-ip -n $R addr add 198.18.61.1/24 dev rstd-a-c; ip -n $R link set rstd-a-c up
-ip -n $S addr add 198.18.61.2/24 dev rstd-a-d; ip -n $S link set rstd-a-d up
-ip -n $C route add default via 198.18.60.2
-ip -n $S route add default via 198.18.61.1
-ip netns exec $R sysctl -qw net.ipv4.ip_forward=1
-sleep 0.5
-
-# capture NAME [tcpdump options]: tcpdump -i any inside the router; stopcap: stop it.
+# capture NAME [tcpdump options]: tcpdump -i any inside the router (stopcap, in topology.sh, stops it).
 capture() {
   local name=$1; shift
   ip netns exec $R tcpdump --immediate-mode -i any "$@" -U -s 256 -w "$out/$name.pcap" tcp 2>"$tmp/tcpdump.log" &
   cap=$!; pids+=("$cap")
   for _ in $(seq 50); do grep -q listening "$tmp/tcpdump.log" && break; sleep 0.1; done
-}
-stopcap() { sleep 0.3; kill -INT "$cap"; wait "$cap" || true; }
-server() {  # server PORT MODE
-  ip netns exec $S $agent serve "$1" "$2" >"$tmp/server.log" 2>&1 &
-  srv=$!; pids+=("$srv")
-  for _ in $(seq 50); do grep -q listening "$tmp/server.log" && break; sleep 0.1; done
 }
 
 # 1. The router only forwards: the server's own RSTs (no listener on 9; SO_LINGER {1,0} close on 8081).
