@@ -140,9 +140,9 @@ public struct Collector: Sendable {
     func sampled(_ c: CheckDefinition, _ read: () async -> Result<RawOutput, CheckFailure>) async -> CheckRecord {
         var samples: [RawOutput] = []
         let readings = c.window ? 2 : 1
-        var first = Date()
+        let first = Date()
         for i in 0..<readings {
-            if i > 0 { await Cleanup.shared.sleep(seconds: options.window) } else { first = Date() }
+            if i > 0 { await Cleanup.shared.sleep(seconds: options.window) }
             switch await read() {
             case .success(let o): samples.append(o)
             case .failure(let f):
