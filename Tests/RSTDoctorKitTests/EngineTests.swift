@@ -4,19 +4,11 @@ import XCTest
 
 /// The engine on the repository's knowledge: ranking from facts, explanations and unknowns.
 final class EngineTests: XCTestCase {
-    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path
+    static let root = KnowledgeTestSupport.root
 
-    func kb() throws -> KnowledgeBase {
-        let (kb, problems) = KnowledgeBase.load(try KnowledgeFiles.directory(Self.root))
-        XCTAssertEqual(problems.map(\.description), [])
-        return kb
-    }
+    func kb() throws -> KnowledgeBase { try KnowledgeTestSupport.load(Self.root) }
 
-    func store(_ facts: [String: FactValue]) -> FactStore {
-        var s = FactStore()
-        for (k, v) in facts { s.add(k, v, source: FactSource(check: "test")) }
-        return s
-    }
+    func store(_ facts: [String: FactValue]) -> FactStore { KnowledgeTestSupport.store(facts) }
 
     func testAcceptQueueOverflowRanksFirstWithItsEvidence() throws {
         let kb = try kb()

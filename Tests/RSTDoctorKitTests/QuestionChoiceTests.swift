@@ -6,20 +6,11 @@ import XCTest
 /// separates the leading causes, its gain matches the documented formula, useless questions are
 /// never chosen, and asking stops when no answer could change the top of the ranking.
 final class QuestionChoiceTests: XCTestCase {
-    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path
-    static let fixtures = root + "/Tests/Fixtures/session"
+    static let fixtures = KnowledgeTestSupport.sessionFixtures
 
-    func kb() throws -> KnowledgeBase {
-        let (kb, problems) = KnowledgeBase.load(try KnowledgeFiles.directory(Self.fixtures))
-        XCTAssertEqual(problems.map(\.description), [])
-        return kb
-    }
+    func kb() throws -> KnowledgeBase { try KnowledgeTestSupport.load(Self.fixtures) }
 
-    func store(_ facts: [String: FactValue]) -> FactStore {
-        var s = FactStore()
-        for (k, v) in facts { s.add(k, v, source: FactSource(check: "test")) }
-        return s
-    }
+    func store(_ facts: [String: FactValue]) -> FactStore { KnowledgeTestSupport.store(facts) }
 
     /// Short conntrack timeout (idle-timeout up) and reset rules (firewall-reset up) lead together.
     /// `middlebox` raises both by the same weight; `reset_timing` moves idle-timeout alone. The

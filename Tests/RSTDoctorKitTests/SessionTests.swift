@@ -18,11 +18,7 @@ final class SessionTests: XCTestCase {
         try? FileManager.default.removeItem(atPath: dir)
     }
 
-    func kb() throws -> KnowledgeBase {
-        let (kb, problems) = KnowledgeBase.load(try KnowledgeFiles.directory(Self.fixtures))
-        XCTAssertEqual(problems.map(\.description), [])
-        return kb
-    }
+    func kb() throws -> KnowledgeBase { try KnowledgeTestSupport.load(Self.fixtures) }
 
     func session(_ state: SessionState? = nil, hooks: SessionHooks = SessionHooks()) throws -> (Session, BufferOutput) {
         let out = BufferOutput()
