@@ -109,14 +109,7 @@ public enum SessionText {
         let width = min(20, ids.map(\.count).max() ?? 10)
         for id in ids {
             guard let c = d.checks.first(where: { $0.id == id }) else { continue }
-            let status: String
-            switch c.status {
-            case .ok: status = s.green("ok     ")
-            case .finding: status = s.yellow("finding")
-            case .skipped: status = s.dim("skipped")
-            case .failed: status = s.red("failed ")
-            }
-            out += "  \(status)  " + t(c.id).padding(toLength: width, withPad: " ", startingAt: 0) + "  " + t(c.title)
+            out += "  \(s.status(c.status))  " + t(c.id).padding(toLength: width, withPad: " ", startingAt: 0) + "  " + t(c.title)
             if c.status == .skipped || c.status == .failed {
                 out += s.dim(" — \(t(c.reason))")
                 if let f = c.fix { out += s.dim(" → \(t(f))") }

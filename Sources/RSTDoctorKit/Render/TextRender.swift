@@ -14,6 +14,15 @@ public struct Style: Sendable {
 
     func wrap(_ code: String, _ s: String) -> String { enabled ? "\u{1B}[\(code)m\(s)\u{1B}[0m" : s }
     public func bold(_ s: String) -> String { wrap("1", s) }
+    /// A check's status as a coloured, fixed-width word (the check lists of `check` and the REPL).
+    public func status(_ st: CheckStatus) -> String {
+        switch st {
+        case .ok: green("ok     ")
+        case .finding: yellow("finding")
+        case .skipped: dim("skipped")
+        case .failed: red("failed ")
+        }
+    }
     public func dim(_ s: String) -> String { wrap("2", s) }
     public func red(_ s: String) -> String { wrap("31", s) }
     public func green(_ s: String) -> String { wrap("32", s) }
@@ -86,14 +95,7 @@ public enum TextRender {
             out += "  \(n + 1). \(step.title)" + s.dim(" — \(step.purpose)") + "\n"
             if checks.isEmpty { out += s.dim("       (no check ran for this step)") + "\n" }
             for c in checks {
-                let status: String
-                switch c.status {
-                case .ok: status = s.green("ok     ")
-                case .finding: status = s.yellow("finding")
-                case .skipped: status = s.dim("skipped")
-                case .failed: status = s.red("failed ")
-                }
-                out += "       \(status) \(c.id.padding(toLength: 16, withPad: " ", startingAt: 0)) \(c.title)"
+                out += "       \(s.status(c.status)) \(c.id.padding(toLength: 16, withPad: " ", startingAt: 0)) \(c.title)"
                 out += s.dim(" (\(c.durationMs) ms)") + "\n"
             }
         }
