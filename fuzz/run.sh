@@ -14,7 +14,7 @@ cd "$(dirname "$0")/.."
 seconds=${1:-60}
 shift || true
 scratch=${FUZZ_SCRATCH:-.build-fuzz}
-shared=${RSTD_SHARED:-../shared}
+thirdparty=Tests/Fixtures/corpus
 
 mkdir -p "$scratch"
 swift build --scratch-path "$scratch" --sanitize=fuzzer --sanitize=address -Xswiftc -DFUZZING \
@@ -30,7 +30,7 @@ seeds="$scratch/seeds"
 rm -rf "$seeds"
 py=python3
 $py -c 'import yaml' 2>/dev/null || py=/usr/bin/python3   # Debian's python3-yaml (make deps installs it)
-$py fuzz/seeds.py . "$shared/corpus" "$seeds" >/dev/null || { echo "fuzz: could not make the seed corpora from $shared/corpus (needs python3 with yaml: apt install python3-yaml)"; exit 2; }
+$py fuzz/seeds.py . "$thirdparty" "$seeds" >/dev/null || { echo "fuzz: could not make the seed corpora from $thirdparty (needs python3 with yaml: apt install python3-yaml)"; exit 2; }
 
 # One target per core at most (FUZZ_JOBS, default 1): each runs for SECONDS of wall time.
 jobs=${FUZZ_JOBS:-1}

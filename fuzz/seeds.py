@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Seed corpora for `make fuzz`: usage seeds.py ROOT SHARED_CORPUS OUTDIR.
 
-Writes OUTDIR/<target>/<name> from the third-party corpus (../shared/corpus), the lab's captures, the
+Writes OUTDIR/<target>/<name> from the third-party corpus (Tests/Fixtures/corpus), the lab's captures, the
 checks' samples and the knowledge files, in the input layout each target in
 Sources/RSTDoctorFuzz/FuzzTargets.swift expects (a leading selector byte where a target has several
 parsers). Seeds are regenerated each run; what the fuzzer adds to the corpus is kept beside them.

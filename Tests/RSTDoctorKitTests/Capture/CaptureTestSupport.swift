@@ -8,7 +8,8 @@ enum CaptureFixtures {
     /// The package root, from this file's path (Tests/RSTDoctorKitTests/Capture/…).
     static let root: URL = URL(fileURLWithPath: #filePath)
         .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-    static let corpus = root.deletingLastPathComponent().appending(path: "shared/corpus/pcap")
+    /// The third-party corpus, copied into the repository (Tests/Fixtures/corpus/MANIFEST.tsv gives origins).
+    static let corpus = root.appending(path: "Tests/Fixtures/corpus/pcap")
     static let fixtures = root.appending(path: "Tests/RSTDoctorKitTests/Fixtures/capture")
 
     static func classes() throws -> CaptureClasses {
@@ -16,7 +17,7 @@ enum CaptureFixtures {
     }
 
     static func corpusFiles() throws -> [String] {
-        guard FileManager.default.fileExists(atPath: corpus.path) else { throw XCTSkip("corpus not found at \(corpus.path)") }
+        guard FileManager.default.fileExists(atPath: corpus.path) else { throw FixtureMissing(path: corpus.path) }
         return try FileManager.default.contentsOfDirectory(atPath: corpus.path).sorted()
     }
 

@@ -8,13 +8,13 @@ enum TestFiles {
     static let packageRoot: URL = URL(fileURLWithPath: #filePath)
         .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
 
-    /// The third-party corpus beside the package (worktrees and CI clones both have ../shared).
-    static let corpus: URL = packageRoot.deletingLastPathComponent().appending(path: "shared/corpus")
+    /// The third-party corpus, copied into the repository (Tests/Fixtures/corpus/MANIFEST.tsv gives origins).
+    static let corpus: URL = packageRoot.appending(path: "Tests/Fixtures/corpus")
 
     static func corpus(_ relative: String) throws -> String {
         let url = corpus.appending(path: relative)
         guard let data = FileManager.default.contents(atPath: url.path) else {
-            throw XCTSkip("corpus file \(relative) not found at \(url.path): clone the shared corpus beside the package")
+            throw FixtureMissing(path: url.path)
         }
         return String(decoding: data, as: UTF8.self)
     }
@@ -22,7 +22,7 @@ enum TestFiles {
     static func corpusFiles(_ dir: String, suffix: String = "") throws -> [String] {
         let url = corpus.appending(path: dir)
         guard let names = try? FileManager.default.contentsOfDirectory(atPath: url.path) else {
-            throw XCTSkip("corpus directory \(dir) not found at \(url.path)")
+            throw FixtureMissing(path: url.path)
         }
         return names.filter { $0.hasSuffix(suffix) }.sorted().map { "\(dir)/\($0)" }
     }
@@ -72,4 +72,10 @@ extension Dictionary where Key == String, Value == FactValue {
         if case .duration(let v)? = self[key] { return v }
         return nil
     }
+}
+
+/// A fixture the repository should hold is missing: a failure, never a skip.
+struct FixtureMissing: Error, CustomStringConvertible {
+    let path: String
+    var description: String { "fixture missing: \(path) (Tests/Fixtures/corpus is part of the repository)" }
 }
