@@ -67,8 +67,11 @@ package enum Observation {
             extra.records.append(CheckRecord(id: "kernel-trace", status: .skipped, reason: "tracing the kernel needs root", fix: traceDef?.fix))
             extra.facts += TraceSession.unavailableFacts(TraceUnavailable("tracing the kernel needs root", fix: "run with sudo"))
         } else {
+            // The tracepoints are global: every namespace of the machine reports through them. Only
+            // the events whose local side is one of this namespace's addresses are its evidence,
+            // the host's own namespace included (containers beside it reset connections too).
             var filter = TraceFilter(port: o.port.map(Int.init), peer: o.peer)
-            if o.target != .host { filter.addresses = local }
+            filter.addresses = local
             let reasons = catalog.files.files["knowledge/trace-reasons.yaml"].flatMap { try? TraceReasonMap.load(yaml: $0) }
             let session = TraceSession(options: TraceSession.Options(filter: filter, reasons: reasons))
             do {
@@ -100,29 +103,44 @@ package enum Observation {
             }
         }
 
-        // Keep the trace buffer drained while the window runs.
+        // Keep the trace buffer drained while the window runs, and until the capture has stopped:
+        // the trace must cover every RST the capture saw, or a RST of the window's last moments
+        // would look built by a firewall (no tcp_send_reset behind it).
+        let captureDone = StopFlag()
         let traceTask: Task<Void, Never>? = trace.map { t in
-            Task.detached { _ = t.observe(seconds: duration + 0.5, shouldStop: { Cleanup.shared.interruptSignal != nil }) }
+            Task.detached {
+                _ = t.observe(seconds: duration + 120, shouldStop: { captureDone.isSet || Cleanup.shared.interruptSignal != nil })
+            }
         }
         let started = Date()
         var opts = o
         opts.externallyProvided.formUnion(["kernel-trace", CaptureFacts.checkID])
         let records = await Collector(catalog: catalog, options: opts).collect()
 
+        // The capture stops first, then the trace drains what the kernel logged up to now.
+        let report = capture?.stop()
+        captureDone.set()
         var events: [ResetEvent] = []
+        var coverage: ClosedRange<Double>?
         if let trace {
             await traceTask?.value
             events = trace.stop()
-            extra.records.append(CheckRecord(id: "kernel-trace", status: .ok, reason: "\(events.count) resets traced in \(Seconds.render(duration))",
+            let from = trace.startTime.timeIntervalSince1970, to = (trace.stopTime ?? Date()).timeIntervalSince1970
+            coverage = from...max(from, to)
+            var reason = "\(events.count) resets traced in \(Seconds.render(duration))"
+            if trace.elsewhere > 0 {
+                reason += "; \(trace.elsewhere) more of the same port/peer happened in other network namespaces of this machine and are not counted"
+            }
+            extra.records.append(CheckRecord(id: "kernel-trace", status: .ok, reason: reason,
                                              durationMs: Int(Date().timeIntervalSince(started) * 1000)))
+            let source = FactSource(check: "kernel-trace", origin: "tracefs")
             extra.facts += TraceSession.facts(events: events, reasonNames: trace.reasonNames, reasonReported: trace.reasonReported,
-                                              drops: trace.drops, source: FactSource(check: "kernel-trace", origin: "tracefs"))
+                                              drops: trace.drops, elsewhere: trace.elsewhere, source: source)
         }
-        if let capture {
-            let report = capture.stop()
+        if let report {
             extra.records.append(CheckRecord(id: CaptureFacts.checkID, status: .ok, reason: summary(report, what: "live capture on \(o.target.display)"),
                                              durationMs: Int(Date().timeIntervalSince(started) * 1000)))
-            extra.facts += join(CaptureFacts.store(report), events: events, traced: trace != nil, local: local)
+            extra.facts += join(CaptureFacts.store(report), events: events, coverage: coverage, local: local)
             // `ss` ran at the end of the window: a RST whose connection is still in TIME-WAIT there hit
             // a TIME-WAIT socket that ignored it, whatever the capture (started after the close) made of it.
             let (snapshot, _) = EvidenceBuilder.facts(from: records.filter { $0.id == "sockets" }, catalog: catalog)
@@ -131,10 +149,13 @@ package enum Observation {
         return (records, extra)
     }
 
-    /// Marks each captured RST as leaving a local address or not, and — when the trace ran —
-    /// whether the TCP stack sent it (a matching tcp_send_reset). A RST the capture saw arrive is
-    /// not looked for in the trace; one this host built in another host's name is a firewall's.
-    static func join(_ facts: [Fact], events: [ResetEvent], traced: Bool, local: Set<String>) -> [Fact] {
+    /// Marks each captured RST as leaving a local address or not, and — where the trace ran over
+    /// its time (`coverage`, Unix seconds) — whether the TCP stack sent it (a matching
+    /// tcp_send_reset). A RST outside that interval is `trace_covered: false` and proves nothing
+    /// either way. A RST the capture saw arrive is not looked for in the trace; one this host
+    /// built in another host's name is a firewall's.
+    static func join(_ facts: [Fact], events: [ResetEvent], coverage: ClosedRange<Double>?, local: Set<String>,
+                     tolerance: Double = 0.05) -> [Fact] {
         facts.map { f in
             guard f.key == "capture.resets", case .records(let rs)? = f.value else { return f }
             let out: [Record] = rs.map { r in
@@ -150,7 +171,11 @@ package enum Observation {
                     // sends from its own addresses, so a firewall rule on this (forwarding) host built it.
                     r["cause"] = .string("firewall-reset")
                     r["firewall_built"] = .bool(true)
-                } else if traced && isLocal && !received {
+                } else if let coverage, isLocal && !received,
+                          time < coverage.lowerBound + tolerance || time > coverage.upperBound - tolerance {
+                    // The trace was not running (or not yet drained) when this RST left: no verdict.
+                    r["trace_covered"] = .bool(false)
+                } else if coverage != nil && isLocal && !received {
                     let sent = WireJoin.tracedSender(src: src, sport: Int(sport), dst: dst, dport: Int(dport), time: time, in: events) != nil
                     r["stack_sent"] = .bool(sent)
                     // The wire shape of a firewall's RST equals the stack's (RST-SIGNALS.md 5a); only the

@@ -178,6 +178,12 @@ package final class TraceSession: @unchecked Sendable {
         return all
     }
 
+    /// Resets of the focused port/peer that happened in other namespaces of this machine.
+    package var elsewhere: Int {
+        lock.lock(); defer { lock.unlock() }
+        return correlator.elsewhere
+    }
+
     /// skb:kfree_skb counts by reason (NETFILTER_DROP included) over the session.
     package var drops: [String: Int] {
         lock.lock(); defer { lock.unlock() }
@@ -188,11 +194,11 @@ package final class TraceSession: @unchecked Sendable {
 
     /// The session's facts (DESIGN §3; declared in checks/kernel-trace.yaml).
     package func facts(source: FactSource = FactSource(check: "kernel-trace", origin: "tracefs")) -> [Fact] {
-        Self.facts(events: events, reasonNames: reasonNames, reasonReported: reasonReported, drops: drops, source: source)
+        Self.facts(events: events, reasonNames: reasonNames, reasonReported: reasonReported, drops: drops, elsewhere: elsewhere, source: source)
     }
 
     package static func facts(events: [ResetEvent], reasonNames: [String], reasonReported: Bool,
-                             drops: [String: Int] = [:], source: FactSource) -> [Fact] {
+                             drops: [String: Int] = [:], elsewhere: Int = 0, source: FactSource) -> [Fact] {
         let sent = events.filter { $0.direction == .sent }
         var facts: [Fact] = [
             Fact(key: "trace.available", value: .bool(true), source: source),
@@ -201,6 +207,7 @@ package final class TraceSession: @unchecked Sendable {
             Fact(key: "trace.sent", value: .int(Int64(sent.count)), source: source),
             Fact(key: "trace.received", value: .int(Int64(events.count - sent.count)), source: source),
             Fact(key: "trace.netfilter_drops", value: .int(Int64(drops["NETFILTER_DROP"] ?? 0)), source: source),
+            Fact(key: "trace.elsewhere", value: .int(Int64(elsewhere)), source: source),
         ]
         var counts: [String: Int] = [:]
         for n in reasonNames { counts[n] = 0 }
@@ -216,7 +223,7 @@ package final class TraceSession: @unchecked Sendable {
     /// Facts when tracing could not run: available=false, every other trace fact unknown with the reason.
     package static func unavailableFacts(_ problem: TraceUnavailable, source: FactSource = FactSource(check: "kernel-trace", origin: "tracefs")) -> [Fact] {
         var facts = [Fact(key: "trace.available", value: .bool(false), source: source)]
-        for k in ["trace.reason_reported", "trace.resets", "trace.sent", "trace.received", "trace.netfilter_drops"] {
+        for k in ["trace.reason_reported", "trace.resets", "trace.sent", "trace.received", "trace.netfilter_drops", "trace.elsewhere"] {
             facts.append(Fact(key: k, unknown: problem.reason, source: source))
         }
         return facts

@@ -59,9 +59,14 @@ package enum WatchOutput {
         return c.map { (cause: $0.key, count: $0.value) }.sorted { $0.count != $1.count ? $0.count > $1.count : $0.cause < $1.cause }
     }
 
-    package static func summaryText(_ events: [ResetEvent], seconds: Double, explanations: Bool = true) -> String {
+    package static func summaryText(_ events: [ResetEvent], seconds: Double, explanations: Bool = true, elsewhere: Int = 0) -> String {
         let sent = events.filter { $0.direction == .sent }.count
         var out = "\n\(events.count) reset\(events.count == 1 ? "" : "s") in \(Seconds.render(seconds)) (\(sent) sent, \(events.count - sent) received)\n"
+        let both = events.filter { $0.direction == .sent && $0.peerState != nil }.count
+        if both > 0 { out += "\(both) of the sent resets were received by another network namespace of this machine: each is counted once.\n" }
+        if elsewhere > 0 {
+            out += "\(elsewhere) reset\(elsewhere == 1 ? "" : "s") of the same port/peer happened in other network namespaces of this machine (the kernel's tracepoints are global) and are not counted here.\n"
+        }
         guard !events.isEmpty else {
             return out + "No TCP reset was sent or received while watching. If resets happen elsewhere, watch longer or on the other host.\n"
         }
@@ -101,13 +106,15 @@ package enum WatchOutput {
     /// One JSON object per line (JSON Lines), so a consumer can stream `watch`.
     package static func jsonLine(_ e: ResetEvent) -> String { encode(eventObject(e)) }
 
-    package static func jsonSummary(_ events: [ResetEvent], seconds: Double, reasonReported: Bool, notes: [String], filter: TraceFilter) -> String {
+    package static func jsonSummary(_ events: [ResetEvent], seconds: Double, reasonReported: Bool, notes: [String], filter: TraceFilter,
+                                   elsewhere: Int = 0) -> String {
         let sent = events.filter { $0.direction == .sent }.count
         var focus: [String: Any] = ["port": filter.port ?? NSNull(), "peer": filter.peer ?? NSNull()]
         if !filter.addresses.isEmpty { focus["addresses"] = filter.addresses.sorted() }
         let o: [String: Any] = [
             "type": "summary", "schema": schema, "seconds": seconds, "resets": events.count, "sent": sent,
-            "received": events.count - sent, "reason_reported": reasonReported, "notes": notes, "focus": focus,
+            "received": events.count - sent, "elsewhere": elsewhere,
+            "received_here_too": events.filter { $0.direction == .sent && $0.peerState != nil }.count, "reason_reported": reasonReported, "notes": notes, "focus": focus,
             "by_reason": summaryRows(events).map { ["direction": $0.direction, "reason": $0.reason, "cause": $0.cause, "count": $0.count] },
             "by_cause": causeCounts(events).map { ["cause": $0.cause, "count": $0.count] },
         ]

@@ -62,7 +62,7 @@ struct WatchCommand: AsyncParsableCommand {
             } catch {
                 throw fail(error)
             }
-            notes.append("The RST tracepoints are global (they carry no namespace): showing resets to or from the addresses of netns \(n) (\(filter.addresses.sorted().joined(separator: ", "))). Listener resets print a wildcard address and are shown with [listener] whenever their port matches.")
+            notes.append("The RST tracepoints are global (they carry no namespace): showing resets sent from or received at the addresses of netns \(n) (\(filter.addresses.sorted().joined(separator: ", "))); those of other namespaces are counted apart. Listener resets print a wildcard address and are shown with [listener] whenever their port matches.")
         }
 
         let reasons: TraceReasonMap
@@ -113,18 +113,10 @@ struct WatchCommand: AsyncParsableCommand {
         emit(Array(all.dropFirst(before)))
         let elapsed = Date().timeIntervalSince(started)
         switch format {
-        case .text: print(WatchOutput.summaryText(seen, seconds: elapsed), terminator: "")
-        case .json: print(WatchOutput.jsonSummary(seen, seconds: elapsed, reasonReported: session.reasonReported, notes: notes, filter: filter))
+        case .text: print(WatchOutput.summaryText(seen, seconds: elapsed, elsewhere: session.elsewhere), terminator: "")
+        case .json: print(WatchOutput.jsonSummary(seen, seconds: elapsed, reasonReported: session.reasonReported, notes: notes, filter: filter, elsewhere: session.elsewhere))
         }
         fflush(nil)
         if seen.contains(where: { $0.cause != nil }) { throw ExitCode(1) }
     }
-}
-
-/// Set from the signal path, read by the watch loop.
-final class StopFlag: @unchecked Sendable {
-    private let lock = NSLock()
-    private var value = false
-    func set() { lock.lock(); value = true; lock.unlock() }
-    var isSet: Bool { lock.lock(); defer { lock.unlock() }; return value }
 }

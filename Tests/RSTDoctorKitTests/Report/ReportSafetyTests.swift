@@ -127,3 +127,16 @@ final class ReportSafetyTests: XCTestCase {
         XCTAssertGreaterThan(parsed, 0, "some mutations keep valid JSON and must render")
     }
 }
+
+/// Times in JSON keep their microseconds: `report --merge` lines up client and server by them.
+final class JSONTimeTests: XCTestCase {
+    func testDoublesReadBackExactly() throws {
+        for t in [1_796_417_119.580123, 1_795_290_000.25, 0.000001, 123.456789, -2.5] {
+            let text = JSON.object([("time", .double(t))]).serialized(pretty: false)
+            let back = try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Double]
+            XCTAssertEqual(back?["time"], t, text)
+        }
+        XCTAssertEqual(JSON.double(1_796_417_119).serialized(), "1796417119")
+        XCTAssertEqual(JSON.double(.nan).serialized(), "null")
+    }
+}
