@@ -48,39 +48,39 @@ public final class CaptureAnalyzer {
     public var wantRecords = false
 
     // Unchecked exclusivity: these are touched on every packet, only from the thread feeding the analyzer.
-    @exclusivity(unchecked) private var flows: FlowTable<FlowState>
+    @exclusivity(unchecked) var flows: FlowTable<FlowState>
     /// Connections closed or reset, kept small so the live table stays in cache.
-    @exclusivity(unchecked) private var finishedFlows: FinishedFlows
-    @exclusivity(unchecked) private var hosts: [IPAddress: HostBaseline] = [:]
+    @exclusivity(unchecked) var finishedFlows: FinishedFlows
+    @exclusivity(unchecked) var hosts: [IPAddress: HostBaseline] = [:]
     /// Cooked captures only (made on first use): incoming segments, to recognise forwarded copies.
-    @exclusivity(unchecked) private var copies: ForwardedCopies?
-    private static let maxHosts = 16_384
+    @exclusivity(unchecked) var copies: ForwardedCopies?
+    static let maxHosts = 16_384
 
-    public private(set) var packets = 0
-    public private(set) var tcpPackets = 0
-    public private(set) var malformed = 0
-    public private(set) var fragments = 0
-    public private(set) var filteredOut = 0
-    public private(set) var flowCount = 0
-    public private(set) var rstCount = 0
-    private var firstTime: Double?
-    private var lastTime: Double?
-    private var byClass = [Int](repeating: 0, count: RSTClass.allCases.count)
-    private var connStates: [String: Int] = [:]
-    private var tunnels = [Int](repeating: 0, count: TunnelKind.allCases.count)
-    private var undecoded: [String: Int] = [:]
-    private var listed: [ResetRecord] = []
-    private var notListed = 0
-    private var outcomes: [FlowOutcome] = []
-    private var outcomesNotListed = 0
-    private var finished: CaptureReport?
+    public internal(set) var packets = 0
+    public internal(set) var tcpPackets = 0
+    public internal(set) var malformed = 0
+    public internal(set) var fragments = 0
+    public internal(set) var filteredOut = 0
+    public internal(set) var flowCount = 0
+    public internal(set) var rstCount = 0
+    var firstTime: Double?
+    var lastTime: Double?
+    var byClass = [Int](repeating: 0, count: RSTClass.allCases.count)
+    var connStates: [String: Int] = [:]
+    var tunnels = [Int](repeating: 0, count: TunnelKind.allCases.count)
+    var undecoded: [String: Int] = [:]
+    var listed: [ResetRecord] = []
+    var notListed = 0
+    var outcomes: [FlowOutcome] = []
+    var outcomesNotListed = 0
+    var finished: CaptureReport?
     /// First RSTs of connections waiting for the packets after them, and when the oldest is due.
-    @exclusivity(unchecked) private var pending: PendingResets
-    private var pendingDue = Double.infinity
+    @exclusivity(unchecked) var pending: PendingResets
+    var pendingDue = Double.infinity
     /// Final records not yet taken (only with `wantRecords`).
-    private var ready: [ResetRecord] = []
+    var ready: [ResetRecord] = []
 
-    private static let classIndex: [RSTClass: Int] = Dictionary(uniqueKeysWithValues: RSTClass.allCases.enumerated().map { ($1, $0) })
+    static let classIndex: [RSTClass: Int] = Dictionary(uniqueKeysWithValues: RSTClass.allCases.enumerated().map { ($1, $0) })
 
     public init(classes: CaptureClasses, options: CaptureOptions = CaptureOptions(), source: String, linkType: Int32) {
         self.classes = classes
@@ -108,7 +108,7 @@ public final class CaptureAnalyzer {
         }
     }
 
-    @inline(__always) private func noteTime(_ t: Double) {
+    @inline(__always) func noteTime(_ t: Double) {
         if firstTime == nil { firstTime = t }
         if let l = lastTime, l >= t {} else { lastTime = t }
     }
@@ -284,53 +284,13 @@ public final class CaptureAnalyzer {
         var forwarded = false
     }
 
-    private func markForwarded(_ a: IPAddress) {
+    func markForwarded(_ a: IPAddress) {
         if hosts[a]?.forwarded == true { return }
         if hosts.count >= Self.maxHosts, hosts[a] == nil { hosts.removeAll(keepingCapacity: true) }
         hosts[a, default: HostBaseline()].forwarded = true
     }
 
-    /// The outgoing copy of a RST the host received and forwarded: listed (tshark lists both frames)
-    /// with the original's class, marked as forwarded, and nothing else changes. The copy of a RST
-    /// whose judgement is pending waits with it.
-    private func forwardedRST(_ p: DecodedPacket, _ original: ForwardedCopies.Entry, key: FlowKey) -> Bool {
-        rstCount += 1
-        let copy = PendingResets.Copy(frame: p.frame, time: p.time, ttl: p.ttl)
-        if original.listed == -2 {
-            if let fi = flows.find(key), case let ps = flows.states[fi].pendingSlot, ps >= 0, var e = pending[ps], e.copy == nil {
-                e.copy = copy
-                pending[ps] = e
-            } else {
-                // Its original became final within microseconds (a rare race): counted, not listed.
-                notListed += 1
-            }
-            return true
-        }
-        emitCopy(copy, classIndex: Int(original.rstClass), listed: Int(original.listed))
-        return true
-    }
-
-    /// Lists the forwarded copy of the record listed at `li`.
-    private func emitCopy(_ c: PendingResets.Copy, classIndex ci: Int, listed li: Int) {
-        if ci < byClass.count { byClass[ci] += 1 }
-        guard listed.count < options.maxListedResets, li >= 0, li < listed.count else {
-            notListed += 1
-            return
-        }
-        var r = listed[li]
-        r.explain += " Frame \(c.frame) is the copy of frame \(r.frame) that the capturing host forwarded."
-        r.frame = Int(c.frame)
-        r.time = c.time
-        r.relTime = c.time - (firstTime ?? c.time)
-        r.ttl = Int(c.ttl)
-        r.delay = r.delay.map { $0 + max(0, c.time - listed[li].time) }
-        r.direction = "out"
-        r.localBuilt = false
-        listed.append(r)
-        if wantRecords { ready.append(r) }
-    }
-
-    private func noteHost(_ p: DecodedPacket) {
+    func noteHost(_ p: DecodedPacket) {
         if hosts.count >= Self.maxHosts, hosts[p.src] == nil { hosts.removeAll(keepingCapacity: true) }
         var h = hosts[p.src] ?? HostBaseline()
         if h.ttlState == 0 { h.ttl = p.ttl; h.ttlState = 1 } else if h.ttl != p.ttl { h.ttlState = 2 }
@@ -348,168 +308,4 @@ public final class CaptureAnalyzer {
         new.flowLabelState = old.flowLabelState
     }
 
-    // MARK: judgement (RSTJudge classifies, RSTExplainer explains; here they become final)
-
-    /// Whether records became final since the last `takeFinal()`.
-    public var hasFinal: Bool { !ready.isEmpty }
-
-    /// The records whose judgement became final, in that order (built only with `wantRecords`).
-    public func takeFinal() -> [ResetRecord] {
-        guard !ready.isEmpty else { return [] }
-        defer { ready.removeAll(keepingCapacity: true) }
-        return ready
-    }
-
-    /// Makes final every pending judgement older than the look-ahead time (live captures call it
-    /// when no packet comes).
-    public func settleDue(now: Double) {
-        while let o = pending.oldest, let e = pending[o], e.ctx.p.time + options.lookAhead < now { settle(o, retire: true) }
-        pendingDue = pending.oldest.flatMap { pending[$0] }.map { $0.ctx.p.time + options.lookAhead } ?? .infinity
-    }
-
-    private func context(_ p: DecodedPacket, dir: Int, key: FlowKey, flow: FlowState, frame: UnsafeRawBufferPointer, localBuilt: Bool?) -> ResetContext {
-        let h = hosts[p.src]
-        return ResetContext(
-            p: p, dir: dir, key: key, flow: flow, hostTTL: h?.ttlState == 1 ? h?.ttl : nil, hostMAC: h?.macState == 1 ? h?.mac : nil,
-            hostForwarded: h?.forwarded == true, localBuilt: localBuilt, payload: RSTExplainer.payloadText(p, frame),
-            captureStart: firstTime ?? p.time)
-    }
-
-    /// Judges a RST for good: counted, listed, queued for `takeFinal()`; returns its class.
-    @discardableResult
-    private func finish(_ ctx: ResetContext, copy: PendingResets.Copy?) -> RSTClass {
-        let j = RSTJudge.judge(ctx, options: options)
-        let ci = Self.classIndex[j.cls] ?? 0
-        byClass[ci] += 1
-        let listIt = listed.count < options.maxListedResets
-        if !listIt { notListed += 1 }
-        var li = -1
-        if listIt || wantRecords {
-            let r = RSTExplainer.record(ctx, j, classes: classes)
-            if listIt { li = listed.count; listed.append(r) }
-            if wantRecords { ready.append(r) }
-        }
-        if let copy { emitCopy(copy, classIndex: ci, listed: li) }
-        return j.cls
-    }
-
-    /// A pending RST becomes final; its connection (if still tracked) learns the verdict. With
-    /// `retire`, a connection the RST ended moves to the finished ones (only where no slot index is held).
-    private func settle(_ slot: Int32, retire canRetire: Bool) {
-        guard let e = pending.take(slot) else { return }
-        let cls = finish(e.ctx, copy: e.copy)
-        if let o = pending.oldest, let next = pending[o] { pendingDue = next.ctx.p.time + options.lookAhead } else { pendingDue = .infinity }
-        guard let i = flows.find(e.ctx.key), flows.states[i].pendingSlot == slot else { return }
-        flows.states[i].pendingSlot = -1
-        if cls == .injectedContinued {
-            // The endpoints carried on: the connection was not reset (Zeek's state machine keeps the RST).
-            flows.states[i].firstRSTFrame = 0
-            flows.states[i].firstRSTFromOrigin = false
-            return
-        }
-        flows.states[i].firstRSTClass = cls
-        flows.states[i].firstRSTCause = classes[cls].cause
-        if canRetire { retire(e.ctx.key, slot: i) }
-    }
-
-    // MARK: eviction and the report
-
-    /// Moves a finished connection from the live table to the compact one.
-    private func retire(_ key: FlowKey, slot: Int) {
-        let f = flows.states[slot]
-        let state = finalize(key, f)
-        finishedFlows.put(key, FinishedFlow(f, state: state))
-        flows.remove(at: slot)
-    }
-
-    /// Counts a connection's outcome; returns it.
-    @discardableResult
-    private func finalize(_ key: FlowKey, _ f: FlowState) -> ConnState {
-        // A connection revived for late packets was counted when it finished; its late packets move
-        // Zeek's state machine on (a FIN after a FIN-then-RST turns it back to SF, for one), so the
-        // count moves from the old outcome to the new one.
-        let code = f.connStateCode
-        if f.finishedBefore {
-            if code != f.priorState {
-                let old = f.priorState.name
-                if let n = connStates[old] { connStates[old] = n > 1 ? n - 1 : nil }
-                connStates[code.name, default: 0] += 1
-                if f.priorReset, let k = outcomes.lastIndex(where: { $0.firstResetFrame == Int(f.firstRSTFrame) }) {
-                    outcomes[k].connState = code.name
-                }
-            }
-            guard f.reset, !f.priorReset else { return code }
-        } else {
-            connStates[code.name, default: 0] += 1
-        }
-        let state = code.name
-
-        guard f.reset else { return code }
-        guard outcomes.count < options.maxListedResets else { outcomesNotListed += 1; return code }
-        let origA = f.origin == 0
-        outcomes.append(FlowOutcome(
-            orig: (origA ? key.a : key.b).text, origPort: Int(origA ? key.pa : key.pb),
-            resp: (origA ? key.b : key.a).text, respPort: Int(origA ? key.pb : key.pa),
-            connState: state, firstResetFrame: Int(f.firstRSTFrame), resets: Int(f.resets), cause: f.firstRSTCause))
-        return code
-    }
-
-    /// Makes room: closed and reset connections past their hold time go first, then the least
-    /// recently active, down to three quarters of the limit.
-    private func sweep(now: Double) {
-        let target = options.maxFlows * 3 / 4
-        var removable: [(Double, FlowKey)] = []
-        removable.reserveCapacity(flows.count)
-        for (slot, k) in flows.all() {
-            let f = flows.states[slot]
-            // Done connections sort before live ones of the same age.
-            let done = f.reset || f.closed
-            let expired = done && now - f.lastTime > (f.closed ? options.timeWait : 10)
-            removable.append((expired ? -Double.infinity : (done ? f.lastTime - 1e9 : f.lastTime), k))
-        }
-        removable.sort { $0.0 < $1.0 }
-        for (_, k) in removable.prefix(max(0, flows.count - target)) {
-            // Slots move as entries are removed: look each one up again.
-            if let slot = flows.find(k) {
-                if flows.states[slot].pendingSlot >= 0 { settle(flows.states[slot].pendingSlot, retire: false) }
-                finalize(k, flows.states[slot])
-                flows.remove(at: slot)
-            }
-        }
-    }
-
-    /// The report of everything fed so far; finalizes the connections still open (call once, at the end).
-    public func report(error: String? = nil) -> CaptureReport {
-        if var r = finished {
-            r.error = error ?? r.error
-            return r
-        }
-        // The capture ended: every pending judgement becomes final with what it has.
-        while let o = pending.oldest { settle(o, retire: false) }
-        pendingDue = .infinity
-        for (slot, k) in flows.all() { finalize(k, flows.states[slot]) }
-        // Judgements become final out of order (each when its look-ahead ends): listed in frame order.
-        listed.sort { $0.frame < $1.frame }
-        flows.removeAll()
-        var classCounts: [String: Int] = [:]
-        var byCause: [String: Int] = [:]
-        for (i, c) in RSTClass.allCases.enumerated() where byClass[i] > 0 {
-            classCounts[c.rawValue] = byClass[i]
-            byCause[classes[c].cause ?? "none", default: 0] += byClass[i]
-        }
-        var tun: [String: Int] = [:]
-        for k in TunnelKind.allCases where k != .none && tunnels[Int(k.rawValue)] > 0 { tun[k.name] = tunnels[Int(k.rawValue)] }
-        let nd = undecoded.sorted { $0.key < $1.key }.map { NotDecoded(what: $0.key, packets: $0.value) }
-        let r = CaptureReport(
-            source: source, linkType: PcapHandle.linkTypeName(linkType), packets: packets, tcpPackets: tcpPackets,
-            malformed: malformed, fragments: fragments, filteredOut: filteredOut, flows: flowCount,
-            firstTime: firstTime, lastTime: lastTime, rstCount: rstCount, resetsByClass: classCounts,
-            resetsByCause: byCause, connStates: connStates, tunnels: tun, notDecoded: nd, resets: listed,
-            resetsNotListed: notListed, resetFlows: outcomes, error: error)
-        finished = r
-        return r
-    }
-
-    /// Connections tracked right now (for progress and memory tests).
-    public var trackedFlows: Int { flows.count }
 }
