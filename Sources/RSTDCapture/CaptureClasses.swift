@@ -8,10 +8,13 @@ package enum RSTClass: String, Sendable, CaseIterable, Codable {
     case synAnswer = "syn-answer"
     case challengeAckAnswer = "challenge-ack-answer"
     case afterHandshake = "after-handshake"
+    case ownSynAbort = "own-syn-abort"
+    case afterOwnFin = "after-own-fin"
     case statelessUnknownFlow = "stateless-unknown-flow"
     case intoTimeWait = "into-time-wait"
     case afterIdle = "after-idle"
     case injectedTTL = "injected-ttl"
+    case injectedContinued = "injected-endpoint-continued"
     case injectedFlowLabel = "injected-flowlabel"
     case injectedMAC = "injected-mac"
     case routerBuilt = "router-built"
@@ -54,7 +57,7 @@ package struct CaptureClasses: Sendable {
     package static let placeholders: Set<String> = [
         "sender", "receiver", "sender_role", "receiver_role", "answered", "delay", "idle", "ttl", "usual_ttl",
         "hops", "closer", "mac", "usual_mac", "prior_frame", "prior_class", "ack_note", "inflight", "sender_seen",
-        "idle_note", "shape", "answered_note", "ttl_check", "baseline", "injected_evidence",
+        "idle_note", "shape", "answered_note", "ttl_check", "baseline", "injected_evidence", "own_fin",
     ]
 
     package subscript(c: RSTClass) -> CaptureClassInfo {

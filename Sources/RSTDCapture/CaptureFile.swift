@@ -96,9 +96,15 @@ package enum CaptureFile {
                 // Frames already read by FastPcapReader.
                 if frame <= skip { continue }
                 onPacket?(buf, time, wireLength)
-                if analyzer.take(buf, frame: frame, time: time, decoder: &decoder, into: &p), let onReset, let r = analyzer.lastRecord { onReset(r) }
+                _ = analyzer.take(buf, frame: frame, time: time, decoder: &decoder, into: &p)
+                if let onReset, analyzer.hasFinal { analyzer.takeFinal().forEach(onReset) }
                 if frame & 0xFFF == 0, let stop, stop() { return nil }
             case .timeout:
+                // No packet for a while: judgements waiting for later packets become final on time.
+                if let onReset {
+                    analyzer.settleDue(now: Date().timeIntervalSince1970)
+                    analyzer.takeFinal().forEach(onReset)
+                }
                 if let stop, stop() { return nil }
             case .end:
                 return nil

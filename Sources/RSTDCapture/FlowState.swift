@@ -62,6 +62,11 @@ struct DirState {
     var maxGapBefore: Double = 0
     var lastLen: UInt32 = 0
     var lastFlags: UInt16 = 0
+    /// IPv4 ID of the last packet sent (a forged RST may copy the one it answers).
+    var lastIPID: UInt16 = 0
+    /// This side's first FIN.
+    var finFrame: UInt64 = 0
+    var finTime: Double = 0
 }
 
 /// The tracker's state for one connection.
@@ -86,6 +91,8 @@ struct FlowState {
     var firstRSTClass: RSTClass = .noContext
     var firstRSTCause: String?
     var resets: UInt32 = 0
+    /// The slot of this connection's first RST while its judgement waits for later packets (-1: none).
+    var pendingSlot: Int32 = -1
 
     init(time: Double, origin: Int8) {
         firstTime = time
@@ -96,44 +103,20 @@ struct FlowState {
     @inline(__always) var closed: Bool { d0.sawFin && d1.sawFin }
     @inline(__always) var reset: Bool { firstRSTFrame != 0 }
 
-    /// Zeek's conn_state for this connection so far.
+    /// Zeek's conn_state for this connection so far (ZeekConnState.swift, docs/conn-state.md).
     var connState: String { connStateCode.name }
 
     /// The same, as a code.
-    var connStateCode: ConnState {
-        let o = origin == 0 ? d0 : d1
-        let r = origin == 0 ? d1 : d0
-        if o.sawSyn {
-            if r.sawSynAck {
-                if o.sawRst || r.sawRst {
-                    // The first RST's sender decides, as Zeek does.
-                    return firstRSTFromOrigin ? .rsto : .rstr
-                }
-                if o.sawFin && r.sawFin { return .sf }
-                if o.sawFin { return .s2 }
-                if r.sawFin { return .s3 }
-                return .s1
-            }
-            if r.sawRst { return .rej }
-            if o.sawRst { return .rstos0 }
-            if o.sawFin { return .sh }
-            return r.packets == 0 ? .s0 : .oth
-        }
-        if r.sawSynAck || o.sawSynAck {
-            let responder = r.sawSynAck ? r : o
-            if responder.sawRst { return .rstrh }
-            if responder.sawFin { return .shr }
-            return .oth
-        }
-        // Mid-stream: a RST after traffic in both directions still says who aborted.
-        if (o.sawRst || r.sawRst) && o.packets > 0 && r.packets > 0 { return firstRSTFromOrigin ? .rsto : .rstr }
-        return .oth
-    }
+    var connStateCode: ConnState { zeek.connState(origin: Int(origin)) }
 
+    /// Both sides' states in Zeek's TCP state machine.
+    var zeek = ZeekTCP()
     var firstRSTFromOrigin = false
     /// Revived from `FinishedFlows` for a late packet: its outcome was already counted, as this.
     var finishedBefore = false
     var priorState = ConnState.oth
+    /// Revived: whether it had been reset before it finished (its outcome then was listed already).
+    var priorReset = false
 }
 
 /// Zeek's conn_state values, in a byte (a finished connection keeps its outcome in one).

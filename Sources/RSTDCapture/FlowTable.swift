@@ -147,6 +147,7 @@ struct FinishedFlow {
     var firstRSTFromOrigin = false
     /// The outcome it was counted with.
     var state = ConnState.oth
+    var zeek = ZeekTCP()
 
     init() {}
 
@@ -170,6 +171,7 @@ struct FinishedFlow {
         firstFinDir = f.firstFinDir
         firstRSTClass = f.firstRSTClass
         firstRSTFromOrigin = f.firstRSTFromOrigin
+        zeek = f.zeek
     }
 
     /// The connection state again, for a packet that arrives after it finished.
@@ -185,6 +187,8 @@ struct FinishedFlow {
         f.firstRSTFromOrigin = firstRSTFromOrigin
         f.finishedBefore = true
         f.priorState = state
+        f.priorReset = firstRSTFrame != 0
+        f.zeek = zeek
         func fill(_ d: inout DirState, _ lf: UInt64, _ m: UInt64, _ n: UInt32, _ t: UInt8, _ ts: UInt8, _ ms: UInt8, _ fl: UInt8, _ fi: Bool, _ r: Bool) {
             d.lastFrame = lf; d.mac = m; d.packets = n; d.ttl = t; d.ttlState = ts; d.macState = ms
             d.flowLabelState = fl; d.sawFin = fi; d.sawRst = r; d.lastTime = lastTime; d.lastNonRSTTime = lastTime

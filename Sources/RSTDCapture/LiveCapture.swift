@@ -180,6 +180,8 @@ package final class LiveCapture: @unchecked Sendable {
             progress(Progress(packets: analyzer.packets, tcpPackets: analyzer.tcpPackets, flows: analyzer.flowCount, resets: analyzer.rstCount))
         }
         let report = analyzer.report(error: error.map { "the capture stopped on an error: \(Sanitize.line($0))" })
+        // The judgements still waiting for later packets became final at the end.
+        if let onReset { analyzer.takeFinal().forEach(onReset) }
         lock.lock()
         result = report
         lock.unlock()

@@ -30,7 +30,7 @@ package final class TracefsInstance: @unchecked Sendable {
     private var fd: Int32 = -1
     private var created = false
     private var cleanupToken: Int?
-    private var mountedByUs = false
+    package private(set) var mountedByUs = false
     private var enabled: [String] = []
     private var partial: [UInt8] = []
 
@@ -39,8 +39,9 @@ package final class TracefsInstance: @unchecked Sendable {
         self.name = name
     }
 
-    /// Makes sure tracefs is mounted at `root` (mounting it if the directory is empty, and
-    /// unmounting it again on cleanup), then creates the instance directory.
+    /// Makes sure tracefs is mounted at `root` (mounting it, as systemd does at boot, when the
+    /// directory is empty; `mountedByUs` tells the caller so it can say so), then creates the
+    /// instance directory.
     package func create() throws(TraceUnavailable) {
         try Self.checkLockdown()
         try ensureMounted()
@@ -166,8 +167,10 @@ package final class TracefsInstance: @unchecked Sendable {
         return lines
     }
 
-    /// Disables the events, closes the pipe and removes the instance (and unmounts tracefs if
-    /// rstdoctor mounted it). Idempotent; safe from the cleanup path of a signal.
+    /// Disables the events, closes the pipe and removes the instance. Idempotent; safe from the
+    /// cleanup path of a signal. tracefs itself stays mounted even when rstdoctor mounted it:
+    /// another tracer (a second rstdoctor, a recorder, perf, bpftrace) may be using it by then,
+    /// and unmounting it under them would end their traces.
     package func remove() {
         lock.lock()
         let f = fd
@@ -176,8 +179,6 @@ package final class TracefsInstance: @unchecked Sendable {
         created = false
         let events = enabled
         enabled = []
-        let unmount = mountedByUs
-        mountedByUs = false
         let token = cleanupToken
         cleanupToken = nil
         lock.unlock()
@@ -190,7 +191,6 @@ package final class TracefsInstance: @unchecked Sendable {
                 usleep(20_000)
             }
         }
-        if unmount { _ = umount2(root, Int32(MNT_DETACH)) }
         if let token { Cleanup.shared.remove(token) }
     }
 
