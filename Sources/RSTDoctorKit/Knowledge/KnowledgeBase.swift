@@ -150,7 +150,7 @@ public struct KnowledgeBase: Sendable {
             } catch { problems.append(KnowledgeProblem.from(error)) }
         }
         func declare(_ d: FactDeclaration) {
-            if let old = kb.declarations[d.key], old.type != d.type || old.fields != d.fields {
+            if let old = kb.declarations[d.key], old.type != d.type || old.fields != d.fields || old.absent != d.absent {
                 problems.append(KnowledgeProblem(file: d.file, line: d.line, "fact `\(d.key)` is declared again with another type (first at \(old.file):\(old.line))"))
                 return
             }
@@ -226,13 +226,11 @@ public struct KnowledgeBase: Sendable {
                 if raw.target != .derive("") , case .cause = raw.target, weight == 0 {
                     problems.append(d.problem("a cause rule needs a non-zero `weight` (log-likelihood ratio; negative = evidence against)"))
                 }
-                let explain = try d.optionalString("explain") ?? ""
-                if case .cause = raw.target, explain.isEmpty { problems.append(d.problem("a cause rule needs an `explain` text")) }
-                for placeholder in templatePlaceholders(explain) {
-                    do {
-                        _ = try compile(placeholder, scope: scope, node: d["explain"]!)
-                    } catch { problems.append(KnowledgeProblem.from(error)) }
-                }
+                let explainText = try d.optionalString("explain") ?? ""
+                if case .cause = raw.target, explainText.isEmpty { problems.append(d.problem("a cause rule needs an `explain` text")) }
+                var templateErrors: [ExprError] = []
+                let explain = ExplainTemplate(explainText, scope: scope, errors: &templateErrors)
+                for e in templateErrors { problems.append(d["explain"]!.problem("\(e)")) }
                 let (fires, notFires) = try examples(d)
                 if fires.isEmpty || notFires.isEmpty {
                     problems.append(d.problem("a rule needs `examples` with at least one `fires` and one `not_fires` case"))
@@ -289,28 +287,10 @@ public struct KnowledgeBase: Sendable {
 
     static func compile(_ text: String, scope: ExprScope, node: YNode) throws(KnowledgeProblem) -> (Expr, ExprType, Set<String>) {
         do {
-            let e = try ExprParser.parse(text)
-            return try ExprChecker.check(e, scope: scope)
+            return try ExprChecker.compile(text, scope: scope)
         } catch {
             throw node.problem("in `\(text.prefix(80))`: \(error)")
         }
-    }
-
-    /// `{expr}` placeholders of an explain template.
-    static func templatePlaceholders(_ text: String) -> [String] {
-        var out: [String] = []
-        var depth = 0
-        var cur = ""
-        for ch in text {
-            if ch == "{" { if depth > 0 { cur.append(ch) }; depth += 1; continue }
-            if ch == "}", depth > 0 {
-                depth -= 1
-                if depth == 0 { out.append(cur); cur = "" } else { cur.append(ch) }
-                continue
-            }
-            if depth > 0 { cur.append(ch) }
-        }
-        return out
     }
 
     private static func examples(_ d: YNode) throws(KnowledgeProblem) -> ([[String: FactValue]], [[String: FactValue]]) {

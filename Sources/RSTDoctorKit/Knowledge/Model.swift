@@ -62,7 +62,7 @@ public struct Rule: Sendable {
     public var value: Expr?
     public var valueType: ExprType
     public var weight: Double
-    public var explain: String
+    public var explain: ExplainTemplate
     /// Fact keys the rule reads directly.
     public var reads: Set<String>
     public var examplesFire: [[String: FactValue]]
