@@ -209,6 +209,11 @@ public struct KnowledgeBase: Sendable {
             if let other = seen[raw.id] { problems.append(d.problem("duplicate rule id `\(raw.id)` (also in \(other))")); continue }
             seen[raw.id] = d.file
             do {
+                // Checked first, so a rule with a broken `when` is told about its examples too.
+                let (fires, notFires) = try examples(d)
+                if fires.isEmpty || notFires.isEmpty {
+                    problems.append(d.problem("a rule needs `examples` with at least one `fires` and one `not_fires` case"))
+                }
                 let whenText = try d.string("when")
                 let (when, wt, reads) = try compile(whenText, scope: scope, node: d["when"]!)
                 guard wt.matches(.bool) else { throw d["when"]!.problem("`when` must be a condition, it is a \(wt)") }
@@ -231,10 +236,6 @@ public struct KnowledgeBase: Sendable {
                 var templateErrors: [ExprError] = []
                 let explain = ExplainTemplate(explainText, scope: scope, errors: &templateErrors)
                 for e in templateErrors { problems.append(d["explain"]!.problem("\(e)")) }
-                let (fires, notFires) = try examples(d)
-                if fires.isEmpty || notFires.isEmpty {
-                    problems.append(d.problem("a rule needs `examples` with at least one `fires` and one `not_fires` case"))
-                }
                 kb.rules.append(Rule(id: raw.id, target: raw.target, whenText: whenText, when: when, value: value, valueType: valueType,
                                      weight: weight, explain: explain, reads: allReads, examplesFire: fires, examplesNotFire: notFires,
                                      file: d.file, line: d.line))
