@@ -145,10 +145,12 @@ final class ExpressionIntegerTests: XCTestCase, ExpressionTesting {
 
     func testU64CountersFromTheKernelStayExact() throws {
         // /proc/net/snmp6 and /proc/net/netstat print u64 counters; 2^64-1 is a real value of a wrapped one.
-        let snmp6 = try ProcNetstatParser.parse(RawOutput("Ip6InReceives                   \(u64)\nIp6OutRequests 12\n", name: "/proc/net/snmp6"))
+        let snmp6 = try ProcNetstatParser.parse(
+            RawOutput("Ip6InReceives                   \(u64)\nIp6OutRequests 12\n", name: "/proc/net/snmp6"))
         XCTAssertEqual(snmp6.values["nstat.Ip6InReceives"], .uint(u64))
         XCTAssertEqual(snmp6.values["nstat.Ip6OutRequests"], .int(12))
-        let netstat = try ProcNetstatParser.parse(RawOutput("TcpExt: ListenOverflows ListenDrops\nTcpExt: 9223372036854775808 3\n", name: "/proc/net/netstat"))
+        let netstat = try ProcNetstatParser.parse(
+            RawOutput("TcpExt: ListenOverflows ListenDrops\nTcpExt: 9223372036854775808 3\n", name: "/proc/net/netstat"))
         XCTAssertEqual(netstat.values["nstat.TcpExtListenOverflows"], .uint(9_223_372_036_854_775_808))
         let sysctl = try SysctlParser.parse(RawOutput("fs.file-max = \(u64)\n", name: "sysctl fs.file-max"))
         XCTAssertEqual(sysctl.values["sysctl.fs.file-max"], .uint(u64))
@@ -206,7 +208,8 @@ final class ExpressionKleeneTests: XCTestCase, ExpressionTesting {
         // a unknown; b known.
         for (text, b, want) in [("a > 0 && b > 0", 0, false), ("a > 0 && b > 0", 1, nil), ("a > 0 || b > 0", 1, true),
                                 ("a > 0 || b > 0", 0, nil), ("b > 0 && a > 0", 0, false), ("b > 0 || a > 0", 1, true),
-                                ("!(a > 0 && b > 0)", 0, true), ("b in [1, a]", 1, true), ("b in [2, a]", 1, nil)] as [(String, Int64, Bool?)] {
+                                ("!(a > 0 && b > 0)", 0, true), ("b in [1, a]", 1, true),
+                                ("b in [2, a]", 1, nil)] as [(String, Int64, Bool?)] {
             XCTAssertEqual(try bool(text, ["b": .int(b)]), want, "\(text) with b = \(b)")
         }
     }

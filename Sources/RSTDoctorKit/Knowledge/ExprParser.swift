@@ -167,7 +167,8 @@ public enum ExprParser {
                 pos += 1
                 guard let fn = ExprFunction(rawValue: t.text) else {
                     let near = DidYouMean.nearest(t.text, in: ExprFunction.allCases.map(\.rawValue))
-                    throw ExprError("unknown function `\(t.text)`" + (near.map { " (did you mean `\($0)`?)" } ?? " (known: \(ExprFunction.names))"))
+                    let hint = near.map { " (did you mean `\($0)`?)" } ?? " (known: \(ExprFunction.names))"
+                    throw ExprError("unknown function `\(t.text)`" + hint)
                 }
                 return .call(fn, try items(until: .rparen, "`)`", in: "a call"))
             default:
