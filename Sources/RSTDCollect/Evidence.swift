@@ -26,8 +26,13 @@ package enum EvidenceBuilder {
                     }
                     if parsed.count == 2, let w = rec.window {
                         for (k, v) in parsed[1].values {
-                            guard case .int(let b) = v, case .int(let a)? = parsed[0].values[k] else { continue }
-                            store.add("\(k).delta", .int(b &- a), source: source("\(origin ?? "") over \(Seconds.render(w))"))
+                            guard let b = v.integer, let a = parsed[0].values[k]?.integer else { continue }
+                            // Exact over the whole u64 range; a fall beyond Int64 (a counter reset
+                            // between the readings) has no honest value.
+                            let over = source("\(origin ?? "") over \(Seconds.render(w))")
+                            if let d = FactValue(integer: b - a) { store.add("\(k).delta", d, source: over) } else {
+                                store.add(Fact(key: "\(k).delta", unknown: "the counter fell from \(a) to \(b) during the window (reset?)", source: over))
+                            }
                         }
                     }
                 } catch {

@@ -6,6 +6,9 @@ package struct FactDeclaration: Sendable, Hashable {
     package var type: FactType
     /// For record lists: field name → type.
     package var fields: [String: FactType]
+    /// For record lists: the value of a field a record may leave out (`{ type: bool, absent: false }`:
+    /// the producer writes the flag only when it holds). A field without one is unknown when absent.
+    package var absent: Record = [:]
     package var doc: String
     package var file: String
     package var line: Int

@@ -24,6 +24,10 @@ package typealias Record = [String: FactValue]
 /// A typed value. Durations are seconds.
 package enum FactValue: Sendable, Hashable {
     case int(Int64)
+    /// An integer above Int64.max (the kernel's counters are u64): type `int` like `.int`. Only
+    /// values that do not fit `.int` are kept here, so each integer has one spelling; build integers
+    /// with `FactValue(integer:)` or `FactValue(integerText:)`, which pick the case.
+    case uint(UInt64)
     case double(Double)
     case bool(Bool)
     case string(String)
@@ -32,7 +36,7 @@ package enum FactValue: Sendable, Hashable {
 
     package var type: FactType {
         switch self {
-        case .int: .int
+        case .int, .uint: .int
         case .double: .double
         case .bool: .bool
         case .string: .string
@@ -45,6 +49,7 @@ package enum FactValue: Sendable, Hashable {
     package var number: Double? {
         switch self {
         case .int(let v): Double(v)
+        case .uint(let v): Double(v)
         case .double(let v): v
         case .duration(let v): v
         case .bool(let v): v ? 1 : 0
@@ -56,12 +61,35 @@ package enum FactValue: Sendable, Hashable {
     package var display: String {
         switch self {
         case .int(let v): String(v)
+        case .uint(let v): String(v)
         case .double(let v): v == v.rounded() && abs(v) < 1e15 ? String(Int64(v)) : String(format: "%.3g", v)
         case .bool(let v): v ? "true" : "false"
         case .string(let v): v
         case .duration(let v): Seconds.render(v)
         case .records(let r): "\(r.count) record\(r.count == 1 ? "" : "s")"
         }
+    }
+}
+
+extension FactValue {
+    /// The exact value of an integer (either case); nil for every other type.
+    package var integer: Int128? {
+        switch self {
+        case .int(let v): Int128(v)
+        case .uint(let v): Int128(v)
+        default: nil
+        }
+    }
+
+    /// An integer as a fact value: `.int` when it fits Int64, `.uint` up to UInt64.max; nil beyond
+    /// both (the caller says why the value is unknown instead).
+    package init?(integer v: Int128) {
+        if let i = Int64(exactly: v) { self = .int(i) } else if let u = UInt64(exactly: v) { self = .uint(u) } else { return nil }
+    }
+
+    /// A decimal integer as the kernel prints it: signed 64-bit, or an unsigned 64-bit counter.
+    package init?(integerText text: some StringProtocol) {
+        if let i = Int64(text) { self = .int(i) } else if let u = UInt64(text) { self = .uint(u) } else { return nil }
     }
 }
 

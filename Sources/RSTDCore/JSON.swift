@@ -5,6 +5,8 @@ package indirect enum JSON: Sendable, Equatable {
     case null
     case bool(Bool)
     case int(Int64)
+    /// An integer above Int64.max (a u64 counter), written exactly.
+    case uint(UInt64)
     case double(Double)
     case string(String)
     case array([JSON])
@@ -15,6 +17,7 @@ package indirect enum JSON: Sendable, Equatable {
     package init(_ v: FactValue) {
         switch v {
         case .int(let i): self = .int(i)
+        case .uint(let u): self = .uint(u)
         case .double(let d): self = .double(d)
         case .duration(let d): self = .double(d)
         case .bool(let b): self = .bool(b)
@@ -36,6 +39,7 @@ package indirect enum JSON: Sendable, Equatable {
         case .null: out += "null"
         case .bool(let b): out += b ? "true" : "false"
         case .int(let i): out += String(i)
+        case .uint(let u): out += String(u)
         case .double(let d):
             if !d.isFinite { out += "null" }
             else if d == d.rounded(), abs(d) < 1e15 { out += String(Int64(d)) }

@@ -78,7 +78,8 @@ extension CheckDefinition {
         return out
     }
 
-    /// `facts:` mapping: `key: type` or `key: { type: records, fields: {…}, doc: "…" }`.
+    /// `facts:` mapping: `key: type` or `key: { type: records, fields: {…}, doc: "…" }`; a field is
+    /// `name: type` or `name: { type: bool, absent: false }`.
     package static func declarations(_ node: YNode?) throws(KnowledgeProblem) -> [FactDeclaration] {
         guard let node, !node.isNull else { return [] }
         guard let m = node.mapping else { throw node.problem("`facts` must be a mapping of fact key to type") }
@@ -93,17 +94,29 @@ extension CheckDefinition {
             let ts = try v.string("type")
             guard let t = FactType(yaml: ts) else { throw v.problem("unknown type `\(ts)` for fact `\(key)`") }
             var fields: [String: FactType] = [:]
+            var absent: Record = [:]
             if let f = v["fields"] {
                 guard let fm = f.mapping else { throw f.problem("`fields` must map field name to type") }
                 for (fk, fv) in fm {
-                    guard let s = fv.scalar, let ft = FactType(yaml: s), ft != .records else {
+                    var typeNode = fv
+                    if fv.mapping != nil {
+                        try fv.allowOnly(["type", "absent"])
+                        typeNode = fv["type"] ?? fv
+                    }
+                    guard let s = typeNode.scalar, let ft = FactType(yaml: s), ft != .records else {
                         throw fv.problem("field `\(fk)` must have a scalar type")
                     }
                     fields[fk] = ft
+                    if let a = fv.mapping != nil ? fv["absent"] : nil {
+                        guard let av = a.factValue, av.type == ft else { throw a.problem("`absent` of field `\(fk)` must be a \(ft.rawValue)") }
+                        absent[fk] = av
+                    }
                 }
             }
             if t == .records && fields.isEmpty { throw v.problem("record fact `\(key)` must declare its `fields`") }
-            out.append(FactDeclaration(key: key, type: t, fields: fields, doc: try v.optionalString("doc") ?? "", file: v.file, line: v.line))
+            var d = FactDeclaration(key: key, type: t, fields: fields, doc: try v.optionalString("doc") ?? "", file: v.file, line: v.line)
+            d.absent = absent
+            out.append(d)
         }
         return out
     }

@@ -145,7 +145,7 @@ package struct YNode {
         }
         let text = s.string
         if s.style != .plain { return .string(text) }
-        if let i = Int64(text) { return .int(i) }
+        if let i = FactValue(integerText: text) { return i }
         if let d = Double(text), text.contains(".") { return .double(d) }
         switch text.lowercased() {
         case "true": return .bool(true)

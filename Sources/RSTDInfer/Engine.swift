@@ -70,7 +70,7 @@ package struct Engine: Sendable {
                     store.add(Fact(key: rule.derivedKey!, value: .bool(false), source: derivedSource(rule, store)))
                 }
             case .unknown(let u):
-                unknowns[rule.id] = u
+                unknowns[rule.id] = u.facts
                 store.add(Fact(key: rule.derivedKey!, unknown: reasonText(u, store), source: FactSource(check: "rule:\(rule.id)")))
             case .list:
                 break
@@ -91,8 +91,11 @@ package struct Engine: Sendable {
                     let e = evidence(rule, store)
                     if rule.weight > 0 { pro.append(e) } else { con.append(e) }
                 case .unknown(let u):
-                    unknowns[rule.id] = u
-                    for k in u where !k.hasPrefix("field:") { unknown[k] = reason(k, store) }
+                    unknowns[rule.id] = u.facts
+                    for k in u.facts { unknown[k] = reason(k, store) }
+                    // The rule's own problem (an overflow, a record missing a field) is reported
+                    // under the rule, beside the facts that were not seen.
+                    if !u.problems.isEmpty { unknown["rule:\(rule.id)"] = u.problems.sorted().joined(separator: "; ") }
                 default:
                     outcomes[rule.id] = false
                 }
@@ -134,8 +137,8 @@ package struct Engine: Sendable {
         return "not collected"
     }
 
-    private func reasonText(_ keys: Set<String>, _ store: FactStore) -> String {
-        keys.sorted().filter { !$0.hasPrefix("field:") }.map { "\($0): \(reason($0, store))" }.joined(separator: "; ")
+    private func reasonText(_ u: Unknowns, _ store: FactStore) -> String {
+        (u.facts.sorted().map { "\($0): \(reason($0, store))" } + u.problems.sorted()).joined(separator: "; ")
     }
 
     func evidence(_ rule: Rule, _ store: FactStore) -> FiredRule {
@@ -144,39 +147,7 @@ package struct Engine: Sendable {
             guard let f = store[k], let v = f.value else { continue }
             uses.append(.init(key: k, value: v.display, source: f.source.display, checks: f.source.checks))
         }
-        return FiredRule(rule: rule.id, weight: rule.weight, explain: render(rule.explain, store), facts: uses)
-    }
-
-    /// Fills `{expr}` placeholders of an explain template with their values ("?" when unknown).
-    package func render(_ template: String, _ store: FactStore) -> String {
-        guard template.contains("{") else { return template }
-        var out = ""
-        var depth = 0
-        var cur = ""
-        let ev = evaluator(store)
-        for ch in template {
-            if ch == "{" {
-                if depth > 0 { cur.append(ch) }
-                depth += 1
-                continue
-            }
-            if ch == "}", depth > 0 {
-                depth -= 1
-                if depth > 0 { cur.append(ch); continue }
-                if let e = try? ExprParser.parse(cur), let (checked, _, _) = try? ExprChecker.check(e, scope: ExprScope(facts: kb.declarations)) {
-                    switch ev.eval(checked) {
-                    case .value(let v): out += v.display
-                    default: out += "?"
-                    }
-                } else {
-                    out += "?"
-                }
-                cur = ""
-                continue
-            }
-            if depth > 0 { cur.append(ch) } else { out.append(ch) }
-        }
-        return out
+        return FiredRule(rule: rule.id, weight: rule.weight, explain: rule.explain.render(evaluator(store)), facts: uses)
     }
 }
 

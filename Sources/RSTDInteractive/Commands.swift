@@ -53,7 +53,7 @@ package enum SessionCommands {
     /// The command a mistyped word most likely meant: by edit distance, else by prefix.
     package static func nearest(_ word: String) -> String? {
         let w = word.lowercased()
-        if let n = ExprChecker.nearest(w, in: names) { return n }
+        if let n = DidYouMean.nearest(w, in: names) { return n }
         let byPrefix = names.filter { $0.hasPrefix(w) || (w.count >= 3 && w.hasPrefix($0)) }
         return byPrefix.count == 1 ? byPrefix[0] : nil
     }

@@ -479,7 +479,7 @@ package final class Session {
     /// Looks a question up, or says what exists.
     func question(_ id: String) -> Question? {
         if let q = kb.question(id) { return q }
-        let near = ExprChecker.nearest(id, in: kb.questions.map(\.id)).map { " Did you mean `\($0)`?" } ?? ""
+        let near = DidYouMean.hint(id, in: kb.questions.map(\.id))
         say("There is no question `\(t(id))`.\(near) Questions: \(kb.questions.map { t($0.id) }.joined(separator: ", ")).")
         return nil
     }
@@ -520,7 +520,7 @@ package final class Session {
             ?? kb.steps.firstIndex { $0.id == lower }
             ?? kb.steps.firstIndex { $0.title.lowercased().hasPrefix(lower) }
         guard let i = index, i >= 0, i < kb.steps.count else {
-            let near = ExprChecker.nearest(lower, in: kb.steps.map(\.id)).map { " Did you mean `\($0)`?" } ?? ""
+            let near = DidYouMean.hint(lower, in: kb.steps.map(\.id))
             say("There is no step `\(t(name))`.\(near) Steps: \(kb.steps.map { t($0.id) }.joined(separator: ", ")) (or 1–\(kb.steps.count)).")
             return
         }
@@ -541,7 +541,7 @@ package final class Session {
             defs = kb.checks.filter { $0.step == s.id }
             if defs.isEmpty { say("No check belongs to the step \(t(s.id)) in this knowledge base."); return }
         } else {
-            let near = ExprChecker.nearest(target, in: kb.checks.map(\.id) + kb.steps.map(\.id) + ["all"]).map { " Did you mean `\($0)`?" } ?? ""
+            let near = DidYouMean.hint(target, in: kb.checks.map(\.id) + kb.steps.map(\.id) + ["all"])
             say("`\(t(target))` is neither a check nor a step.\(near) `run all` runs every check; Tab completes ids.")
             return
         }
@@ -605,7 +605,7 @@ package final class Session {
             return
         }
         guard kb.cause(id) != nil else {
-            let near = ExprChecker.nearest(id, in: kb.causes.map(\.id)).map { " Did you mean `\($0)`?" } ?? ""
+            let near = DidYouMean.hint(id, in: kb.causes.map(\.id))
             say("There is no cause `\(t(id))`.\(near) `rank all` lists them.")
             return
         }

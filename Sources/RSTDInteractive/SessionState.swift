@@ -177,7 +177,8 @@ package struct StoredValue: Codable, Sendable, Equatable {
     package init(_ v: FactValue) {
         type = v.type
         switch v {
-        case .int(let i): number = Double(i)
+        // Integers also keep their digits: a Double is exact only up to 2^53, counters go to 2^64.
+        case .int, .uint: number = v.number; text = v.display
         case .double(let d), .duration(let d): number = d
         case .bool(let b): flag = b
         case .string(let s): text = s
@@ -187,7 +188,7 @@ package struct StoredValue: Codable, Sendable, Equatable {
 
     package var factValue: FactValue? {
         switch type {
-        case .int: number.flatMap { $0.isFinite && abs($0) < 9.2e18 ? .int(Int64($0)) : nil }
+        case .int: text.flatMap(FactValue.init(integerText:)) ?? number.flatMap { $0.isFinite && abs($0) < 9.2e18 ? .int(Int64($0)) : nil }
         case .double: number.map { .double($0) }
         case .duration: number.map { .duration($0) }
         case .bool: flag.map { .bool($0) }

@@ -95,7 +95,7 @@ package struct KnowledgeBase: Sendable {
             } catch { problems.append(KnowledgeProblem.from(error)) }
         }
         func declare(_ d: FactDeclaration) {
-            if let old = kb.declarations[d.key], old.type != d.type || old.fields != d.fields {
+            if let old = kb.declarations[d.key], old.type != d.type || old.fields != d.fields || old.absent != d.absent {
                 problems.append(KnowledgeProblem(file: d.file, line: d.line, "fact `\(d.key)` is declared again with another type (first at \(old.file):\(old.line))"))
                 return
             }
@@ -154,6 +154,11 @@ package struct KnowledgeBase: Sendable {
             if let other = seen[raw.id] { problems.append(d.problem("duplicate rule id `\(raw.id)` (also in \(other))")); continue }
             seen[raw.id] = d.file
             do {
+                // Checked first, so a rule with a broken `when` is told about its examples too.
+                let (fires, notFires) = try examples(d)
+                if fires.isEmpty || notFires.isEmpty {
+                    problems.append(d.problem("a rule needs `examples` with at least one `fires` and one `not_fires` case"))
+                }
                 let whenText = try d.string("when")
                 let (when, wt, reads) = try compile(whenText, scope: scope, node: d["when"]!)
                 guard wt.matches(.bool) else { throw d["when"]!.problem("`when` must be a condition, it is a \(wt)") }
@@ -171,17 +176,11 @@ package struct KnowledgeBase: Sendable {
                 if raw.target != .derive("") , case .cause = raw.target, weight == 0 {
                     problems.append(d.problem("a cause rule needs a non-zero `weight` (log-likelihood ratio; negative = evidence against)"))
                 }
-                let explain = try d.optionalString("explain") ?? ""
-                if case .cause = raw.target, explain.isEmpty { problems.append(d.problem("a cause rule needs an `explain` text")) }
-                for placeholder in templatePlaceholders(explain) {
-                    do {
-                        _ = try compile(placeholder, scope: scope, node: d["explain"]!)
-                    } catch { problems.append(KnowledgeProblem.from(error)) }
-                }
-                let (fires, notFires) = try examples(d)
-                if fires.isEmpty || notFires.isEmpty {
-                    problems.append(d.problem("a rule needs `examples` with at least one `fires` and one `not_fires` case"))
-                }
+                let explainText = try d.optionalString("explain") ?? ""
+                if case .cause = raw.target, explainText.isEmpty { problems.append(d.problem("a cause rule needs an `explain` text")) }
+                var templateErrors: [ExprError] = []
+                let explain = ExplainTemplate(explainText, scope: scope, errors: &templateErrors)
+                for e in templateErrors { problems.append(d["explain"]!.problem("\(e)")) }
                 kb.rules.append(Rule(id: raw.id, target: raw.target, whenText: whenText, when: when, value: value, valueType: valueType,
                                      weight: weight, explain: explain, reads: allReads, examplesFire: fires, examplesNotFire: notFires,
                                      file: d.file, line: d.line))
@@ -234,28 +233,10 @@ package struct KnowledgeBase: Sendable {
 
     static func compile(_ text: String, scope: ExprScope, node: YNode) throws(KnowledgeProblem) -> (Expr, ExprType, Set<String>) {
         do {
-            let e = try ExprParser.parse(text)
-            return try ExprChecker.check(e, scope: scope)
+            return try ExprChecker.compile(text, scope: scope)
         } catch {
             throw node.problem("in `\(text.prefix(80))`: \(error)")
         }
-    }
-
-    /// `{expr}` placeholders of an explain template.
-    static func templatePlaceholders(_ text: String) -> [String] {
-        var out: [String] = []
-        var depth = 0
-        var cur = ""
-        for ch in text {
-            if ch == "{" { if depth > 0 { cur.append(ch) }; depth += 1; continue }
-            if ch == "}", depth > 0 {
-                depth -= 1
-                if depth == 0 { out.append(cur); cur = "" } else { cur.append(ch) }
-                continue
-            }
-            if depth > 0 { cur.append(ch) }
-        }
-        return out
     }
 
     private static func examples(_ d: YNode) throws(KnowledgeProblem) -> ([[String: FactValue]], [[String: FactValue]]) {

@@ -64,7 +64,7 @@ package struct Rule: Sendable {
     package var value: Expr?
     package var valueType: ExprType
     package var weight: Double
-    package var explain: String
+    package var explain: ExplainTemplate
     /// Fact keys the rule reads directly.
     package var reads: Set<String>
     package var examplesFire: [[String: FactValue]]

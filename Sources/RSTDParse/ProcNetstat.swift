@@ -58,7 +58,7 @@ package enum ProcNetstatParser: OutputParser {
             if first.hasSuffix(":"), first.count > 1 {
                 let prefix = first.dropLast()
                 let rest = words.dropFirst()
-                let numeric = !rest.isEmpty && rest.allSatisfy { Int64($0) != nil || UInt64($0) != nil }
+                let numeric = !rest.isEmpty && rest.allSatisfy { FactValue(integerText: $0) != nil }
                 if numeric, let header = pendingHeader, header.prefix == prefix {
                     pendingHeader = nil
                     let values = Array(rest)
@@ -72,7 +72,7 @@ package enum ProcNetstatParser: OutputParser {
                     }
                     sections += 1
                     for (n, v) in zip(header.names, values) where isName(n) {
-                        facts.values["nstat.\(prefix)\(n)"] = .int(integer(v))
+                        facts.values["nstat.\(prefix)\(n)"] = FactValue(integerText: v)
                     }
                 } else if !numeric, rest.allSatisfy(isName) {
                     pendingHeader = (prefix, Array(rest))
@@ -80,19 +80,14 @@ package enum ProcNetstatParser: OutputParser {
                     pendingHeader = nil
                     problems.append("\(origin): unexpected line `\(Sanitize.line(String(raw.prefix(80))))`")
                 }
-            } else if words.count == 2, isName(first), let v = words.last, Int64(v) != nil || UInt64(v) != nil {
+            } else if words.count == 2, isName(first), let v = words.last.flatMap(FactValue.init(integerText:)) {
                 // snmp6: one counter per line, already carrying its prefix (Ip6, Icmp6, Udp6…).
-                facts.values["nstat.\(first)"] = .int(integer(v))
+                // Counters are unsigned 64-bit in the kernel: beyond Int64 they stay exact (`.uint`).
+                facts.values["nstat.\(first)"] = v
             } else {
                 pendingHeader = nil
             }
         }
-    }
-
-    /// Counters are unsigned 64-bit in the kernel; beyond Int64 they saturate rather than wrap.
-    private static func integer(_ s: Substring) -> Int64 {
-        if let v = Int64(s) { return v }
-        return UInt64(s).map { Int64(clamping: $0) } ?? 0
     }
 
     private static func isName(_ s: Substring) -> Bool {

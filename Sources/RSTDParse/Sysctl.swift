@@ -23,13 +23,14 @@ package enum SysctlParser: OutputParser {
                 let name = "sysctl." + key.replacingOccurrences(of: "/", with: ".")
                 sawLine = true
                 let columns = value.split(whereSeparator: { $0 == " " || $0 == "\t" })
-                if columns.count == 1, let n = Int64(columns[0]) {
-                    facts.values[name] = .int(n)
+                // Unsigned 64-bit settings (e.g. fs.file-max 18446744073709551615) stay exact.
+                if columns.count == 1, let n = FactValue(integerText: columns[0]) {
+                    facts.values[name] = n
                 } else {
                     facts.values[name] = .string(value)
-                    let numbers = columns.compactMap { Int64($0) }
+                    let numbers = columns.compactMap { FactValue(integerText: $0) }
                     if columns.count > 1, numbers.count == columns.count {
-                        for (i, n) in numbers.enumerated() { facts.values["\(name).\(i)"] = .int(n) }
+                        for (i, n) in numbers.enumerated() { facts.values["\(name).\(i)"] = n }
                     }
                 }
             }

@@ -32,7 +32,7 @@ package struct DiagnosisRequest: Sendable {
         let k = String(text[..<eq]).trimmingCharacters(in: .whitespaces)
         let v = String(text[text.index(after: eq)...]).trimmingCharacters(in: .whitespaces)
         guard let q = kb.question(k) else {
-            let near = ExprChecker.nearest(k, in: kb.questions.map(\.id)).map { " Did you mean `\($0)`?" } ?? ""
+            let near = DidYouMean.hint(k, in: kb.questions.map(\.id))
             throw ValidationError("there is no question `\(Sanitize.terminal(k))`.\(near) Known: \(kb.questions.map(\.id).joined(separator: ", "))")
         }
         guard q.answers.contains(where: { $0.id == v }) else {

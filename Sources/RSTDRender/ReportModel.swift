@@ -332,6 +332,7 @@ extension JSON: Decodable {
     var doubleValue: Double? {
         switch self {
         case .int(let i): return Double(i)
+        case .uint(let u): return Double(u)
         case .double(let d): return d
         default: return nil
         }
@@ -343,6 +344,7 @@ extension JSON: Decodable {
         case .null: return ""
         case .bool(let b): return b ? "true" : "false"
         case .int(let i): return String(i)
+        case .uint(let u): return String(u)
         case .double(let d): return FactValue.double(d).display
         case .string(let s): return s
         case .array(let a): return "\(a.count) items"
@@ -357,6 +359,7 @@ extension JSON: Decodable {
             switch v {
             case .bool(let b): r[k] = .bool(b)
             case .int(let i): r[k] = .int(i)
+            case .uint(let u): r[k] = .uint(u)
             case .double(let d): r[k] = .double(d)
             case .string(let s): r[k] = .string(s)
             default: break

@@ -132,26 +132,34 @@ package enum FuzzTargets {
 
     static let knowledge: KnowledgeBase = KnowledgeBase.load(.embedded).0
 
-    /// A rule expression: parsed, type-checked against every declared fact, and evaluated twice, with
-    /// every fact unknown and with every fact present (its type's sample value), as the engine does.
+    /// A rule expression: parsed, type-checked against every declared fact, and evaluated three
+    /// times, as the engine does: with every fact unknown, with every fact present (its type's sample
+    /// value), and with extreme values (integers at the ends of Int64 and UInt64, empty record lists,
+    /// records missing every field) so overflow and unknown paths run.
     static let expression: Body = { bytes in
         guard let e = try? ExprParser.parse(text(bytes[...])) else { return }
         guard let (checked, _, reads) = try? ExprChecker.check(e, scope: ExprScope(facts: knowledge.declarations)) else { return }
         _ = ExprEvaluator(lookup: { _ in nil }).eval(checked)
-        _ = ExprEvaluator(lookup: { key in reads.contains(key) ? knowledge.declarations[key].map(sampleValue) : nil }).eval(checked)
+        for extreme in [false, true] {
+            _ = ExprEvaluator(lookup: { key in
+                reads.contains(key) ? knowledge.declarations[key].map { sampleValue($0, extreme: extreme) } : nil
+            }).eval(checked)
+        }
     }
 
-    static func sampleValue(_ d: FactDeclaration) -> FactValue {
+    static func sampleValue(_ d: FactDeclaration, extreme: Bool = false) -> FactValue {
         if d.type == .records {
             var r = Record()
-            for (name, t) in d.fields { r[name] = sample(t) }
-            return .records([r, r])
+            for (name, t) in d.fields { r[name] = sample(t, extreme: extreme) }
+            return .records(extreme ? [r, [:]] : [r, r])
         }
-        return sample(d.type)
+        return sample(d.type, extreme: extreme)
     }
 
-    static func sample(_ t: FactType) -> FactValue {
+    static func sample(_ t: FactType, extreme: Bool = false) -> FactValue {
         switch t {
+        case .int where extreme: .uint(UInt64.max)
+        case .double where extreme: .double(Double.greatestFiniteMagnitude)
         case .int: .int(3)
         case .double: .double(0.5)
         case .bool: .bool(true)

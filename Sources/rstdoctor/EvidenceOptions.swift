@@ -78,7 +78,7 @@ struct EvidenceOptions: ParsableArguments {
         o.window = try Validate.duration(sample, min: 0.05, max: 600)
         let known = Set(kb.checks.map(\.id) + kb.steps.map(\.id))
         for id in only + skip where !known.contains(id) {
-            let near = ExprChecker.nearest(id, in: Array(known)).map { " Did you mean `\($0)`?" } ?? ""
+            let near = DidYouMean.hint(id, in: Array(known))
             throw Failure.usage("'\(Sanitize.terminal(id))' is neither a check nor a step id.\(near) See `rstdoctor knowledge checks`.")
         }
         o.only = Set(only)
