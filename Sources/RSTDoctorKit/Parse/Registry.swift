@@ -13,5 +13,6 @@ extension Parsers {
         ArpingParser.self,
         KernelLogParser.self,
         AppLogParser.self,
+        CounterAgeParser.self,
     ]
 }
