@@ -1,16 +1,25 @@
 import Foundation
-import RSTDoctorKit
+import RSTDPipeline
+import RSTDRender
+import RSTDCollect
+import RSTDInfer
+import RSTDKnowledge
+import RSTDCapture
+import RSTDTrace
+import RSTDParse
+import RSTDData
+import RSTDCore
 
 /// The fuzz targets (issue 8): each takes arbitrary bytes and drives one parser of untrusted input the
 /// way the product does. A target must never crash, hang or allocate without bound on any input; when
 /// it finds a way to, the input is kept under Tests/Fixtures/fuzz/<target>/ and
 /// `FuzzRegressionTests` replays it in `make test`. Built with `-sanitize=fuzzer,address` by
 /// `make fuzz` (fuzz/run.sh); in an ordinary build `rstdoctor-fuzz TARGET FILE...` replays inputs.
-public enum FuzzTargets {
-    public typealias Body = @Sendable ([UInt8]) -> Void
+package enum FuzzTargets {
+    package typealias Body = @Sendable ([UInt8]) -> Void
 
     /// Target name → body. One line each; names are what `make fuzz` prints.
-    public static let all: [(name: String, body: Body)] = [
+    package static let all: [(name: String, body: Body)] = [
         ("packet", packet),
         ("capture-file", captureFile),
         ("ss", parser(["ss-sockets", "ss-listeners"])),
@@ -23,7 +32,7 @@ public enum FuzzTargets {
         ("host-parsers", parser(["sysctl", "proc-netstat", "sockstat", "ip-addr", "ip-neigh", "arping", "app-log"])),
     ]
 
-    public static func target(_ name: String) -> Body? { all.first { $0.name == name }?.body }
+    package static func target(_ name: String) -> Body? { all.first { $0.name == name }?.body }
 
     /// Lossy UTF-8, as the collector reads command output.
     static func text(_ bytes: ArraySlice<UInt8>) -> String { String(decoding: bytes, as: UTF8.self) }

@@ -1,6 +1,17 @@
 import ArgumentParser
 import Foundation
-import RSTDoctorKit
+import RSTDInteractive
+import RSTDPipeline
+import RSTDRender
+import RSTDCollect
+import RSTDInfer
+import RSTDKnowledge
+import RSTDCapture
+import RSTDTrace
+import RSTDParse
+import RSTDSystem
+import RSTDData
+import RSTDCore
 
 struct CheckCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -32,7 +43,7 @@ struct CheckCommand: AsyncParsableCommand {
         switch format {
         case "json": print(CheckJSON.render(d).serialized())
         case "openmetrics": print(OpenMetrics.render(d), terminator: "")
-        default: print(TextRender.render(d, kb: kb, style: .forStdout(), verbose: verbose), terminator: "")
+        default: print(TextRender.render(d, style: Style(enabled: Terminal.colourOnStdout()), verbose: verbose), terminator: "")
         }
         if let sig = Cleanup.shared.interruptSignal {
             FileHandle.standardError.write(Data("rstdoctor: the results above are partial: the run was interrupted by \(Cleanup.signalName(sig)) (checks marked failed did not finish). Run `rstdoctor check` again for a full diagnosis.\n".utf8))

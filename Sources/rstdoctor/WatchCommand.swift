@@ -1,6 +1,17 @@
 import ArgumentParser
 import Foundation
-import RSTDoctorKit
+import RSTDInteractive
+import RSTDPipeline
+import RSTDRender
+import RSTDCollect
+import RSTDInfer
+import RSTDKnowledge
+import RSTDCapture
+import RSTDTrace
+import RSTDParse
+import RSTDSystem
+import RSTDData
+import RSTDCore
 
 /// `rstdoctor watch`: streams every TCP reset the kernel sends or receives, with its reason.
 struct WatchCommand: AsyncParsableCommand {
@@ -33,7 +44,7 @@ struct WatchCommand: AsyncParsableCommand {
             if let p = port { filter.port = Int(try Validate.port(p)) }
             if let a = peer { filter.peer = try Validate.address(a) }
             if let n = netns { _ = try Validate.netnsName(n) }
-            if let c = count, c < 1 { throw RSTDoctorKit.ValidationError("--count must be 1 or more") }
+            if let c = count, c < 1 { throw RSTDCore.ValidationError("--count must be 1 or more") }
         } catch {
             FileHandle.standardError.write(Data("rstdoctor watch: \(error)\n".utf8))
             throw ExitCode(2)
@@ -77,7 +88,7 @@ struct WatchCommand: AsyncParsableCommand {
         notes += session.notes
         for n in notes { FileHandle.standardError.write(Data("note: \(Sanitize.terminal(n))\n".utf8)) }
         if format == .text {
-            let limit = duration.map { "for \(Duration.render($0))" } ?? "until Ctrl-C"
+            let limit = duration.map { "for \(Seconds.render($0))" } ?? "until Ctrl-C"
             FileHandle.standardError.write(Data("Watching TCP resets \(limit) (tracefs instance \(session.instance.name))…\n".utf8))
         }
 

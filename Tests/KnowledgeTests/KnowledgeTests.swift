@@ -1,6 +1,10 @@
 import Foundation
 import XCTest
-@testable import RSTDoctorKit
+@testable import RSTDPipeline
+@testable import RSTDInfer
+@testable import RSTDKnowledge
+@testable import RSTDData
+@testable import RSTDCore
 
 /// The knowledge base in this repository: it loads without problems, every check's sample parses to
 /// its `expect`, every rule's examples behave as stated, and the built-in copy equals the files.

@@ -1,5 +1,5 @@
 import Foundation
-import RSTDoctorKit
+import RSTDCore
 
 /// One cause of rstdoctor's JSON ranking.
 struct RankedCause: Sendable, Equatable {
@@ -93,7 +93,7 @@ enum Diagnose {
 
     /// Length of the `--observe` window ($RSTD_LAB_OBSERVE, default 10s, longer if the fault needs it).
     static func observeWindow(_ s: any Scenario) -> String {
-        let base = RSTDoctorKit.Duration.parse(ProcessInfo.processInfo.environment["RSTD_LAB_OBSERVE"] ?? "10s") ?? 10
+        let base = Seconds.parse(ProcessInfo.processInfo.environment["RSTD_LAB_OBSERVE"] ?? "10s") ?? 10
         return "\(Int(max(base, s.provokeSeconds + 3).rounded(.up)))s"
     }
 
@@ -118,7 +118,7 @@ enum Diagnose {
             let r = Command.run(argv, timeout: 60)
             holder.plain = Diagnosis(mode: "plain", argv: argv, status: r.status, stdout: r.stdout, stderr: r.stderr)
         })
-        let windowSeconds = RSTDoctorKit.Duration.parse(window) ?? 10
+        let windowSeconds = Seconds.parse(window) ?? 10
         var observe = Diagnosis(mode: "observe", argv: holder.observeArgv, status: nil, stdout: "", stderr: "not started")
         if let o = holder.observer {
             let status = o.wait(timeout: windowSeconds + 30)
