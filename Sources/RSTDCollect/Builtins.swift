@@ -12,6 +12,7 @@ extension Collector {
         switch name {
         case "arping": return await arping(c)
         case "app-logs": return await appLogs(c)
+        case "counter-age": return await counterAge(c)
         case "capture":
             return skipped(c, "no capture to read", fix: "give a capture with --pcap FILE, or watch live with --observe 10s")
         case "kernel-trace":
@@ -75,7 +76,8 @@ extension Collector {
         return CheckRecord(id: c.id, status: .ok, reason: note, samples: [RawOutput(parts: parts)])
     }
 
-    /// Application logs named with --log (last 4 MiB of each) and --unit (journalctl, last hour).
+    /// Application logs named with --log (last 4 MiB of each) and --unit (journalctl, the --since period);
+    /// the period goes with them so that only lines stamped inside it count.
     func appLogs(_ c: CheckDefinition) async -> CheckRecord {
         if options.logs.isEmpty && options.units.isEmpty {
             return skipped(c, "no application log given", fix: "name the service's log with --log PATH or its systemd unit with --unit NAME")
@@ -94,7 +96,7 @@ extension Collector {
             parts.append(.init(name: path, text: String(decoding: data, as: UTF8.self)))
         }
         for unit in options.units {
-            let argv = ["journalctl", "-u", unit, "--since", "-1h", "-o", "short-iso", "--no-pager", "-q"]
+            let argv = ["journalctl", "-u", unit, "--since", "-\(Int(options.since.rounded(.up)))s", "-o", "short-iso", "--no-pager", "-q"]
             let r = await runner.run(argv, timeout: c.timeout)
             switch Self.interpret(r, name: argv.joined(separator: " "), timeout: c.timeout) {
             case .success(let o): parts.append(contentsOf: o.parts)
@@ -102,6 +104,29 @@ extension Collector {
             }
         }
         if parts.isEmpty { return CheckRecord(id: c.id, status: .failed, reason: errors.joined(separator: "; "), fix: c.fix) }
-        return CheckRecord(id: c.id, status: .ok, reason: errors.joined(separator: "; "), samples: [RawOutput(parts: parts)])
+        return CheckRecord(id: c.id, status: .ok, reason: errors.joined(separator: "; "), samples: [RawOutput(parts: parts + [periodPart()])])
+    }
+
+    /// `/proc/uptime` and what is known of the target namespace's age (see CounterAgeParser).
+    func counterAge(_ c: CheckDefinition) async -> CheckRecord {
+        let r = await runner.read("/proc/uptime", timeout: c.timeout)
+        guard case .success(let up) = Self.interpret(r, name: "/proc/uptime", timeout: c.timeout) else {
+            return CheckRecord(id: c.id, status: .failed, reason: "could not read /proc/uptime", fix: c.fix)
+        }
+        let fm = FileManager.default
+        func nsLink(_ path: String) -> String? { try? fm.destinationOfSymbolicLink(atPath: path) }
+        var ns = "unknown"
+        switch options.target {
+        case .host:
+            if let me = nsLink("/proc/self/ns/net"), me == nsLink("/proc/1/ns/net") { ns = "init" }
+        case .pid(let p):
+            if let it = nsLink("/proc/\(p)/ns/net"), it == nsLink("/proc/1/ns/net") { ns = "init" }
+        case .named(let name):
+            // `ip netns add` bind-mounts the namespace there at creation; the nsfs inode keeps that time.
+            if let m = (try? fm.attributesOfItem(atPath: "/run/netns/\(name)"))?[.modificationDate] as? Date {
+                ns = String(format: "created %.0f now %.0f", m.timeIntervalSince1970, Date().timeIntervalSince1970)
+            }
+        }
+        return CheckRecord(id: c.id, status: .ok, samples: [RawOutput(parts: up.parts + [.init(name: "namespace", text: ns)])])
     }
 }

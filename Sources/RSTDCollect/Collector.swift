@@ -16,6 +16,9 @@ package struct CollectOptions: Sendable {
     package var skip: Set<String> = []
     package var logs: [String] = []
     package var units: [String] = []
+    /// `--since`: the period asked about, in seconds before now. Log lines and kernel messages
+    /// stamped before it do not count (evidence has a time).
+    package var since: Double = 3600
     /// Opt-in builtins provided by the caller (capture, kernel-trace) run elsewhere.
     package var externallyProvided: Set<String> = []
     package var isRoot: Bool = geteuid() == 0
@@ -60,6 +63,14 @@ package struct Collector: Sendable {
         }
     }
 
+    static let sincePlaceholder = "{since}"
+
+    /// The period asked about, as the extra output part log parsers read (LogTime.periodPart).
+    func periodPart() -> RawOutput.Part {
+        let now = Date().timeIntervalSince1970
+        return RawOutput.Part(name: LogTime.periodPart, text: LogTime.periodText(since: now - options.since, until: now))
+    }
+
     func skipped(_ c: CheckDefinition, _ reason: String, fix: String? = nil) -> CheckRecord {
         CheckRecord(id: c.id, status: .skipped, reason: reason, fix: fix ?? c.fix)
     }
@@ -81,13 +92,19 @@ package struct Collector: Sendable {
         var record: CheckRecord
         switch c.action {
         case .run(let argvs):
-            guard let argv = argvs.first(where: { runner.which($0[0]) != nil }) else {
+            guard let chosen = argvs.first(where: { runner.which($0[0]) != nil }) else {
                 let tools = argvs.map { "`\($0[0])`" }.joined(separator: " or ")
                 return skipped(c, "\(tools) is not installed (not found on PATH)")
             }
+            // `{since}` in a check's argv is the period asked about (journalctl's `-3600s`); the
+            // output then carries the period, so the parser drops lines stamped outside it.
+            let periodic = argvs.contains { $0.contains(Self.sincePlaceholder) }
+            let argv = chosen.map { $0 == Self.sincePlaceholder ? "-\(Int(options.since.rounded(.up)))s" : $0 }
             record = await sampled(c) { () async -> Result<RawOutput, CheckFailure> in
                 let r = await runner.run(argv, timeout: c.timeout)
-                return Self.interpret(r, name: argv.joined(separator: " "), timeout: c.timeout)
+                var out = Self.interpret(r, name: argv.joined(separator: " "), timeout: c.timeout)
+                if periodic, case .success(var o) = out { o.parts.append(periodPart()); out = .success(o) }
+                return out
             }
         case .read(let paths):
             record = await sampled(c) { () async -> Result<RawOutput, CheckFailure> in

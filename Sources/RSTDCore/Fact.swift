@@ -214,6 +214,7 @@ package enum Seconds {
         if seconds < 1 { return String(format: "%.0fms", seconds * 1e3) }
         if seconds < 120 { return seconds == seconds.rounded() ? "\(Int(seconds))s" : String(format: "%.1fs", seconds) }
         if seconds < 7200 { return String(format: "%.0fm", seconds / 60) }
+        if seconds >= 172_800 { return String(format: "%.0fd", seconds / 86400) }
         return String(format: "%.1fh", seconds / 3600)
     }
 }

@@ -9,7 +9,8 @@ import RSTDCore
 /// `kernel_log.neigh_overflow` ("neighbor table overflow", both spellings), `kernel_log.tw_overflow`
 /// ("time wait bucket table overflow"), `kernel_log.ipv6_dad` ("IPv6 duplicate address … detected"),
 /// and `kernel_log.events` records {kind, time, message, port (SYN flood only)}, newest 200 kept.
-/// Message texts are those of the kernel sources (net/ipv4/tcp_input.c, tcp.c, net/core/neighbour.c,
+/// With a `rstdoctor:period` part (`--since`) only messages stamped inside it count (`kernel_log.outside`
+/// the others). Message texts are those of the kernel sources (net/ipv4/tcp_input.c, tcp.c, net/core/neighbour.c,
 /// nf_conntrack_core.c, net/ipv6/addrconf.c).
 package enum KernelLogParser: OutputParser {
     package static let id = "kernel-log"
@@ -30,9 +31,17 @@ package enum KernelLogParser: OutputParser {
     package static func parse(_ output: RawOutput) throws(ParseError) -> ParsedFacts {
         var counts = [String: Int64]()
         var events: [Record] = []
-        for raw in output.text.split(whereSeparator: \.isNewline) {
+        // Evidence has a time: with the collector's period (--since), a message outside it, or
+        // without an absolute time stamp (plain dmesg's seconds since boot), does not count.
+        let period = LogTime.period(output)
+        var outside: Int64 = 0
+        let text = LogTime.logParts(output).map(\.text).joined(separator: "\n")
+        for raw in text.split(whereSeparator: \.isNewline) {
             let lower = raw.lowercased()
             guard let k = kinds.first(where: { $0.needles.contains(where: { lower.contains($0) }) }) else { continue }
+            if let period {
+                guard let t = LogTime.parse(raw, reference: period.upperBound), period.contains(t) else { outside += 1; continue }
+            }
             counts[k.fact, default: 0] += 1
             let (time, message) = split(raw)
             var r: Record = ["kind": .string(k.kind), "time": .string(time), "message": .string(String(message.prefix(500)))]
@@ -40,7 +49,8 @@ package enum KernelLogParser: OutputParser {
             events.append(r)
         }
         if events.count > maxEvents { events.removeFirst(events.count - maxEvents) }
-        var values: [String: FactValue] = ["kernel_log.events": .records(events)]
+        var values: [String: FactValue] = ["kernel_log.events": .records(events), "kernel_log.outside": .int(outside),
+                                           "kernel_log.period": .string(period.map(LogTime.describe) ?? "in the messages read")]
         for k in kinds { values["kernel_log.\(k.fact)"] = .int(counts[k.fact] ?? 0) }
         return ParsedFacts(values: values)
     }

@@ -14,5 +14,6 @@ extension Parsers {
         ArpingParser.self,
         KernelLogParser.self,
         AppLogParser.self,
+        CounterAgeParser.self,
     ]
 }

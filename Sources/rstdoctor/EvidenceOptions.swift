@@ -45,6 +45,9 @@ struct EvidenceOptions: ParsableArguments {
     @Option(name: .customLong("unit"), help: ArgumentHelp("A systemd unit whose journal to search for reset errors (repeatable).", valueName: "NAME"))
     var units: [String] = []
 
+    @Option(help: ArgumentHelp("The period asked about: log lines (--log, --unit) and kernel messages older than this do not count (default 1h).", valueName: "DURATION"))
+    var since: String = "1h"
+
     @Option(help: ArgumentHelp("Diagnose a bundle saved by `rstdoctor collect` instead of this host.", valueName: "DIR"))
     var from: String?
 
@@ -85,6 +88,7 @@ struct EvidenceOptions: ParsableArguments {
         o.skip = Set(skip)
         o.logs = try logs.map { try Validate.path($0) }
         o.units = try units.map { try Validate.unit($0) }
+        o.since = try Validate.duration(since, min: 1, max: 366 * 86400)
         r.collect = o
         for a in answers {
             let (k, v) = try DiagnosisRequest.parseAnswer(a, kb: kb)

@@ -52,6 +52,8 @@ final class VerifyTests: XCTestCase {
     func testUnreadDataClose() throws { try stage("unread-data-close") }
     func testUnreadDataCloseV6() throws { try stage("unread-data-close-v6") }
     func testDuplicateIP() throws { try stage("duplicate-ip") }
+    func testBusyPast() throws { try stage("busy-past") }
+    func testContainerHostNoListener() throws { try stage("container-host-no-listener") }
 }
 
 /// Every scenario of the catalogue is staged by exactly one test of `VerifyTests`, and ids are unique.
