@@ -40,10 +40,13 @@ package struct Combiner: Sendable {
         var types: [String: FactType] = [:]
         var names: Set<String>?
         for (src, fieldsNode) in from {
-            guard let decl = scope.facts[src], decl.type == .records else { throw fieldsNode.problem("`\(src)` is not a declared record list") }
+            guard let decl = scope.facts[src], decl.type == .records else {
+                throw fieldsNode.problem("`\(src)` is not a declared record list")
+            }
             guard let m = fieldsNode.mapping else { throw fieldsNode.problem("`\(src)` needs a mapping of combined field to expression") }
             if let names, names != Set(m.map(\.key)) {
-                throw fieldsNode.problem("`\(src)` gives \(m.map(\.key).sorted()), another source \(names.sorted()): every source gives every field")
+                let these = m.map(\.key).sorted()
+                throw fieldsNode.problem("`\(src)` gives \(these), another source \(names.sorted()): every source gives every field")
             }
             names = Set(m.map(\.key))
             var source = Source(key: src, fields: [:], reads: [])
@@ -62,7 +65,9 @@ package struct Combiner: Sendable {
                 case .number: ft = .double
                 default: throw exprNode.problem("`\(field)` must be a bool, a number or a string, it is a \(t)")
                 }
-                if let old = types[field], old != ft { throw exprNode.problem("`\(field)` is a \(t) here and a \(old.rawValue) in another source") }
+                if let old = types[field], old != ft {
+                    throw exprNode.problem("`\(field)` is a \(t) here and a \(old.rawValue) in another source")
+                }
                 types[field] = ft
                 source.fields[field] = e
                 source.reads.formUnion(reads)
@@ -74,7 +79,8 @@ package struct Combiner: Sendable {
 
     var declaration: FactDeclaration {
         let from = sources.map(\.key).joined(separator: ", ")
-        return FactDeclaration(key: key, type: .records, fields: fieldTypes, doc: "combined from \(from) by rule \(id)", file: file, line: line)
+        let doc = "combined from \(from) by rule \(id)"
+        return FactDeclaration(key: key, type: .records, fields: fieldTypes, doc: doc, file: file, line: line)
     }
 
     /// `fn(key, predicate)` over every source, joined as the aggregate demands; nil for an aggregate

@@ -30,7 +30,9 @@ package enum ExprChecker {
     }
 
     /// Parses and checks `text` over one record of the record list `record` (its fields are names).
-    package static func compile(_ text: String, scope: ExprScope, record: FactDeclaration) throws(ExprError) -> (Expr, ExprType, Set<String>) {
+    package static func compile(
+        _ text: String, scope: ExprScope, record: FactDeclaration
+    ) throws(ExprError) -> (Expr, ExprType, Set<String>) {
         var c = Checker(scope: scope)
         let (r, t) = try c.check(try ExprParser.parse(text), fields: (record.fields, record.absent))
         return (r, t, c.reads)

@@ -178,7 +178,9 @@ package struct KnowledgeBase: Sendable {
         for d in combinerNodes {
             do {
                 let c = try Combiner.load(d, scope: ExprScope(facts: kb.declarations))
-                if combined[c.key] != nil || kb.declarations[c.key] != nil { throw d.problem("fact `\(c.key)` is declared or combined twice") }
+                if combined[c.key] != nil || kb.declarations[c.key] != nil {
+                    throw d.problem("fact `\(c.key)` is declared or combined twice")
+                }
                 combined[c.key] = c
                 kb.combiners.append(c)
             } catch { problems.append(KnowledgeProblem.from(error)) }

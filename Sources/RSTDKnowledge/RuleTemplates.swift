@@ -25,7 +25,8 @@ enum RuleTemplates {
             return []
         }
         guard let causes = doc["causes"]?.mapping, let templates = doc["templates"]?.sequence else {
-            problems.append(doc.problem("templates.yaml needs `causes` (a mapping of cause id to its values) and `templates` (a list of rules)"))
+            let want = "`causes` (a mapping of cause id to its values) and `templates` (a list of rules)"
+            problems.append(doc.problem("templates.yaml needs \(want)"))
             return []
         }
         var out: [Expansion] = []
