@@ -12,14 +12,17 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.0.0"),
         .package(url: "https://github.com/swiftlang/swift-subprocess", from: "1.0.0"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.0.0"),
     ],
     targets: [
         .systemLibrary(name: "CPcap", pkgConfig: "libpcap", providers: [.apt(["libpcap-dev"])]),
         .systemLibrary(name: "CReadline", pkgConfig: "readline", providers: [.apt(["libreadline-dev"])]),
+        // The recorder's journal (DESIGN §9): SQLite through GRDB; plain value types, no other stage.
+        .target(name: "RSTDJournal", dependencies: [.product(name: "GRDB", package: "GRDB.swift")]),
         .target(
             name: "RSTDoctorKit",
             dependencies: [
-                "CPcap", "CReadline",
+                "CPcap", "CReadline", "RSTDJournal",
                 .product(name: "Yams", package: "Yams"),
                 .product(name: "Subprocess", package: "swift-subprocess"),
             ]
@@ -38,6 +41,7 @@ let package = Package(
         .testTarget(name: "KnowledgeTests", dependencies: ["RSTDoctorKit"]),
         .testTarget(name: "CLITests", dependencies: ["RSTDoctorKit"]),
         .testTarget(name: "FuzzRegressionTests", dependencies: ["RSTDoctorFuzz"]),
+        .testTarget(name: "JournalTests", dependencies: ["RSTDJournal"]),
         .testTarget(name: "LabTests", dependencies: ["RSTDoctorKit"], exclude: ["agents", "Fixtures", "README.md"]),
     ]
 )
