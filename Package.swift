@@ -30,7 +30,7 @@ let package = Package(
         .executableTarget(
             name: "rstdoctor",
             dependencies: [
-                "RSTDoctorKit",
+                "RSTDoctorKit", "RSTDJournal",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
