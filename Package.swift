@@ -42,6 +42,6 @@ let package = Package(
         .testTarget(name: "CLITests", dependencies: ["RSTDoctorKit"]),
         .testTarget(name: "FuzzRegressionTests", dependencies: ["RSTDoctorFuzz"]),
         .testTarget(name: "JournalTests", dependencies: ["RSTDJournal"]),
-        .testTarget(name: "LabTests", dependencies: ["RSTDoctorKit"], exclude: ["agents", "Fixtures", "README.md"]),
+        .testTarget(name: "LabTests", dependencies: ["RSTDoctorKit", "RSTDJournal"], exclude: ["agents", "Fixtures", "README.md"]),
     ]
 )

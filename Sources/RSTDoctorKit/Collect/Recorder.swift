@@ -79,6 +79,7 @@ public final class Recorder: @unchecked Sendable {
         startWire()
         configureJoin()
         await snapshotCounters(trigger: "start")
+        onNote?("ready: kernel tracepoints \(trace != nil ? "on" : "off"), RST-only capture \(wire != nil ? "on" : "off")")
         var lastCounters = Date()
         var lastAddresses = Date()
         while !shouldStop() {
