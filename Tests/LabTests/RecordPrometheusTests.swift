@@ -71,4 +71,12 @@ final class RecordPrometheusTests: XCTestCase {
         XCTAssertGreaterThanOrEqual(value, 5, "Prometheus did not see the recorder's no-listener resets; metrics were:\n\(direct)")
         rec.stop()
     }
+
+    /// contrib/rstdoctor-alerts.yml is valid Prometheus rules (promtool ships with the prometheus package).
+    func testAlertRulesAreValid() throws {
+        guard Command.available("promtool") else { throw XCTSkip("promtool is not installed (apt-get install prometheus)") }
+        let file = Lab.packageRoot.appendingPathComponent("contrib/rstdoctor-alerts.yml").path
+        let r = Command.run([Command.resolve("promtool"), "check", "rules", file], timeout: 30)
+        XCTAssertTrue(r.ok && r.stdout.contains("SUCCESS"), r.summary)
+    }
 }
