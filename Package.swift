@@ -37,7 +37,7 @@ let package = Package(
         // Fuzz targets (issue 8): `make fuzz` builds rstdoctor-fuzz with -sanitize=fuzzer,address.
         .target(name: "RSTDoctorFuzz", dependencies: ["RSTDoctorKit"]),
         .executableTarget(name: "rstdoctor-fuzz", dependencies: ["RSTDoctorFuzz"]),
-        .testTarget(name: "RSTDoctorKitTests", dependencies: ["RSTDoctorKit"], exclude: ["Fixtures", "Report/Golden"]),
+        .testTarget(name: "RSTDoctorKitTests", dependencies: ["RSTDoctorKit", "RSTDJournal"], exclude: ["Fixtures", "Report/Golden"]),
         .testTarget(name: "KnowledgeTests", dependencies: ["RSTDoctorKit"]),
         .testTarget(name: "CLITests", dependencies: ["RSTDoctorKit"]),
         .testTarget(name: "FuzzRegressionTests", dependencies: ["RSTDoctorFuzz"]),
