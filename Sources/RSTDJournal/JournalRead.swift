@@ -81,17 +81,19 @@ extension Journal {
                 let n: Int = r["n"]
                 let first: Int64 = r["first"], last: Int64 = r["last"]
                 let key = "\(cause ?? "")|\(dir)"
-                var a = acc[key] ?? Acc(s: CauseSummary(cause: cause, direction: dir, count: 0, firstMicros: first, lastMicros: last,
-                                                        perHour: [:], topPorts: [], topPeers: [], topTasks: []))
-                a.s.count += n
-                a.s.firstMicros = min(a.s.firstMicros, first)
-                a.s.lastMicros = max(a.s.lastMicros, last)
+                if acc[key] == nil {
+                    acc[key] = Acc(s: CauseSummary(cause: cause, direction: dir, count: 0, firstMicros: first, lastMicros: last,
+                                                   perHour: [:], topPorts: [], topPeers: [], topTasks: []))
+                }
+                // In place: a copy of the entry would copy its dictionaries on every row.
+                acc[key]!.s.count += n
+                acc[key]!.s.firstMicros = min(acc[key]!.s.firstMicros, first)
+                acc[key]!.s.lastMicros = max(acc[key]!.s.lastMicros, last)
                 let hour: Int64 = r["hour"]
-                a.s.perHour[hour * 3600, default: 0] += n
-                a.ports[r["lport"] as Int? ?? 0, default: 0] += n
-                a.peers[r["peer"] as String? ?? "", default: 0] += n
-                if let t: String = r["task"], !t.isEmpty { a.tasks[t, default: 0] += n }
-                acc[key] = a
+                acc[key]!.s.perHour[hour * 3600, default: 0] += n
+                acc[key]!.ports[r["lport"] as Int? ?? 0, default: 0] += n
+                acc[key]!.peers[r["peer"] as String? ?? "", default: 0] += n
+                if let t: String = r["task"], !t.isEmpty { acc[key]!.tasks[t, default: 0] += n }
             }
             return acc.values.map { a in
                 var s = a.s
