@@ -198,6 +198,12 @@ enum JournalSchema {
             CREATE INDEX rst_event_saddr ON rst_event(saddr, time_us);
             CREATE INDEX rst_event_daddr ON rst_event(daddr, time_us);
             CREATE INDEX rst_event_cause ON rst_event(cause, time_us);
+            -- Per-hour counts kept by the writer, so a day's summary does not scan every row.
+            CREATE TABLE rst_hourly (
+              hour INTEGER NOT NULL, netns TEXT NOT NULL, cause TEXT NOT NULL, direction TEXT NOT NULL,
+              lport INTEGER NOT NULL, task TEXT NOT NULL, n INTEGER NOT NULL, first_us INTEGER NOT NULL, last_us INTEGER NOT NULL
+            );
+            CREATE UNIQUE INDEX rst_hourly_key ON rst_hourly(hour, netns, cause, direction, lport, task);
             CREATE TABLE counter_snapshot (
               id INTEGER PRIMARY KEY, time_us INTEGER NOT NULL, netns TEXT NOT NULL, trigger TEXT NOT NULL,
               counters TEXT NOT NULL
@@ -236,7 +242,7 @@ enum JournalSchema {
         guard version == Journal.schemaVersion else {
             throw JournalError(.foreign, "\(path) has journal schema \(version), which no rstdoctor wrote", fix: moveAside)
         }
-        for t in ["rst_event", "counter_snapshot", "socket_snapshot", "note"] where !(try db.tableExists(t)) {
+        for t in ["rst_event", "rst_hourly", "counter_snapshot", "socket_snapshot", "note"] where !(try db.tableExists(t)) {
             throw JournalError(.corrupt, "the journal \(path) lacks its table \(t)", fix: moveAside)
         }
     }

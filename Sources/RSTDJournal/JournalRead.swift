@@ -57,23 +57,50 @@ extension Journal {
     }
 
     /// Which causes struck in the period: how often, first and last, per hour, top ports/peers/tasks.
-    /// One pass over the period's rows, grouped in SQL.
+    /// Whole hours of an unfiltered period come from the per-hour counts (`rst_hourly`), the partial
+    /// hours at its edges and filtered periods from the rows (through the port / peer indexes).
     public func summary(_ f: JournalFilter) throws(JournalError) -> [CauseSummary] {
-        let (cond, args) = Self.whereClause(f, events: true)
-        let sql = """
-            SELECT cause, direction, time_us / 3600000000 AS hour,
-                   CASE WHEN direction = 'sent' THEN sport ELSE dport END AS lport,
-                   CASE WHEN direction = 'sent' THEN daddr ELSE saddr END AS peer,
-                   task, count(*) AS n, min(time_us) AS first, max(time_us) AS last
-            FROM rst_event WHERE \(cond)
-            GROUP BY cause, direction, hour, lport, peer, task
-            """
+        let hourUs: Int64 = 3_600_000_000
+        let firstWhole = (f.sinceMicros + hourUs - 1) / hourUs
+        let endWhole = f.untilMicros / hourUs
+        let useHourly = f.ports.isEmpty && f.peer == nil && firstWhole < endWhole
+        func rowQuery(_ g: JournalFilter) -> (String, [(any DatabaseValueConvertible)?]) {
+            let (cond, args) = Self.whereClause(g, events: true)
+            return ("""
+                SELECT cause, direction, time_us / 3600000000 AS hour,
+                       CASE WHEN direction = 'sent' THEN sport ELSE dport END AS lport,
+                       CASE WHEN direction = 'sent' THEN daddr ELSE saddr END AS peer,
+                       task, count(*) AS n, min(time_us) AS first, max(time_us) AS last
+                FROM rst_event WHERE \(cond)
+                GROUP BY cause, direction, hour, lport, peer, task
+                """, args)
+        }
+        var queries: [(String, [(any DatabaseValueConvertible)?])] = []
+        if useHourly {
+            var head = f, tail = f
+            head.untilMicros = firstWhole * hourUs
+            tail.sinceMicros = endWhole * hourUs
+            if head.sinceMicros < head.untilMicros { queries.append(rowQuery(head)) }
+            if tail.sinceMicros < tail.untilMicros { queries.append(rowQuery(tail)) }
+            var sql = """
+                SELECT NULLIF(cause, '') AS cause, direction, hour, lport, NULL AS peer, NULLIF(task, '') AS task,
+                       n, first_us AS first, last_us AS last
+                FROM rst_hourly WHERE hour >= ? AND hour < ?
+                """
+            var args: [(any DatabaseValueConvertible)?] = [firstWhole, endWhole]
+            if let n = f.netns { sql += " AND netns = ?"; args.append(n) }
+            queries.append((sql, args))
+        } else {
+            queries.append(rowQuery(f))
+        }
         struct Acc {
             var s: CauseSummary
             var ports: [Int: Int] = [:], peers: [String: Int] = [:], tasks: [String: Int] = [:]
         }
         do {
-            let rows = try db.read { db in try Row.fetchAll(db, sql: sql, arguments: StatementArguments(args)) }
+            let rows = try db.read { db in
+                try queries.flatMap { q in try Row.fetchAll(db, sql: q.0, arguments: StatementArguments(q.1)) }
+            }
             var acc: [String: Acc] = [:]
             for r in rows {
                 let cause: String? = r["cause"]
@@ -92,7 +119,7 @@ extension Journal {
                 let hour: Int64 = r["hour"]
                 acc[key]!.s.perHour[hour * 3600, default: 0] += n
                 acc[key]!.ports[r["lport"] as Int? ?? 0, default: 0] += n
-                acc[key]!.peers[r["peer"] as String? ?? "", default: 0] += n
+                if let p: String = r["peer"] { acc[key]!.peers[p, default: 0] += n }
                 if let t: String = r["task"], !t.isEmpty { acc[key]!.tasks[t, default: 0] += n }
             }
             return acc.values.map { a in

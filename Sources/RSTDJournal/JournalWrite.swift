@@ -22,6 +22,7 @@ extension Journal {
                         ]
                         try stmt.execute(arguments: StatementArguments(args))
                     }
+                    try Self.addHourly(db, events)
                 }
                 for c in counters {
                     let body = c.counters.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: "\n")
@@ -53,13 +54,13 @@ extension Journal {
     @discardableResult
     public func enforceRetention(maxAge: Double?, maxBytes: Int64?, now: Date = Date()) throws(JournalError) -> Retention {
         var r = Retention()
-        let tables = ["rst_event", "counter_snapshot", "socket_snapshot", "note"]
+        let tables = ["rst_event", "rst_hourly", "counter_snapshot", "socket_snapshot", "note"]
         do {
             if let maxAge {
                 let cutoff = now.journalMicros - Int64(maxAge * 1_000_000)
                 try db.write { db in
                     for t in tables {
-                        try db.execute(sql: "DELETE FROM \(t) WHERE time_us < ?", arguments: [cutoff])
+                        try Self.deleteBefore(db, t, cutoff)
                         if t == "rst_event" { r.byAge += db.changesCount }
                     }
                 }
@@ -83,7 +84,7 @@ extension Journal {
                         guard let cutoff else { return 0 }
                         var events = 0
                         for t in tables {
-                            try db.execute(sql: "DELETE FROM \(t) WHERE time_us < ?", arguments: [cutoff])
+                            try Self.deleteBefore(db, t, cutoff)
                             if t == "rst_event" { events = db.changesCount }
                         }
                         return max(events, 1)
@@ -100,6 +101,38 @@ extension Journal {
             throw Self.classify(error, path: path)
         }
         return r
+    }
+
+    static func deleteBefore(_ db: GRDB.Database, _ table: String, _ cutoff: Int64) throws {
+        if table == "rst_hourly" {
+            // An hour goes with its last reset.
+            try db.execute(sql: "DELETE FROM rst_hourly WHERE last_us < ?", arguments: [cutoff])
+        } else {
+            try db.execute(sql: "DELETE FROM \(table) WHERE time_us < ?", arguments: [cutoff])
+        }
+    }
+
+    /// Adds a batch to the per-hour counts (cause and task '' when none).
+    static func addHourly(_ db: GRDB.Database, _ events: [JournalEvent]) throws {
+        struct Key: Hashable { var hour: Int64, netns: String, cause: String, direction: String, lport: Int, task: String }
+        var acc: [Key: (n: Int, first: Int64, last: Int64)] = [:]
+        for e in events {
+            let k = Key(hour: e.timeMicros / 3_600_000_000, netns: e.netns, cause: e.cause ?? "", direction: e.direction,
+                        lport: e.direction == "sent" ? e.sport : e.dport, task: e.task ?? "")
+            if let v = acc[k] {
+                acc[k] = (v.n + 1, min(v.first, e.timeMicros), max(v.last, e.timeMicros))
+            } else {
+                acc[k] = (1, e.timeMicros, e.timeMicros)
+            }
+        }
+        let stmt = try db.cachedStatement(sql: """
+            INSERT INTO rst_hourly (hour, netns, cause, direction, lport, task, n, first_us, last_us) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+            ON CONFLICT(hour, netns, cause, direction, lport, task)
+            DO UPDATE SET n = n + excluded.n, first_us = min(first_us, excluded.first_us), last_us = max(last_us, excluded.last_us)
+            """)
+        for (k, v) in acc {
+            try stmt.execute(arguments: [k.hour, k.netns, k.cause, k.direction, k.lport, k.task, v.n, v.first, v.last])
+        }
     }
 
     /// Moves the WAL into the database and gives freed pages back.

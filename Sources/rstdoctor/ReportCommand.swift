@@ -17,6 +17,7 @@ struct ReportCommand: AsyncParsableCommand {
 
     @OptionGroup var evidence: EvidenceOptions
     @OptionGroup var knowledge: KnowledgeOptions
+    @OptionGroup var period: SinceOptions
 
     @Option(help: "Output format: markdown, html, json.")
     var format: String = "markdown"
@@ -59,7 +60,8 @@ struct ReportCommand: AsyncParsableCommand {
             text = fmt.render(inputs, kb: kb)
             likely = inputs.contains { i in i.report.causes.contains { $0.probability >= Diagnosis.likely } }
         } else {
-            let req = try evidence.request(kb: kb)
+            var req = try evidence.request(kb: kb)
+            _ = try period.apply(to: &req)
             let d = try await Pipeline.run(req, kb: kb, knowledgeProblems: problems.count)
             text = fmt.render(d, kb: kb)
             likely = !d.likelyCauses.isEmpty

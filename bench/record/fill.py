@@ -12,17 +12,28 @@ causes = [("no-listener", "NO_SOCKET", "UNKNOWN"), ("application-abort", "TCP_AB
 rnd = random.Random(1)
 
 
+hourly = {}
+
+
 def rows():
     for i in range(n):
         c, r, st = causes[rnd.randrange(len(causes))]
         t = now - day + (i * day) // n
         peer = "198.18.%d.%d" % (rnd.randrange(200), rnd.randrange(1, 250))
-        yield (t, "sent", "host", "198.18.200.2", rnd.choice([8080, 8443, 9, 5432]), peer, rnd.randrange(32768, 60999),
-               r, st, 0, None, rnd.choice(["nginx", "python3", "java"]), rnd.randrange(100, 9999), c, "trace", None, None, None)
+        port, task = rnd.choice([8080, 8443, 9, 5432]), rnd.choice(["nginx", "python3", "java"])
+        k = (t // 3_600_000_000, "host", c or "", "sent", port, task)
+        v = hourly.get(k)
+        hourly[k] = (v[0] + 1, min(v[1], t), max(v[2], t)) if v else (1, t, t)
+        yield (t, "sent", "host", "198.18.200.2", port, peer, rnd.randrange(32768, 60999),
+               r, st, 0, None, task, rnd.randrange(100, 9999), c, "trace", None, None, None)
 
 
 db.executemany("INSERT INTO rst_event (time_us, direction, netns, saddr, sport, daddr, dport, reason, state, listener,"
                " drop_reason, task, pid, cause, source, ttl, payload, flags) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", rows())
+db.executemany("INSERT INTO rst_hourly (hour, netns, cause, direction, lport, task, n, first_us, last_us) VALUES (?,?,?,?,?,?,?,?,?)"
+               " ON CONFLICT(hour, netns, cause, direction, lport, task) DO UPDATE SET n = n + excluded.n,"
+               " first_us = min(first_us, excluded.first_us), last_us = max(last_us, excluded.last_us)",
+               [k + v for k, v in hourly.items()])
 snap = [(now - day + k * 10_000_000, "host", "interval", "TcpOutRsts %d\nTcpExtTCPAbortOnLinger %d" % (k * 10, k)) for k in range(8640)]
 db.executemany("INSERT INTO counter_snapshot (time_us, netns, trigger, counters) VALUES (?,?,?,?)", snap)
 db.commit()

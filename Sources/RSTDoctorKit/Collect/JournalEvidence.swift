@@ -39,6 +39,14 @@ public enum JournalEvidence {
         let rows = try j.events(filter, perGroup: perGroup)
         var out = Result(period: p)
         out.summary = try j.summary(filter)
+        // Whole hours are counted without their peers: name the peers of the sample instead.
+        for i in out.summary.indices where out.summary[i].topPeers.isEmpty {
+            var peers: [String: Int] = [:]
+            for e in rows where e.cause == out.summary[i].cause && e.direction == out.summary[i].direction {
+                peers[e.direction == "sent" ? e.dst : e.src, default: 0] += 1
+            }
+            out.summary[i].topPeers = Array(peers.sorted { ($0.value, $1.key) > ($1.value, $0.key) }.prefix(5).map { ($0.key, $0.value) })
+        }
         out.notes = try j.notes(filter)
         out.events = out.summary.reduce(0) { $0 + $1.count }
         let span = "\(iso(p.since)) – \(iso(p.until))"

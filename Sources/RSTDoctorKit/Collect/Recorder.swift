@@ -196,12 +196,13 @@ public final class Recorder: @unchecked Sendable {
         }
         let offset = Self.clockOffset()
         let now = Date().timeIntervalSince1970
+        let wireNew = wire?.drain() ?? []
         var out = joiner.add(traced: kept.map { e in
             // Times from the boot clock with today's offset: a wall-clock jump moves later events, not earlier ones.
             var e = e
             if trace?.notes.contains(where: { $0.contains("trace_clock") }) == false { e.time = e.traceTime + offset }
             return e
-        }, wire: wire?.drain() ?? [], now: final ? .infinity : now, local: f.addresses)
+        }, wire: wireNew, now: final ? .infinity : now, local: f.addresses, traceIdle: traced.isEmpty, wireIdle: wireNew.isEmpty)
         out = out.filter { j in ports.isEmpty || ports.contains(j.sport) || ports.contains(j.dport) }
         let rows = out.map { $0.journalEvent(netns: netnsName) }
         writer.add(rows)

@@ -26,17 +26,24 @@ public struct JoinedRST: Sendable {
     }
 }
 
-/// Joins the trace's resets with the RST-only capture's by 4-tuple and time. Each side waits
-/// `hold` seconds for its twin; after that it goes out alone. Pure: the caller gives the time.
+/// Joins the trace's resets with the RST-only capture's by 4-tuple and time. A side goes out alone
+/// only once the other side has caught up past its time (its clock: the latest event it delivered, or
+/// now when it is idle), or after `maxHold` seconds: under load the trace lags the wire, and a RST
+/// released too early would be counted twice (and a local one taken for a firewall's).
+/// Pure: the caller gives the time.
 public struct WireTraceJoin: Sendable {
     public var hold: Double = 0.3
+    public var maxHold: Double = 5
     public var tolerance: Double = 0.25
     /// Whether the trace runs: only then does a local RST without a tcp_send_reset mean a firewall.
     public var traced = true
     private var traces: [(at: Double, e: ResetEvent)] = []
-    private var wires: [(at: Double, w: WireRST)] = []
+    private var wires: [String: [(at: Double, w: WireRST)]] = [:]
+    private var traceClock = 0.0, wireClock = 0.0
 
     public init() {}
+
+    static func key(_ src: String, _ sport: Int) -> String { "\(src)|\(sport)" }
 
     static func sameFlow(_ e: ResetEvent, _ w: WireRST) -> Bool {
         guard e.src == w.src, e.sport == w.sport else { return false }
@@ -45,43 +52,48 @@ public struct WireTraceJoin: Sendable {
     }
 
     /// Adds new events from both sides; returns those that are complete at `now` (`.infinity` = flush).
-    public mutating func add(traced new: [ResetEvent], wire newWire: [WireRST], now: Double, local: Set<String>) -> [JoinedRST] {
+    /// `traceIdle` / `wireIdle`: that side had nothing more to deliver now.
+    public mutating func add(traced new: [ResetEvent], wire newWire: [WireRST], now: Double, local: Set<String>,
+                             traceIdle: Bool = true, wireIdle: Bool = true) -> [JoinedRST] {
         let arrival = now.isFinite ? now : Date().timeIntervalSince1970
+        traceClock = max(traceClock, new.map(\.time).max() ?? 0, traceIdle ? arrival - hold : 0)
+        wireClock = max(wireClock, newWire.map(\.time).max() ?? 0, wireIdle ? arrival - hold : 0)
         traces += new.map { (arrival, $0) }
-        // The same RST seen twice on `any` (in and out of a forwarding host): keep the first copy.
-        for w in newWire where !wires.contains(where: { $0.w.src == w.src && $0.w.sport == w.sport && $0.w.dst == w.dst
-                                                        && $0.w.dport == w.dport && abs($0.w.time - w.time) < 0.05 }) {
-            wires.append((arrival, w))
+        for w in newWire {
+            let k = Self.key(w.src, w.sport)
+            // The same RST seen twice on `any` (in and out of a forwarding host): keep the first copy.
+            if wires[k]?.contains(where: { $0.w.dst == w.dst && $0.w.dport == w.dport && abs($0.w.time - w.time) < 0.05 }) == true { continue }
+            wires[k, default: []].append((arrival, w))
         }
         var out: [JoinedRST] = []
-        var usedWire = Set<Int>()
         var keptTraces: [(at: Double, e: ResetEvent)] = []
         for t in traces {
-            if let i = wires.indices.first(where: { !usedWire.contains($0) && Self.sameFlow(t.e, wires[$0].w)
-                                                   && abs(wires[$0].w.time - t.e.time) <= tolerance }) {
-                usedWire.insert(i)
-                var j = JoinedRST(trace: t.e, wire: wires[i].w)
-                j.trace?.listener = t.e.listener
-                out.append(j)
-            } else if !now.isFinite || now - t.at >= hold {
+            let k = Self.key(t.e.src, t.e.sport)
+            if let list = wires[k], let i = list.firstIndex(where: { Self.sameFlow(t.e, $0.w) && abs($0.w.time - t.e.time) <= tolerance }) {
+                out.append(JoinedRST(trace: t.e, wire: list[i].w))
+                wires[k]!.remove(at: i)
+                if wires[k]!.isEmpty { wires[k] = nil }
+            } else if !now.isFinite || hold == 0 || wireClock >= t.e.time + tolerance || arrival - t.at >= maxHold {
                 out.append(JoinedRST(trace: t.e, wire: nil))
             } else {
                 keptTraces.append(t)
             }
         }
         traces = keptTraces
-        var keptWires: [(at: Double, w: WireRST)] = []
-        for (i, w) in wires.enumerated() where !usedWire.contains(i) {
-            if !now.isFinite || now - w.at >= hold {
-                var j = JoinedRST(trace: nil, wire: w.w)
-                let isLocal = local.isEmpty ? w.w.direction == "out" : local.contains(TraceAddress.canonical(w.w.src))
-                if traced && isLocal && w.w.direction != "in" { j.firewallBuilt = true }
-                out.append(j)
-            } else {
-                keptWires.append(w)
+        for (k, list) in wires {
+            var kept: [(at: Double, w: WireRST)] = []
+            for w in list {
+                if !now.isFinite || hold == 0 || traceClock >= w.w.time + tolerance || arrival - w.at >= maxHold {
+                    var j = JoinedRST(trace: nil, wire: w.w)
+                    let isLocal = local.isEmpty ? w.w.direction == "out" : local.contains(TraceAddress.canonical(w.w.src))
+                    if traced && isLocal && w.w.direction != "in" { j.firewallBuilt = true }
+                    out.append(j)
+                } else {
+                    kept.append(w)
+                }
             }
+            wires[k] = kept.isEmpty ? nil : kept
         }
-        wires = keptWires
         return out.sorted { $0.time < $1.time }
     }
 }

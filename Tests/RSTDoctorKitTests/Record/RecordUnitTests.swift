@@ -45,7 +45,7 @@ final class RecordUnitTests: XCTestCase {
         // A local RST on the wire with no tcp_send_reset: held, then a firewall's.
         out = j.add(traced: [], wire: [wire("198.18.1.2", 8080, "198.18.1.1", 4001, t: 101)], now: 101, local: local)
         XCTAssertTrue(out.isEmpty)
-        out = j.add(traced: [], wire: [], now: 101.5, local: local)
+        out = j.add(traced: [], wire: [], now: 101.6, local: local)
         XCTAssertEqual(out.first?.journalEvent(netns: "n").cause, "firewall-reset")
         XCTAssertEqual(out.first?.journalEvent(netns: "n").source, "wire")
         // A received RST only on the wire: no cause; a trace event alone goes out at the flush.
