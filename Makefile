@@ -7,12 +7,14 @@ SWIFT ?= swift
 APT_PACKAGES := libreadline-dev libpcap-dev nftables iptables iproute2 arping tcpdump tshark python3 procps util-linux kmod bc time python3-prometheus-client python3-yaml libsqlite3-dev prometheus
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 ARGS ?=
+# A module may import only the targets Package.swift lists for it (docs/architecture.md).
+SWIFT_FLAGS ?= --explicit-target-dependency-import-check=error
 
 .PHONY: run test deps embed build release install uninstall lint bench fuzz clean test-browser
 
-# The binary carries checks/ and knowledge/ (Sources/RSTDoctorKit/Knowledge/EmbeddedData.swift).
+# The binary carries checks/ and knowledge/ (Sources/RSTDData/EmbeddedData.swift).
 embed:
-	@sh scripts/embed.sh . Sources/RSTDoctorKit/Knowledge
+	@sh scripts/embed.sh . Sources/RSTDData
 
 deps:
 	@missing=""; for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
@@ -24,17 +26,17 @@ deps:
 	fi
 
 build: deps embed
-	$(SWIFT) build
+	$(SWIFT) build $(SWIFT_FLAGS)
 
 release: deps embed
-	$(SWIFT) build -c release
+	$(SWIFT) build -c release $(SWIFT_FLAGS)
 
 # Exit code 1 from `check` means "a likely cause found", not a failed build.
 run: release
 	@.build/release/rstdoctor check $(ARGS); rc=$$?; [ $$rc -le 1 ] || exit $$rc
 
 test: deps embed
-	$(SWIFT) build --build-tests
+	$(SWIFT) build --build-tests $(SWIFT_FLAGS)
 	$(SWIFT) test --skip-build
 
 lint: build
@@ -57,7 +59,7 @@ bench: release
 test-browser: deps embed
 	@dpkg -s chromium >/dev/null 2>&1 || { $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get update -qq && \
 	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium >/dev/null; }
-	$(SWIFT) build --build-tests
+	$(SWIFT) build --build-tests $(SWIFT_FLAGS)
 	$(SWIFT) test --skip-build --filter ReportBrowserTests
 
 # libFuzzer + AddressSanitizer over every parser of untrusted input (fuzz/run.sh, Sources/RSTDoctorFuzz):

@@ -1,16 +1,25 @@
 import Foundation
-import RSTDoctorKit
+import RSTDPipeline
+import RSTDRender
+import RSTDCollect
+import RSTDInfer
+import RSTDKnowledge
+import RSTDCapture
+import RSTDTrace
+import RSTDParse
+import RSTDData
+import RSTDCore
 
 /// The fuzz targets (issue 8): each takes arbitrary bytes and drives one parser of untrusted input the
 /// way the product does. A target must never crash, hang or allocate without bound on any input; when
 /// it finds a way to, the input is kept under Tests/Fixtures/fuzz/<target>/ and
 /// `FuzzRegressionTests` replays it in `make test`. Built with `-sanitize=fuzzer,address` by
 /// `make fuzz` (fuzz/run.sh); in an ordinary build `rstdoctor-fuzz TARGET FILE...` replays inputs.
-public enum FuzzTargets {
-    public typealias Body = @Sendable ([UInt8]) -> Void
+package enum FuzzTargets {
+    package typealias Body = @Sendable ([UInt8]) -> Void
 
     /// Target name → body. One line each; names are what `make fuzz` prints.
-    public static let all: [(name: String, body: Body)] = [
+    package static let all: [(name: String, body: Body)] = [
         ("packet", packet),
         ("capture-file", captureFile),
         ("ss", parser(["ss-sockets", "ss-listeners"])),
@@ -23,7 +32,7 @@ public enum FuzzTargets {
         ("host-parsers", parser(["sysctl", "proc-netstat", "sockstat", "ip-addr", "ip-neigh", "arping", "app-log"])),
     ]
 
-    public static func target(_ name: String) -> Body? { all.first { $0.name == name }?.body }
+    package static func target(_ name: String) -> Body? { all.first { $0.name == name }?.body }
 
     /// Lossy UTF-8, as the collector reads command output.
     static func text(_ bytes: ArraySlice<UInt8>) -> String { String(decoding: bytes, as: UTF8.self) }
@@ -123,26 +132,34 @@ public enum FuzzTargets {
 
     static let knowledge: KnowledgeBase = KnowledgeBase.load(.embedded).0
 
-    /// A rule expression: parsed, type-checked against every declared fact, and evaluated twice, with
-    /// every fact unknown and with every fact present (its type's sample value), as the engine does.
+    /// A rule expression: parsed, type-checked against every declared fact, and evaluated three
+    /// times, as the engine does: with every fact unknown, with every fact present (its type's sample
+    /// value), and with extreme values (integers at the ends of Int64 and UInt64, empty record lists,
+    /// records missing every field) so overflow and unknown paths run.
     static let expression: Body = { bytes in
         guard let e = try? ExprParser.parse(text(bytes[...])) else { return }
         guard let (checked, _, reads) = try? ExprChecker.check(e, scope: ExprScope(facts: knowledge.declarations)) else { return }
         _ = ExprEvaluator(lookup: { _ in nil }).eval(checked)
-        _ = ExprEvaluator(lookup: { key in reads.contains(key) ? knowledge.declarations[key].map(sampleValue) : nil }).eval(checked)
+        for extreme in [false, true] {
+            _ = ExprEvaluator(lookup: { key in
+                reads.contains(key) ? knowledge.declarations[key].map { sampleValue($0, extreme: extreme) } : nil
+            }).eval(checked)
+        }
     }
 
-    static func sampleValue(_ d: FactDeclaration) -> FactValue {
+    static func sampleValue(_ d: FactDeclaration, extreme: Bool = false) -> FactValue {
         if d.type == .records {
             var r = Record()
-            for (name, t) in d.fields { r[name] = sample(t) }
-            return .records([r, r])
+            for (name, t) in d.fields { r[name] = sample(t, extreme: extreme) }
+            return .records(extreme ? [r, [:]] : [r, r])
         }
-        return sample(d.type)
+        return sample(d.type, extreme: extreme)
     }
 
-    static func sample(_ t: FactType) -> FactValue {
+    static func sample(_ t: FactType, extreme: Bool = false) -> FactValue {
         switch t {
+        case .int where extreme: .uint(UInt64.max)
+        case .double where extreme: .double(Double.greatestFiniteMagnitude)
         case .int: .int(3)
         case .double: .double(0.5)
         case .bool: .bool(true)

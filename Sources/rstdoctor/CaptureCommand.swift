@@ -1,6 +1,17 @@
 import ArgumentParser
 import Foundation
-import RSTDoctorKit
+import RSTDInteractive
+import RSTDPipeline
+import RSTDRender
+import RSTDCollect
+import RSTDInfer
+import RSTDKnowledge
+import RSTDCapture
+import RSTDTrace
+import RSTDParse
+import RSTDSystem
+import RSTDData
+import RSTDCore
 
 /// `rstdoctor capture FILE | --live IFACE`: find every RST in a capture and explain it.
 struct CaptureCommand: ParsableCommand {
@@ -91,27 +102,27 @@ struct CaptureCommand: ParsableCommand {
     }
 
     /// Every user-supplied value validated before it reaches a path, a filter or a namespace.
-    private func makeSetup() throws(RSTDoctorKit.ValidationError) -> Setup {
-        guard format == "text" || format == "json" else { throw RSTDoctorKit.ValidationError("--format must be text or json, not '\(Sanitize.line(format))'") }
-        if file != nil && live != nil { throw RSTDoctorKit.ValidationError("give either a FILE to read or --live IFACE, not both") }
+    private func makeSetup() throws(RSTDCore.ValidationError) -> Setup {
+        guard format == "text" || format == "json" else { throw RSTDCore.ValidationError("--format must be text or json, not '\(Sanitize.line(format))'") }
+        if file != nil && live != nil { throw RSTDCore.ValidationError("give either a FILE to read or --live IFACE, not both") }
         if live == nil {
-            if netns != nil || seconds != nil || w != nil { throw RSTDoctorKit.ValidationError("--netns, --seconds and -w only apply to --live captures") }
+            if netns != nil || seconds != nil || w != nil { throw RSTDCore.ValidationError("--netns, --seconds and -w only apply to --live captures") }
         }
-        let port = try self.port.map { (s: String) throws(RSTDoctorKit.ValidationError) -> UInt16 in try Validate.port(s) }
-        let peer = try self.peer.map { (s: String) throws(RSTDoctorKit.ValidationError) -> String in try Validate.address(s) }
+        let port = try self.port.map { (s: String) throws(RSTDCore.ValidationError) -> UInt16 in try Validate.port(s) }
+        let peer = try self.peer.map { (s: String) throws(RSTDCore.ValidationError) -> String in try Validate.address(s) }
         var options = CaptureOptions(port: port, peer: peer.flatMap { IPAddress($0) })
         if let idle { options.idleThreshold = try Validate.duration(idle, min: 0.001, max: 86400 * 30) }
         if let maxResets {
-            guard maxResets >= 0 && maxResets <= 10_000_000 else { throw RSTDoctorKit.ValidationError("--max-resets must be between 0 and 10000000") }
+            guard maxResets >= 0 && maxResets <= 10_000_000 else { throw RSTDCore.ValidationError("--max-resets must be between 0 and 10000000") }
             options.maxListedResets = maxResets
         }
         if let c = classes { _ = try Validate.path(c) }
         return Setup(
-            file: try file.map { (s: String) throws(RSTDoctorKit.ValidationError) -> String in try Validate.path(s) },
-            iface: try live.map { (s: String) throws(RSTDoctorKit.ValidationError) -> String in try Validate.interface(s) },
-            netns: try netns.map { (s: String) throws(RSTDoctorKit.ValidationError) -> String in try Validate.netnsName(s) },
-            seconds: try seconds.map { (s: String) throws(RSTDoctorKit.ValidationError) -> Double in try Validate.duration(s, min: 0.1, max: 86400) },
-            writeTo: try w.map { (s: String) throws(RSTDoctorKit.ValidationError) -> String in try Validate.path(s) },
+            file: try file.map { (s: String) throws(RSTDCore.ValidationError) -> String in try Validate.path(s) },
+            iface: try live.map { (s: String) throws(RSTDCore.ValidationError) -> String in try Validate.interface(s) },
+            netns: try netns.map { (s: String) throws(RSTDCore.ValidationError) -> String in try Validate.netnsName(s) },
+            seconds: try seconds.map { (s: String) throws(RSTDCore.ValidationError) -> Double in try Validate.duration(s, min: 0.1, max: 86400) },
+            writeTo: try w.map { (s: String) throws(RSTDCore.ValidationError) -> String in try Validate.path(s) },
             port: port, peer: peer, json: format == "json", options: options)
     }
 
@@ -133,7 +144,7 @@ struct CaptureCommand: ParsableCommand {
         } catch {
             Self.fail("rstdoctor capture: \(error.message)", code: 3)
         }
-        FileHandle.standardError.write(Data("Capturing on \(iface)\(setup.netns.map { " in network namespace \($0)" } ?? "") with filter '\(capture.filter)'\(setup.seconds.map { " for \(Duration.render($0))" } ?? ""); Ctrl-C stops and prints the analysis.\n".utf8))
+        FileHandle.standardError.write(Data("Capturing on \(iface)\(setup.netns.map { " in network namespace \($0)" } ?? "") with filter '\(capture.filter)'\(setup.seconds.map { " for \(Seconds.render($0))" } ?? ""); Ctrl-C stops and prints the analysis.\n".utf8))
         let report = capture.wait(seconds: setup.seconds)
         if tty { FileHandle.standardError.write(Data("\n".utf8)) }
         return report

@@ -1,6 +1,17 @@
 import ArgumentParser
 import Foundation
-import RSTDoctorKit
+import RSTDInteractive
+import RSTDPipeline
+import RSTDRender
+import RSTDCollect
+import RSTDInfer
+import RSTDKnowledge
+import RSTDCapture
+import RSTDTrace
+import RSTDParse
+import RSTDSystem
+import RSTDData
+import RSTDCore
 
 struct CheckCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -38,8 +49,9 @@ struct CheckCommand: AsyncParsableCommand {
             print(doc.serialized())
         case "openmetrics": print(OpenMetrics.render(d), terminator: "")
         default:
-            print(TextRender.render(d, kb: kb, style: .forStdout(), verbose: verbose), terminator: "")
-            if let journal { print(SinceOptions.text(journal, style: .forStdout()), terminator: "") }
+            let style = Style(enabled: Terminal.colourOnStdout())
+            print(TextRender.render(d, style: style, verbose: verbose), terminator: "")
+            if let journal { print(SinceOptions.text(journal, style: style), terminator: "") }
         }
         if let sig = Cleanup.shared.interruptSignal {
             FileHandle.standardError.write(Data("rstdoctor: the results above are partial: the run was interrupted by \(Cleanup.signalName(sig)) (checks marked failed did not finish). Run `rstdoctor check` again for a full diagnosis.\n".utf8))

@@ -1,6 +1,17 @@
 import ArgumentParser
 import Foundation
-import RSTDoctorKit
+import RSTDInteractive
+import RSTDPipeline
+import RSTDRender
+import RSTDCollect
+import RSTDInfer
+import RSTDKnowledge
+import RSTDCapture
+import RSTDTrace
+import RSTDParse
+import RSTDSystem
+import RSTDData
+import RSTDCore
 
 struct CollectCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -19,7 +30,7 @@ struct CollectCommand: AsyncParsableCommand {
         let req = try evidence.request(kb: kb)
         if req.bundle != nil { throw Failure.usage("collect reads the live host; --from is for `check`") }
         let dir = try Validate.path(output)
-        let records = await Collector(kb: kb, options: req.collect).collect()
+        let records = await Collector(catalog: kb.catalog, options: req.collect).collect()
         let o = req.collect
         let host = HostInfo.local(netns: o.target.display, port: o.port.map(Int.init), peer: o.peer, window: o.window)
         do { try Bundle.write(records, host: host, to: dir) } catch { throw Failure.couldNotRun(error.message) }

@@ -1,6 +1,17 @@
 import ArgumentParser
 import Foundation
-import RSTDoctorKit
+import RSTDInteractive
+import RSTDPipeline
+import RSTDRender
+import RSTDCollect
+import RSTDInfer
+import RSTDKnowledge
+import RSTDCapture
+import RSTDTrace
+import RSTDParse
+import RSTDSystem
+import RSTDData
+import RSTDCore
 
 /// `rstdoctor` / `rstdoctor diagnose`: the guided session (issue 6).
 struct DiagnoseCommand: AsyncParsableCommand {
@@ -60,26 +71,26 @@ struct DiagnoseCommand: AsyncParsableCommand {
         }
 
         let terminal = isatty(STDIN_FILENO) == 1
-        let style = Style(enabled: terminal && Style.forStdout().enabled)
+        let style = Style(enabled: terminal && Terminal.colourOnStdout())
         let output = StdoutOutput()
         let gate = InterruptGate()
         gate.install()
         defer { gate.uninstall() }
         let hooks = SessionHooks(
             observe: { seconds, options in
-                let (records, extra) = await Observation.observe(duration: seconds, kb: kb, options: options)
+                let (records, extra) = await Observation.observe(duration: seconds, catalog: kb.catalog, options: options)
                 let resets = extra.facts.first { $0.key == "capture.rst.count" }?.value?.display ?? "?"
                 let traced = extra.facts.first { $0.key == "trace.sent" }?.value?.display ?? "?"
                 return SessionEvidence(records: records + extra.records, facts: extra.facts,
-                                       summary: "watched \(Duration.render(seconds)): \(resets) RSTs captured, \(traced) sent by this host's TCP stack (kernel trace)")
+                                       summary: "watched \(Seconds.render(seconds)): \(resets) RSTs captured, \(traced) sent by this host's TCP stack (kernel trace)")
             },
             capture: { path, options in
-                let r = Observation.pcap(path, kb: kb, options: options)
+                let r = Observation.pcap(path, catalog: kb.catalog, options: options)
                 return SessionEvidence(records: r.records, facts: r.facts, summary: r.records.first?.reason ?? "")
             },
             report: { d, kb, format in
-                guard let f = ReportFormat(name: format) else { throw RSTDoctorKit.ValidationError("unknown report format \(format)") }
-                return f.render(d, kb: kb)
+                guard let f = ReportFormat(name: format) else { throw RSTDCore.ValidationError("unknown report format \(format)") }
+                return f.render(d)
             },
             reportFormats: ["text"] + ReportFormat.allCases.map(\.rawValue))
         let s = try Session(kb: kb, state: state, path: path, output: output, style: style, hooks: hooks, gate: gate,

@@ -1,6 +1,17 @@
 import ArgumentParser
 import Foundation
-import RSTDoctorKit
+import RSTDInteractive
+import RSTDPipeline
+import RSTDRender
+import RSTDCollect
+import RSTDInfer
+import RSTDKnowledge
+import RSTDCapture
+import RSTDTrace
+import RSTDParse
+import RSTDSystem
+import RSTDData
+import RSTDCore
 
 /// The options that choose what evidence a diagnosis uses; shared by check, report and diagnose.
 struct EvidenceOptions: ParsableArguments {
@@ -33,6 +44,9 @@ struct EvidenceOptions: ParsableArguments {
 
     @Option(name: .customLong("unit"), help: ArgumentHelp("A systemd unit whose journal to search for reset errors (repeatable).", valueName: "NAME"))
     var units: [String] = []
+
+    @Option(help: ArgumentHelp("The period asked about: log lines (--log, --unit) and kernel messages older than this do not count (default 1h).", valueName: "DURATION"))
+    var since: String = "1h"
 
     @Option(help: ArgumentHelp("Diagnose a bundle saved by `rstdoctor collect` instead of this host.", valueName: "DIR"))
     var from: String?
@@ -67,13 +81,14 @@ struct EvidenceOptions: ParsableArguments {
         o.window = try Validate.duration(sample, min: 0.05, max: 600)
         let known = Set(kb.checks.map(\.id) + kb.steps.map(\.id))
         for id in only + skip where !known.contains(id) {
-            let near = ExprChecker.nearest(id, in: Array(known)).map { " Did you mean `\($0)`?" } ?? ""
+            let near = DidYouMean.hint(id, in: Array(known))
             throw Failure.usage("'\(Sanitize.terminal(id))' is neither a check nor a step id.\(near) See `rstdoctor knowledge checks`.")
         }
         o.only = Set(only)
         o.skip = Set(skip)
         o.logs = try logs.map { try Validate.path($0) }
         o.units = try units.map { try Validate.unit($0) }
+        o.since = try Validate.duration(since, min: 1, max: 366 * 86400)
         r.collect = o
         for a in answers {
             let (k, v) = try DiagnosisRequest.parseAnswer(a, kb: kb)

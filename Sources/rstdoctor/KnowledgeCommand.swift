@@ -1,6 +1,17 @@
 import ArgumentParser
 import Foundation
-import RSTDoctorKit
+import RSTDInteractive
+import RSTDPipeline
+import RSTDRender
+import RSTDCollect
+import RSTDInfer
+import RSTDKnowledge
+import RSTDCapture
+import RSTDTrace
+import RSTDParse
+import RSTDSystem
+import RSTDData
+import RSTDCore
 
 struct KnowledgeCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -16,7 +27,7 @@ struct KnowledgeCommand: ParsableCommand {
 
         func run() throws {
             let files = try KnowledgeFiles.resolve(dir: knowledge.knowledgeDir)
-            let problems = RSTDoctorKit.Lint.run(files)
+            let problems = RSTDPipeline.Lint.run(files)
             let (kb, _) = KnowledgeBase.load(files)
             for p in problems.sorted(by: { ($0.file, $0.line) < ($1.file, $1.line) }) { print(Sanitize.line(p.description)) }
             if problems.isEmpty {

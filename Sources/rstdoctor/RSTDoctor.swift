@@ -2,8 +2,19 @@ import ArgumentParser
 import Foundation
 #if canImport(Glibc)
 import Glibc
+import RSTDInteractive
+import RSTDPipeline
+import RSTDRender
+import RSTDCollect
+import RSTDInfer
+import RSTDKnowledge
+import RSTDCapture
+import RSTDTrace
+import RSTDParse
+import RSTDSystem
+import RSTDData
+import RSTDCore
 #endif
-import RSTDoctorKit
 
 /// Exit codes (DESIGN §8): 0 nothing likely found, 1 a likely cause found, 2 usage error, 3 could not run.
 enum Exit {
@@ -55,7 +66,7 @@ struct RSTDoctor: AsyncParsableCommand {
             Cleanup.shared.runAll()
             FileHandle.standardError.write(Data("rstdoctor: \(f.message)\n".utf8))
             Glibc.exit(f.code)
-        } catch let v as RSTDoctorKit.ValidationError {
+        } catch let v as RSTDCore.ValidationError {
             Cleanup.shared.runAll()
             FileHandle.standardError.write(Data("rstdoctor: \(v.message)\n".utf8))
             Glibc.exit(Exit.usage)

@@ -1,7 +1,14 @@
 import ArgumentParser
 import Foundation
 import RSTDJournal
-import RSTDoctorKit
+import RSTDPipeline
+import RSTDRender
+import RSTDCollect
+import RSTDCapture
+import RSTDTrace
+import RSTDSystem
+import RSTDData
+import RSTDCore
 
 /// `rstdoctor record`: the flight recorder (docs/record.md).
 struct RecordCommand: AsyncParsableCommand {
@@ -65,7 +72,7 @@ struct RecordCommand: AsyncParsableCommand {
                     throw Failure.usage("--textfile takes an existing directory (node_exporter's --collector.textfile.directory)")
                 }
             }
-        } catch let e as RSTDoctorKit.ValidationError {
+        } catch let e as RSTDCore.ValidationError {
             throw Failure.usage(e.message)
         }
         o.wire = !noCapture

@@ -1,6 +1,17 @@
 import ArgumentParser
 import Foundation
-import RSTDoctorKit
+import RSTDInteractive
+import RSTDPipeline
+import RSTDRender
+import RSTDCollect
+import RSTDInfer
+import RSTDKnowledge
+import RSTDCapture
+import RSTDTrace
+import RSTDParse
+import RSTDSystem
+import RSTDData
+import RSTDCore
 
 struct ReportCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -47,7 +58,7 @@ struct ReportCommand: AsyncParsableCommand {
             let files = try (session.map { [$0] } ?? merge).map { try Validate.path($0) }
             var inputs: [Merge.Input] = []
             for f in files {
-                do { inputs.append(try Merge.read(file: f)) } catch {
+                do { inputs.append(try Merge.parse(Terminal.readFile(f, maxBytes: Merge.maxFileBytes, what: "a check JSON file"), origin: f)) } catch {
                     if session != nil, error.message.contains(SessionState.schema) {
                         // A guided session's file: the diagnosis it stands at, as check JSON.
                         let d = Session.diagnosis(of: try SessionState.load(from: f), kb: kb)
@@ -57,13 +68,13 @@ struct ReportCommand: AsyncParsableCommand {
                     throw Failure.usage(error.message)
                 }
             }
-            text = fmt.render(inputs, kb: kb)
+            text = fmt.render(inputs, context: ReportContext(kb: kb))
             likely = inputs.contains { i in i.report.causes.contains { $0.probability >= Diagnosis.likely } }
         } else {
             var req = try evidence.request(kb: kb)
             _ = try period.apply(to: &req)
             let d = try await Pipeline.run(req, kb: kb, knowledgeProblems: problems.count)
-            text = fmt.render(d, kb: kb)
+            text = fmt.render(d)
             likely = !d.likelyCauses.isEmpty
         }
         if let path = outPath {

@@ -1,37 +1,50 @@
 import ArgumentParser
 import Foundation
 import RSTDJournal
-import RSTDoctorKit
+import RSTDPipeline
+import RSTDRender
+import RSTDCollect
+import RSTDCapture
+import RSTDTrace
+import RSTDSystem
+import RSTDData
+import RSTDCore
 
-/// `--since / --until / --journal`: diagnose a past period from the recorder's journal.
+/// `--until / --journal` beside the evidence options' `--since`: diagnose a past period from the
+/// recorder's journal. The journal is read when `--journal` is given (a missing or foreign one is an
+/// error) or when `--since` is given and the default journal exists (without one, a note says how to
+/// start it: `--since` also bounds log lines, which need no journal).
 struct SinceOptions: ParsableArguments {
-    @Option(help: ArgumentHelp("Diagnose the resets `rstdoctor record` kept over this past period (e.g. 2h), with the host's present state.", valueName: "DURATION"))
-    var since: String?
-
-    @Option(help: ArgumentHelp("End of the --since period: a time (2026-12-04T10:00:00Z, '2026-12-04 10:00', Unix time) or a duration ago (default: now).", valueName: "TIME"))
+    @Option(help: ArgumentHelp("End of the --since period read from the recorder's journal: a time (2026-12-04T10:00:00Z, '2026-12-04 10:00', Unix time) or a duration ago (default: now).", valueName: "TIME"))
     var until: String?
 
-    @Option(help: ArgumentHelp("The recorder's journal (default: the one `rstdoctor record` writes for this user).", valueName: "PATH"))
+    @Option(help: ArgumentHelp("The recorder's journal to read the --since period from (default: the one `rstdoctor record` writes for this user).", valueName: "PATH"))
     var journal: String?
 
-    /// Reads the period and adds its records and facts to the request; nil without --since.
+    /// Whether `--since` was on the command line (it has a default for log lines).
+    static var sinceGiven: Bool {
+        CommandLine.arguments.contains { $0 == "--since" || $0.hasPrefix("--since=") }
+    }
+
+    /// Reads the period and adds its records and facts to the request; nil when no journal is asked for.
     func apply(to req: inout DiagnosisRequest) throws -> JournalEvidence.Result? {
-        guard let since else {
-            if until != nil || journal != nil { throw Failure.usage("--until and --journal go with --since (the period to read from the journal)") }
-            return nil
-        }
-        if req.bundle != nil { throw Failure.usage("--since reads the recorder's journal; --from reads a saved bundle: give one or the other") }
-        if req.observe != nil { throw Failure.usage("--since reads a past period; --observe watches from now on: give one or the other") }
+        let explicit = journal != nil
+        guard explicit || Self.sinceGiven || until != nil else { return nil }
+        if req.bundle != nil { throw Failure.usage("the recorder's journal (--journal, --until) describes this host; --from reads a saved bundle: give one or the other") }
+        if req.observe != nil { throw Failure.usage("--journal/--until read a past period; --observe watches from now on: give one or the other") }
         let now = Date()
-        let end: Date, length: Double, path: String
+        let end: Date, path: String
         do {
             end = try until.map { try RecordSettings.time($0, now: now) } ?? now
-            length = try Validate.duration(since, min: 1, max: 366 * 86400)
             path = try Validate.path(journal ?? RecordSettings.defaultJournal())
-        } catch let e as RSTDoctorKit.ValidationError {
+        } catch let e as RSTDCore.ValidationError {
             throw Failure.usage(e.message)
         }
-        let period = JournalEvidence.Period(since: end.addingTimeInterval(-length), until: end, journal: path)
+        if !explicit && !FileManager.default.fileExists(atPath: path) {
+            FileHandle.standardError.write(Data("rstdoctor: note: no recorder journal at \(Sanitize.terminal(path)), so the resets of the period are not known; start one with `rstdoctor record` (as a service: contrib/rstdoctor-record.service) to have them next time.\n".utf8))
+            return nil
+        }
+        let period = JournalEvidence.Period(since: end.addingTimeInterval(-req.collect.since), until: end, journal: path)
         let result: JournalEvidence.Result
         do {
             result = try JournalEvidence.read(period, target: req.collect.target, port: req.collect.port, peer: req.collect.peer)

@@ -1,6 +1,17 @@
 import ArgumentParser
 import Foundation
-import RSTDoctorKit
+import RSTDInteractive
+import RSTDPipeline
+import RSTDRender
+import RSTDCollect
+import RSTDInfer
+import RSTDKnowledge
+import RSTDCapture
+import RSTDTrace
+import RSTDParse
+import RSTDSystem
+import RSTDData
+import RSTDCore
 
 /// `rstdoctor watch`: streams every TCP reset the kernel sends or receives, with its reason.
 struct WatchCommand: AsyncParsableCommand {
@@ -33,7 +44,7 @@ struct WatchCommand: AsyncParsableCommand {
             if let p = port { filter.port = Int(try Validate.port(p)) }
             if let a = peer { filter.peer = try Validate.address(a) }
             if let n = netns { _ = try Validate.netnsName(n) }
-            if let c = count, c < 1 { throw RSTDoctorKit.ValidationError("--count must be 1 or more") }
+            if let c = count, c < 1 { throw RSTDCore.ValidationError("--count must be 1 or more") }
         } catch {
             FileHandle.standardError.write(Data("rstdoctor watch: \(error)\n".utf8))
             throw ExitCode(2)
@@ -51,7 +62,7 @@ struct WatchCommand: AsyncParsableCommand {
             } catch {
                 throw fail(error)
             }
-            notes.append("The RST tracepoints are global (they carry no namespace): showing resets to or from the addresses of netns \(n) (\(filter.addresses.sorted().joined(separator: ", "))). Listener resets print a wildcard address and are shown with [listener] whenever their port matches.")
+            notes.append("The RST tracepoints are global (they carry no namespace): showing resets sent from or received at the addresses of netns \(n) (\(filter.addresses.sorted().joined(separator: ", "))); those of other namespaces are counted apart. Listener resets print a wildcard address and are shown with [listener] whenever their port matches.")
         }
 
         let reasons: TraceReasonMap
@@ -77,7 +88,7 @@ struct WatchCommand: AsyncParsableCommand {
         notes += session.notes
         for n in notes { FileHandle.standardError.write(Data("note: \(Sanitize.terminal(n))\n".utf8)) }
         if format == .text {
-            let limit = duration.map { "for \(Duration.render($0))" } ?? "until Ctrl-C"
+            let limit = duration.map { "for \(Seconds.render($0))" } ?? "until Ctrl-C"
             FileHandle.standardError.write(Data("Watching TCP resets \(limit) (tracefs instance \(session.instance.name))…\n".utf8))
         }
 
@@ -102,18 +113,10 @@ struct WatchCommand: AsyncParsableCommand {
         emit(Array(all.dropFirst(before)))
         let elapsed = Date().timeIntervalSince(started)
         switch format {
-        case .text: print(WatchOutput.summaryText(seen, seconds: elapsed), terminator: "")
-        case .json: print(WatchOutput.jsonSummary(seen, seconds: elapsed, reasonReported: session.reasonReported, notes: notes, filter: filter))
+        case .text: print(WatchOutput.summaryText(seen, seconds: elapsed, elsewhere: session.elsewhere), terminator: "")
+        case .json: print(WatchOutput.jsonSummary(seen, seconds: elapsed, reasonReported: session.reasonReported, notes: notes, filter: filter, elsewhere: session.elsewhere))
         }
         fflush(nil)
         if seen.contains(where: { $0.cause != nil }) { throw ExitCode(1) }
     }
-}
-
-/// Set from the signal path, read by the watch loop.
-final class StopFlag: @unchecked Sendable {
-    private let lock = NSLock()
-    private var value = false
-    func set() { lock.lock(); value = true; lock.unlock() }
-    var isSet: Bool { lock.lock(); defer { lock.unlock() }; return value }
 }

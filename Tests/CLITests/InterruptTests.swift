@@ -52,11 +52,14 @@ final class InterruptTests: XCTestCase {
 
     /// `check --observe 20s` interrupted after the trace and capture started: the window ends early,
     /// the trace instance is removed, the capture closed, and the diagnosis covers what was seen.
+    /// It observes inside a namespace of its own: resets elsewhere on the machine cannot reach it.
     func testSIGTERMDuringObserveCleansUpAndPrintsPartialResults() throws {
         guard CLI.isRoot else { throw XCTSkip("--observe traces the kernel and captures packets: needs root") }
         guard FileManager.default.fileExists(atPath: Self.instances) else { throw XCTSkip("tracefs is not mounted at /sys/kernel/tracing") }
+        let ns = try TestNamespace()
+        defer { ns.remove() }
         var pid: pid_t = 0
-        let r = try CLI.run(["check", "--observe", "20s", "--format", "json"], timeout: 40, signals: [
+        let r = try ns.run(["check", "--observe", "20s", "--format", "json"], timeout: 40, signals: [
             (SIGTERM, { p, _ in pid = p; return FileManager.default.fileExists(atPath: self.instance(p)) }),
         ])
         XCTAssertEqual(r.code, 143, r.stderr)
@@ -73,9 +76,11 @@ final class InterruptTests: XCTestCase {
     func testSecondSignalQuitsAtOnceAndStillCleansUp() throws {
         guard CLI.isRoot else { throw XCTSkip("--observe traces the kernel: needs root") }
         guard FileManager.default.fileExists(atPath: Self.instances) else { throw XCTSkip("tracefs is not mounted at /sys/kernel/tracing") }
+        let ns = try TestNamespace()
+        defer { ns.remove() }
         var pid: pid_t = 0
         var firstAt = 0.0
-        let r = try CLI.run(["check", "--observe", "20s", "--format", "json"], timeout: 40, signals: [
+        let r = try ns.run(["check", "--observe", "20s", "--format", "json"], timeout: 40, signals: [
             (SIGINT, { p, t in pid = p; firstAt = t; return FileManager.default.fileExists(atPath: self.instance(p)) }),
             (SIGINT, { _, t in t > firstAt + 0.05 }),
         ])
@@ -89,7 +94,9 @@ final class InterruptTests: XCTestCase {
         let dir = try CLI.tempDir("int-capture")
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let file = dir + "/out.pcap"
-        let r = try CLI.run(["capture", "--live", "lo", "--port", "9", "--seconds", "30", "-w", file], timeout: 40,
+        let ns = try TestNamespace()
+        defer { ns.remove() }
+        let r = try ns.run(["capture", "--live", "lo", "--port", "9", "--seconds", "30", "-w", file], timeout: 40,
                             signals: [(SIGINT, { _, t in t > 1.5 })])
         XCTAssertEqual(r.code, 0, r.stderr)
         XCTAssertLessThan(r.seconds, 10)

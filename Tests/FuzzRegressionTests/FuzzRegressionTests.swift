@@ -21,6 +21,7 @@ final class FuzzRegressionTests: XCTestCase {
 
     func testRegressionInputsStillRun() throws {
         var ran = 0
+        var targets = Set<String>()
         for (name, body) in FuzzTargets.all {
             let dir = Self.fixtures.appendingPathComponent(name)
             let files = ((try? FileManager.default.contentsOfDirectory(atPath: dir.path)) ?? []).sorted()
@@ -29,9 +30,13 @@ final class FuzzRegressionTests: XCTestCase {
                 print("fuzz regression \(name)/\(f)")
                 body([UInt8](data))
                 ran += 1
+                targets.insert(name)
             }
         }
-        print("fuzz regressions replayed: \(ran)")
+        print("fuzz regressions replayed: \(ran) for \(targets.sorted())")
+        // An empty or misplaced folder would make this test pass while replaying nothing.
+        XCTAssertGreaterThanOrEqual(targets.count, 5, "Tests/Fixtures/fuzz holds inputs for only \(targets.sorted())")
+        XCTAssertGreaterThanOrEqual(ran, 10, "Tests/Fixtures/fuzz holds only \(ran) inputs")
     }
 
     /// Seeds every target with a real input shape (a short capture, parser output, an expression, a

@@ -22,6 +22,8 @@ enum Catalog {
         UnreadData(),
         UnreadData(v6: true),
         DuplicateIP(),
+        BusyPast(),
+        ContainerHost(),
     ]
 
     static func named(_ id: String) -> (any Scenario)? { all.first { $0.id == id } }

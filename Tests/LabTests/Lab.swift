@@ -1,5 +1,6 @@
 import Foundation
-import RSTDoctorKit
+import RSTDCore
+import RSTDSystem
 
 /// A throw-away set of network namespaces, links, agents, captures and trace instances for one
 /// scenario. Everything it creates is named `rstd-l<pid>-<n>-…` and removed by `teardown()`, which

@@ -37,7 +37,7 @@ struct Frame: Sendable, CustomStringConvertible {
 }
 
 /// A minimal reader for the lab's own captures (pcap, Ethernet, IPv4/IPv6, TCP, ARP). It exists to
-/// verify the scenarios; rstdoctor's real decoder lives in RSTDoctorKit/Capture.
+/// verify the scenarios; rstdoctor's real decoder lives in Sources/RSTDCapture.
 enum PcapPeek {
     static func read(_ url: URL) -> [Frame] {
         guard let data = try? Data(contentsOf: url), data.count >= 24 else { return [] }

@@ -3,8 +3,19 @@ import XCTest
 
 /// The acceptance rule applied to rstdoctor's JSON; needs no root and no lab.
 final class VerdictTests: XCTestCase {
-    func d(_ json: String, status: Int32? = 1) -> Diagnosis {
-        Diagnosis(mode: "plain", argv: [], status: status, stdout: json, stderr: "")
+    func d(_ json: String, status: Int32? = 1, mode: String = "observe") -> Diagnosis {
+        Diagnosis(mode: mode, argv: [], status: status, stdout: json, stderr: "")
+    }
+
+    /// A plain check after the fault has only state now and history: first is enough, but nothing
+    /// else may reach 0.5.
+    func testPlainModeNeedsFirstButNoThreshold() {
+        let weak = d(#"{"causes":[{"id":"application-abort","probability":0.2},{"id":"no-listener","probability":0.05}]}"#, mode: "plain")
+        XCTAssertEqual(Verdict.judge(weak, expected: "application-abort", tolerated: []), [])
+        let wrong = d(#"{"causes":[{"id":"no-listener","probability":0.3},{"id":"application-abort","probability":0.2}]}"#, mode: "plain")
+        XCTAssertEqual(Verdict.judge(wrong, expected: "application-abort", tolerated: []).count, 1)
+        let half = d(#"{"causes":[{"id":"application-abort","probability":0.9},{"id":"no-listener","probability":0.5}]}"#, mode: "plain")
+        XCTAssertEqual(Verdict.judge(half, expected: "application-abort", tolerated: []).count, 1, "0.5 is already confidently wrong")
     }
 
     func testExpectedCauseMustRankFirstWithSeventyPercent() {

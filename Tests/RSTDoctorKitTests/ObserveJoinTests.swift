@@ -1,6 +1,17 @@
 import Foundation
 import XCTest
-@testable import RSTDoctorKit
+@testable import RSTDPipeline
+@testable import RSTDRender
+@testable import RSTDCollect
+@testable import RSTDInfer
+@testable import RSTDKnowledge
+@testable import RSTDCapture
+@testable import RSTDTrace
+@testable import RSTDSystem
+@testable import RSTDData
+@testable import RSTDCore
+@testable import RSTDParse
+@testable import RSTDInteractive
 
 /// The observe join: a captured RST leaving a local address with no tcp_send_reset behind it was
 /// built by a firewall (RST-SIGNALS.md 5a); one the stack sent keeps its own cause.
@@ -10,10 +21,30 @@ final class ObserveJoinTests: XCTestCase {
          "cause": .string(cause), "firewall_built": .bool(false)]
     }
 
-    func joined(_ rs: [Record], events: [ResetEvent], traced: Bool) -> [Record] {
+    /// `traced`: the trace ran from t = 50 to t = 150 (the records' times are around 100).
+    func joined(_ rs: [Record], events: [ResetEvent], traced: Bool, coverage: ClosedRange<Double> = 50...150) -> [Record] {
         let f = Fact(key: "capture.resets", value: .records(rs), source: FactSource(check: "capture"))
-        guard case .records(let out)? = Observation.join([f], events: events, traced: traced, local: ["198.18.2.2"]).first?.value else { return [] }
+        guard case .records(let out)? = Observation.join([f], events: events, coverage: traced ? coverage : nil, local: ["198.18.2.2"]).first?.value
+        else { return [] }
         return out
+    }
+
+    /// A RST the capture saw after the trace had stopped (or before it started) has no
+    /// tcp_send_reset to be found: that proves nothing, so it is not called firewall-built.
+    func testRSTOutsideTheTracedIntervalIsNotJudged() {
+        let late = record(src: "198.18.2.2", sport: 8080, dst: "198.18.2.1", dport: 40000, time: 149.99, cause: "no-listener")
+        let early = record(src: "198.18.2.2", sport: 8080, dst: "198.18.2.1", dport: 40001, time: 49, cause: "no-listener")
+        let out = joined([late, early], events: [], traced: true)
+        for r in out {
+            XCTAssertEqual(r["trace_covered"], .bool(false))
+            XCTAssertNil(r["stack_sent"])
+            XCTAssertEqual(r["firewall_built"], .bool(false))
+            XCTAssertEqual(r["cause"], .string("no-listener"))
+        }
+        // Inside the interval the same RST without a trace event is the firewall's.
+        let inside = joined([record(src: "198.18.2.2", sport: 8080, dst: "198.18.2.1", dport: 40000, time: 140, cause: "no-listener")],
+                            events: [], traced: true)
+        XCTAssertEqual(inside.first?["firewall_built"], .bool(true))
     }
 
     func testLocalRSTWithoutTraceEventIsFirewallBuilt() {

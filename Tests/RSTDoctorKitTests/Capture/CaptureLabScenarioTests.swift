@@ -1,7 +1,18 @@
 import Foundation
 import XCTest
 
-@testable import RSTDoctorKit
+@testable import RSTDPipeline
+@testable import RSTDRender
+@testable import RSTDCollect
+@testable import RSTDInfer
+@testable import RSTDKnowledge
+@testable import RSTDCapture
+@testable import RSTDTrace
+@testable import RSTDSystem
+@testable import RSTDData
+@testable import RSTDCore
+@testable import RSTDParse
+@testable import RSTDInteractive
 
 /// Every capture the lab made (Tests/LabTests/Fixtures/pcap, one per scenario, taken on the client's
 /// veth): each RST frame with its sender, class and cause, the fields that justify them, and how each
@@ -127,17 +138,18 @@ final class CaptureLabScenarioTests: XCTestCase {
         ], connStates: ["RSTR": 1], resetFlows: [22: "RSTR"]),
 
         // Clean close (client first: TIME_WAIT on the client), the server's old segment replayed (13),
-        // the TIME_WAIT ACK (14), the server's listener RST (15). Once the RST comes the connection is
-        // RSTR, as in Zeek (a RST outranks the FINs). Whether tcp_rfc1337 saved the TIME_WAIT entry is
-        // not on the wire: the rfc1337 capture is classified the same.
+        // the TIME_WAIT ACK (14), the server's listener RST (15). The connection stays SF: in Zeek a RST
+        // from a side in CLOSED whose peer is CLOSED too changes nothing (TCPSessionAdapter.cc,
+        // UpdateClosedState). Whether tcp_rfc1337 saved the TIME_WAIT entry is not on the wire: the
+        // rfc1337 capture is classified the same.
         "time-wait-assassination": Scenario(frames: 17, resets: [
             RST(frame: 15, sender: "server", flags: "R", cls: "into-time-wait", causes: ["time-wait-assassination"],
                 answered: "ACK", answeredFrame: 14, stateless: true, mentions: ["TIME-WAIT", "tcp_rfc1337"]),
-        ], connStates: ["RSTR": 1], resetFlows: [15: "RSTR"]),
+        ], connStates: ["SF": 1], resetFlows: [15: "SF"]),
         "time-wait-rfc1337": Scenario(frames: 17, resets: [
             RST(frame: 14, sender: "server", flags: "R", cls: "into-time-wait", causes: ["time-wait-assassination"],
                 answered: "ACK", answeredFrame: 13, stateless: true, mentions: ["TIME-WAIT", "tcp_rfc1337"]),
-        ], connStates: ["RSTR": 1], resetFlows: [14: "RSTR"]),
+        ], connStates: ["SF": 1], resetFlows: [14: "SF"]),
 
         // SO_LINGER {1,0} after the response: a socket RST/ACK, nothing in flight, nothing unacked
         // received. A close with received data still unread looks the same once that data was acked
@@ -240,9 +252,9 @@ final class CaptureLabScenarioTests: XCTestCase {
         XCTAssertFalse(router.resets.contains { $0.class == "after-idle" })
     }
 
-    /// A late RST into TIME-WAIT changes the connection's outcome from SF to RSTR; without the replay
-    /// (the capture cut before frame 13) it stays SF.
-    func testLateRSTMovesTheOutcome() throws {
+    /// A late RST into TIME-WAIT leaves the connection SF, as Zeek does (a RST after both FINs changes
+    /// no endpoint state): the same outcome as the capture cut before the replay (frame 13).
+    func testLateRSTAfterBothFINsKeepsSF() throws {
         let url = Self.dir.appending(path: "time-wait-assassination.pcap")
         let a = CaptureAnalyzer(classes: try CaptureFixtures.classes(), source: "t", linkType: LinkType.ethernet)
         let handle = try PcapHandle.open(file: url.path)
@@ -256,5 +268,6 @@ final class CaptureLabScenarioTests: XCTestCase {
         }
         XCTAssertEqual(frame, 12)
         XCTAssertEqual(a.report().connStates, ["SF": 1])
+        XCTAssertEqual(try CaptureFixtures.analyze(url).connStates, ["SF": 1])
     }
 }

@@ -1,7 +1,18 @@
 import Foundation
 import XCTest
 
-@testable import RSTDoctorKit
+@testable import RSTDPipeline
+@testable import RSTDRender
+@testable import RSTDCollect
+@testable import RSTDInfer
+@testable import RSTDKnowledge
+@testable import RSTDCapture
+@testable import RSTDTrace
+@testable import RSTDSystem
+@testable import RSTDData
+@testable import RSTDCore
+@testable import RSTDParse
+@testable import RSTDInteractive
 
 /// The class knowledge, the facts, the JSON shape, the BPF filter and the memory bound.
 final class CaptureModelTests: XCTestCase {
@@ -61,9 +72,9 @@ final class CaptureModelTests: XCTestCase {
             XCTAssertEqual(v.type, d.type, d.key)
             if case .records(let rows) = v {
                 XCTAssertEqual(rows.count, 2)
-                // `local`, `stack_sent` and `time_wait_kept` are added by `check --observe`, which joins the
+                // `local`, `stack_sent`, `trace_covered` and `time_wait_kept` are added by `check --observe`, which joins the
                 // capture with the host's addresses, the kernel trace and `ss` (Collect/Observe.swift, TimeWaitJoin.swift).
-                let joined: Set<String> = ["local", "stack_sent", "time_wait_kept"]
+                let joined: Set<String> = ["local", "stack_sent", "trace_covered", "time_wait_kept"]
                 for row in rows {
                     XCTAssertEqual(Set(row.keys), Set(d.fields.keys).subtracting(joined))
                     for (k, t) in d.fields where !joined.contains(k) { XCTAssertEqual(row[k]?.type, t, "\(d.key).\(k)") }

@@ -1,5 +1,16 @@
 import XCTest
-@testable import RSTDoctorKit
+@testable import RSTDPipeline
+@testable import RSTDRender
+@testable import RSTDCollect
+@testable import RSTDInfer
+@testable import RSTDKnowledge
+@testable import RSTDCapture
+@testable import RSTDTrace
+@testable import RSTDSystem
+@testable import RSTDData
+@testable import RSTDCore
+@testable import RSTDParse
+@testable import RSTDInteractive
 
 final class ResetCorrelatorTests: XCTestCase {
     private func events(_ text: String, filter: TraceFilter = TraceFilter(), reasonReported: Bool = true,
@@ -38,7 +49,18 @@ final class ResetCorrelatorTests: XCTestCase {
         XCTAssertEqual(overflow.peerState, "TCP_ESTABLISHED")
         XCTAssertTrue(overflow.explain?.contains("TCP_LISTEN_OVERFLOW") ?? false)
 
-        let received = all.filter { $0.direction == .received }
+        // Both ends are on this machine: each RST is reported once, as sent, with the receiver's state.
+        XCTAssertEqual(all.filter { $0.direction == .received }.count, 0, "a RST sent and received here is one RST")
+
+        // Watched from the client's namespace (its address), the same trace shows the five RSTs it
+        // received, each with the cause its sender (another namespace) knew; the sent events
+        // happened elsewhere and are left out.
+        var c = ResetCorrelator(window: 0.02, reasons: try TraceFixtures.reasons(), filter: TraceFilter(addresses: ["198.18.0.1"]),
+                                clockOffset: 1_000_000)
+        let atClient = c.consume(try TraceFixtures.text("trace/lab-6.18.trace"))
+        XCTAssertEqual(atClient.filter { $0.direction == .sent }.count, 0)
+        XCTAssertEqual(c.elsewhere, 1, "the one sent RST that no socket here received happened elsewhere")
+        let received = atClient.filter { $0.direction == .received }
         XCTAssertEqual(received.count, 5)
         XCTAssertEqual(received.first?.state, "TCP_SYN_SENT", "from inet_sock_set_state SYN_SENT -> CLOSE")
         XCTAssertEqual(received.first?.src, "198.18.0.2", "a received RST's src is the peer that sent it")
@@ -66,8 +88,10 @@ final class ResetCorrelatorTests: XCTestCase {
         XCTAssertEqual(byPort.filter { $0.direction == .sent }.map(\.reason), ["INVALID_SYN", "TCP_STATE", "TCP_STATE"])
         // With the join the listener RST's peer is known, so a peer filter for someone else drops it.
         XCTAssertEqual(try events(text, filter: TraceFilter(peer: "203.0.113.7")).count, 0)
-        XCTAssertEqual(try events(text, filter: TraceFilter(peer: "198.18.0.1")).count, 11)
-        XCTAssertEqual(try events(text, filter: TraceFilter(addresses: ["198.18.0.2"])).count, 11)
+        XCTAssertEqual(try events(text, filter: TraceFilter(peer: "198.18.0.1")).count, 6, "one event per RST")
+        // A namespace is placed by each event's local side: the server sent 6, the client received 5.
+        XCTAssertEqual(try events(text, filter: TraceFilter(addresses: ["198.18.0.2"])).map(\.direction), Array(repeating: .sent, count: 6))
+        XCTAssertEqual(try events(text, filter: TraceFilter(addresses: ["198.18.0.1"])).map(\.direction), Array(repeating: .received, count: 5))
         XCTAssertEqual(try events(text, filter: TraceFilter(addresses: ["10.9.9.9"])).count, 0)
         XCTAssertEqual(try events(text, filter: TraceFilter(port: 1)).count, 0)
     }

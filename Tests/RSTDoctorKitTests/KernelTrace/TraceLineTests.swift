@@ -1,5 +1,16 @@
 import XCTest
-@testable import RSTDoctorKit
+@testable import RSTDPipeline
+@testable import RSTDRender
+@testable import RSTDCollect
+@testable import RSTDInfer
+@testable import RSTDKnowledge
+@testable import RSTDCapture
+@testable import RSTDTrace
+@testable import RSTDSystem
+@testable import RSTDData
+@testable import RSTDCore
+@testable import RSTDParse
+@testable import RSTDInteractive
 
 final class TraceLineTests: XCTestCase {
     func testRealLinesOfThisKernel() throws {
@@ -43,12 +54,54 @@ final class TraceLineTests: XCTestCase {
         XCTAssertNil(TraceLine.parse(Substring(String(repeating: "a", count: 5000) + "-1 [000] .... 1.0: x: y=1")))
     }
 
-    func testGarbageNeverCrashes() {
-        var rng = SystemRandomNumberGenerator()
-        let alphabet = Array("abc-[]0123456789.: =\t\u{0}é\u{1b}")
-        for _ in 0..<2000 {
-            let s = String((0..<Int.random(in: 0..<120, using: &rng)).map { _ in alphabet.randomElement(using: &rng)! })
-            _ = TraceLine.parse(Substring(s))
+    /// Random well-formed lines (task names with spaces and dashes, any pid, cpu, flags, fields)
+    /// parse back to exactly what was written.
+    func testRandomWellFormedLinesRoundTrip() throws {
+        var rng = SeededGenerator(seed: 0x7472_6163_6531)
+        func word(_ alphabet: String, _ n: ClosedRange<Int>) -> String {
+            String((0..<Int.random(in: n, using: &rng)).map { _ in alphabet.randomElement(using: &rng)! })
         }
+        let events = ["tcp_send_reset", "tcp_receive_reset", "kfree_skb", "inet_sock_set_state"]
+        for _ in 0..<500 {
+            let task = (0..<Int.random(in: 1...3, using: &rng)).map { _ in word("abcxyz0189-_/<>", 1...8) }.joined(separator: " ")
+            let pid = Int.random(in: 0...4_194_304, using: &rng), cpu = Int.random(in: 0...511, using: &rng)
+            let flags = ["d....", "..s1.", ".....", "dNs2.", "d.h3."].randomElement(using: &rng)!
+            let ts = String(format: "%.6f", Double(UInt32.random(in: 0...UInt32.max, using: &rng)) / 1000)
+            let event = events.randomElement(using: &rng)!
+            let fields = (0..<Int.random(in: 0...6, using: &rng)).map { _ in (word("abcdefgh_", 1...8), word("ABCxyz0189_.:", 0...12)) }
+            let line = "  \(task)-\(pid) [\(String(format: "%03d", cpu))] \(flags) \(ts): \(event): "
+                + fields.map { "\($0.0)=\($0.1)" }.joined(separator: " ")
+            let want = TraceLine(task: task, pid: pid, cpu: cpu, timestamp: try XCTUnwrap(Double(ts)), event: event,
+                                 fields: fields.map { (key: $0.0, value: $0.1) })
+            XCTAssertEqual(TraceLine.parse(Substring(line)), want, "seed \(rng.seed): \(line)")
+        }
+    }
+
+    /// Seeded mutations of real lines (byte flips, cuts, splices of header characters) never crash,
+    /// and whatever still parses is well-formed; both outcomes occur, so both paths are exercised.
+    func testMutatedRealLinesParseWellFormedOrNotAtAll() throws {
+        var rng = SeededGenerator(seed: 0x7472_6163_6532)
+        let real = try TraceFixtures.text("trace/lab-6.18.trace").split(whereSeparator: \.isNewline).filter { !$0.hasPrefix("#") }
+        let noise = Array("-[]0123456789.: =\t\u{0}é\u{1b}(")
+        var parsed = 0, rejected = 0
+        for _ in 0..<3000 {
+            var chars = Array(real.randomElement(using: &rng)!)
+            for _ in 0...Int.random(in: 0...4, using: &rng) where !chars.isEmpty {
+                let i = Int.random(in: 0..<chars.count, using: &rng)
+                switch Int.random(in: 0...2, using: &rng) {
+                case 0: chars[i] = noise.randomElement(using: &rng)!
+                case 1: chars.removeSubrange(i...)
+                default: chars.insert(contentsOf: chars[i...].prefix(6), at: Int.random(in: 0...chars.count, using: &rng))
+                }
+            }
+            guard let t = TraceLine.parse(Substring(String(chars))) else { rejected += 1; continue }
+            parsed += 1
+            XCTAssertTrue(t.timestamp.isFinite && t.timestamp >= 0, "seed \(rng.seed): \(String(chars))")
+            XCTAssertFalse(t.event.isEmpty, "seed \(rng.seed): \(String(chars))")
+            XCTAssertTrue(t.event.allSatisfy { $0.isLetter || $0.isNumber || $0 == "_" }, "seed \(rng.seed): \(String(chars))")
+            XCTAssertLessThanOrEqual(t.fields.count, 64)
+        }
+        XCTAssertGreaterThan(parsed, 100, "mutations that keep the header still parse")
+        XCTAssertGreaterThan(rejected, 100, "mutations that break the header are rejected")
     }
 }

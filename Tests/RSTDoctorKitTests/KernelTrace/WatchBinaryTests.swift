@@ -1,5 +1,16 @@
 import XCTest
-@testable import RSTDoctorKit
+@testable import RSTDPipeline
+@testable import RSTDRender
+@testable import RSTDCollect
+@testable import RSTDInfer
+@testable import RSTDKnowledge
+@testable import RSTDCapture
+@testable import RSTDTrace
+@testable import RSTDSystem
+@testable import RSTDData
+@testable import RSTDCore
+@testable import RSTDParse
+@testable import RSTDInteractive
 
 /// Runs the built `rstdoctor watch` and checks that its tracefs instance is gone after a normal
 /// end, after SIGINT and after SIGTERM, and that it names the cause of a real reset.
@@ -101,7 +112,8 @@ final class WatchBinaryTests: XCTestCase {
         }
     }
 
-    /// tracefs not mounted: watch mounts it, and unmounts it again. Done in a private mount
+    /// tracefs not mounted: watch mounts it and leaves it mounted (another tracer may use it by
+    /// then: unmounting it under them would end their traces). Done in a private mount
     /// namespace so the host's tracefs (and other tracing users) are not touched.
     func testMountsTracefsWhenNotMounted() throws {
         try TraceLab.skipUnlessPossible()
@@ -121,7 +133,7 @@ final class WatchBinaryTests: XCTestCase {
         XCTAssertEqual(first.count, 3, "\(r.out) \(r.err)")
         XCTAssertEqual(first.first, "0", "tracefs unmounted in the private namespace")
         XCTAssertTrue(["0", "1"].contains(first.dropFirst().first ?? ""), "watch ran: \(r.err)")
-        XCTAssertEqual(first.last, "0", "unmounted again after watch")
+        XCTAssertNotEqual(first.last, "0", "tracefs stays mounted after watch (nothing else's trace is cut short)")
         XCTAssertTrue(FileManager.default.fileExists(atPath: instances), "the host's tracefs is untouched")
     }
 }

@@ -1,6 +1,12 @@
 import Foundation
 import RSTDJournal
-@testable import RSTDoctorKit
+import RSTDCollect
+import RSTDCapture
+import RSTDTrace
+import RSTDKnowledge
+import RSTDData
+import RSTDSystem
+import RSTDCore
 import XCTest
 
 /// The recorder's pure parts: settings, the wire/trace join, metrics, and a journal period as facts.
@@ -141,8 +147,8 @@ final class RecordUnitTests: XCTestCase {
         let counters = try XCTUnwrap(r.records.first { $0.id == "counters" })
         XCTAssertEqual(counters.samples.count, 2)
         let kb = try KnowledgeTestSupport.load(KnowledgeTestSupport.root)
-        let (facts, _) = EvidenceBuilder.facts(from: [counters], kb: kb)
-        XCTAssertEqual(facts.value("nstat.TcpExtTCPAbortOnClose.delta"), .int(3))
+        let (facts, _) = EvidenceBuilder.facts(from: [counters], catalog: kb.catalog)
+        XCTAssertEqual(facts.value("nstat.TcpExtTCPAbortOnClose.delta"), FactValue.int(3))
         XCTAssertEqual(r.summary.first?.topTasks.first?.0, "srv")
     }
 }

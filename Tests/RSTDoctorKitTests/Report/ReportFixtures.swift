@@ -1,6 +1,17 @@
 import Foundation
 import XCTest
-@testable import RSTDoctorKit
+@testable import RSTDPipeline
+@testable import RSTDRender
+@testable import RSTDCollect
+@testable import RSTDInfer
+@testable import RSTDKnowledge
+@testable import RSTDCapture
+@testable import RSTDTrace
+@testable import RSTDSystem
+@testable import RSTDData
+@testable import RSTDCore
+@testable import RSTDParse
+@testable import RSTDInteractive
 
 /// Diagnoses for the report tests, built by hand so the goldens test rendering, not the knowledge
 /// base (which changes as rules are added). Values mirror a real accept-queue overflow staged in a
@@ -20,7 +31,7 @@ enum ReportFixtures {
         Cause(id: id, title: title, explanation: "", prior: prior, step: "server-load", remedies: remedies, references: [], file: "fixture", line: 1)
     }
 
-    static func fact(_ key: String, _ value: String, _ source: String) -> Evidence.FactUse { .init(key: key, value: value, source: source) }
+    static func fact(_ key: String, _ value: String, _ source: String) -> FiredRule.FactUse { .init(key: key, value: value, source: source) }
 
     static var remedies: [String: [Cause.Remedy]] {
         [
@@ -66,26 +77,26 @@ enum ReportFixtures {
             CauseResult(cause: cause("accept-queue-overflow", "The accept queue overflows and tcp_abort_on_overflow=1 resets the clients", remedies: r["accept-queue-overflow"] ?? []),
                         score: 2.6, probability: 0.931,
                         forEvidence: [
-                            Evidence(rule: "abort-on-overflow-with-overflows", weight: 4.5,
+                            FiredRule(rule: "abort-on-overflow-with-overflows", weight: 4.5,
                                      explain: "The accept queue overflowed 6 times in 1s, and tcp_abort_on_overflow=1 makes the kernel answer those clients with RST.",
                                      facts: [fact("nstat.TcpExtListenOverflows.delta", "6", "counters: /proc/net/netstat over 1s"),
                                              fact("sysctl.net.ipv4.tcp_abort_on_overflow", "1", "sysctls: sysctl -e net.ipv4.tcp_abort_on_overflow")]),
-                            Evidence(rule: "listener-queue-full-abort", weight: 1.5,
+                            FiredRule(rule: "listener-queue-full-abort", weight: 1.5,
                                      explain: "The listener on port 8095 (\(proc)) has 2 connections waiting with backlog 1.",
                                      facts: [fact("listeners", "3 records", "listeners: ss -Hltnp")]),
                         ],
                         against: [], unknown: [(key: "trace.resets", reason: "check `kernel-trace` was skipped: needs root")]),
             CauseResult(cause: cause("firewall-reset", "A firewall rule rejects the traffic with a TCP reset", remedies: r["firewall-reset"] ?? []),
                         score: -1.2, probability: 0.231,
-                        forEvidence: [Evidence(rule: "reject-tcp-reset-rules", weight: 1.0, explain: "A firewall rule rejects with a TCP reset: \(hostile ? hostileMarkdown : "tcp dport 9000 reject").",
+                        forEvidence: [FiredRule(rule: "reject-tcp-reset-rules", weight: 1.0, explain: "A firewall rule rejects with a TCP reset: \(hostile ? hostileMarkdown : "tcp dport 9000 reject").",
                                                facts: [fact("firewall.reset_rules", "true", "rule:firewall-reset-rules")])],
-                        against: [Evidence(rule: "local-rst-from-stack", weight: -1.0, explain: "The kernel sent every reset itself.", facts: [])],
+                        against: [FiredRule(rule: "local-rst-from-stack", weight: -1.0, explain: "The kernel sent every reset itself.", facts: [])],
                         unknown: []),
             CauseResult(cause: cause("idle-timeout", "A middlebox or conntrack forgot an idle connection"), score: -3.2, probability: 0.04,
                         forEvidence: [], against: [], unknown: [(key: "answer.reset_timing", reason: "not answered yet (`--answer reset_timing=…`)")]),
             CauseResult(cause: cause("no-listener", "Nothing listens on the port (connection refused)", prior: 0.05, remedies: r["no-listener"] ?? []),
                         score: -4.5, probability: 0.011, forEvidence: [],
-                        against: [Evidence(rule: "focus-port-listening", weight: -2.0, explain: "Something listens on port 8095.",
+                        against: [FiredRule(rule: "focus-port-listening", weight: -2.0, explain: "Something listens on port 8095.",
                                            facts: [fact("focus.listening", "true", "rule:focus-listening")])],
                         unknown: []),
         ]
@@ -125,7 +136,7 @@ enum ReportFixtures {
              "dst": .string("198.18.0.2"), "dport": .int(8095), "flags": .string("RA"), "class": .string("unknown")],
         ]
         return Diagnosis(host: host, causes: causes, checks: checks, facts: facts, resets: resets,
-                         answers: ["under_load": "yes", "reset_timing": "after-connect"], knowledgeProblems: 0)
+                         answers: ["under_load": "yes", "reset_timing": "after-connect"], knowledgeProblems: 0, context: context)
     }
 
     /// The client side of the same connection: it only saw the resets.
@@ -138,7 +149,7 @@ enum ReportFixtures {
             CauseResult(cause: cause("no-listener", "Nothing listens on the port (connection refused)", prior: 0.05), score: -2.9, probability: 0.05,
                         forEvidence: [], against: [], unknown: []),
             CauseResult(cause: cause("half-open-after-restart", "The peer restarted and forgot the connection (half-open connection)"), score: -1.0, probability: 0.27,
-                        forEvidence: [Evidence(rule: "estab-resets-now", weight: 2.0, explain: "TcpEstabResets grew by 6 in 1s.",
+                        forEvidence: [FiredRule(rule: "estab-resets-now", weight: 2.0, explain: "TcpEstabResets grew by 6 in 1s.",
                                                facts: [fact("nstat.TcpEstabResets.delta", "6", "counters: /proc/net/snmp over 1s")])],
                         against: [], unknown: []),
         ]
@@ -152,7 +163,7 @@ enum ReportFixtures {
             ["source": .string("trace"), "time": .double(1_795_290_000.26), "direction": .string("received"), "src": .string("198.18.0.2"), "sport": .int(8095),
              "dst": .string("198.18.0.1"), "dport": .int(37994), "cause": .string("accept-queue-overflow")],
         ]
-        return Diagnosis(host: host, causes: causes, checks: checks, facts: facts, resets: resets, answers: ["reset_timing": "after-connect"], knowledgeProblems: 0)
+        return Diagnosis(host: host, causes: causes, checks: checks, facts: facts, resets: resets, answers: ["reset_timing": "after-connect"], knowledgeProblems: 0, context: context)
     }
 
     static func report(_ ds: [Diagnosis]) -> Report { Report(hosts: ds.map(HostReport.init), context: context) }

@@ -1,6 +1,17 @@
 import Foundation
 import XCTest
-@testable import RSTDoctorKit
+@testable import RSTDPipeline
+@testable import RSTDRender
+@testable import RSTDCollect
+@testable import RSTDInfer
+@testable import RSTDKnowledge
+@testable import RSTDCapture
+@testable import RSTDTrace
+@testable import RSTDSystem
+@testable import RSTDData
+@testable import RSTDCore
+@testable import RSTDParse
+@testable import RSTDInteractive
 
 /// Hostile host-derived strings (process names, rule comments, log lines, hostnames) come out inert
 /// in every format, and garbage input files are refused with a message, never a crash.
@@ -19,13 +30,12 @@ final class ReportSafetyTests: XCTestCase {
     }
 
     func testTerminalOutputStripsControlCharacters() throws {
-        let (kb, _) = KnowledgeBase.load(try KnowledgeFiles.directory(ReportFixtures.root))
         let d = ReportFixtures.server(hostile: true)
-        let plain = TextRender.render(d, kb: kb, style: Style(enabled: false), verbose: true)
+        let plain = TextRender.render(d, style: Style(enabled: false), verbose: true)
         XCTAssertFalse(plain.unicodeScalars.contains { $0.value == 0x1B || $0.value == 0x07 }, "no raw escape reaches the terminal")
         XCTAssertTrue(plain.contains("lab\\u{1b}[2Jns"), "the namespace's escape is shown, not obeyed")
         // With colour on, the only escapes are rstdoctor's own SGR codes.
-        let coloured = TextRender.render(d, kb: kb, style: Style(enabled: true), verbose: true)
+        let coloured = TextRender.render(d, style: Style(enabled: true), verbose: true)
         let escapes = coloured.components(separatedBy: "\u{1B}").dropFirst()
         XCTAssertFalse(escapes.isEmpty)
         for e in escapes { XCTAssertNotNil(e.range(of: #"^\[[0-9;]*m"#, options: .regularExpression), "foreign escape: \(e.prefix(12))") }
@@ -77,7 +87,7 @@ final class ReportSafetyTests: XCTestCase {
                 XCTAssertTrue(error.message.hasPrefix("in.json"), error.message)
             }
         }
-        XCTAssertThrowsError(try Merge.read(file: "/nonexistent/rstd.json"))
+        XCTAssertThrowsError(try Terminal.readFile("/nonexistent/rstd.json", maxBytes: Merge.maxFileBytes, what: "a check JSON file"))
     }
 
     func testWrongTypesStillRender() throws {
@@ -115,5 +125,18 @@ final class ReportSafetyTests: XCTestCase {
             }
         }
         XCTAssertGreaterThan(parsed, 0, "some mutations keep valid JSON and must render")
+    }
+}
+
+/// Times in JSON keep their microseconds: `report --merge` lines up client and server by them.
+final class JSONTimeTests: XCTestCase {
+    func testDoublesReadBackExactly() throws {
+        for t in [1_796_417_119.580123, 1_795_290_000.25, 0.000001, 123.456789, -2.5] {
+            let text = JSON.object([("time", .double(t))]).serialized(pretty: false)
+            let back = try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Double]
+            XCTAssertEqual(back?["time"], t, text)
+        }
+        XCTAssertEqual(JSON.double(1_796_417_119).serialized(), "1796417119")
+        XCTAssertEqual(JSON.double(.nan).serialized(), "null")
     }
 }

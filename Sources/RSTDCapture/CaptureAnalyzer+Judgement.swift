@@ -1,0 +1,111 @@
+import Foundation
+import RSTDData
+import RSTDSystem
+import RSTDCore
+
+/// When a RST's judgement becomes final (RSTJudge classifies, RSTExplainer explains): at once, or
+/// after the look-ahead (PendingResets); and the forwarded copies of RSTs in cooked captures.
+extension CaptureAnalyzer {
+    /// The outgoing copy of a RST the host received and forwarded: listed (tshark lists both frames)
+    /// with the original's class, marked as forwarded, and nothing else changes. The copy of a RST
+    /// whose judgement is pending waits with it.
+    func forwardedRST(_ p: DecodedPacket, _ original: ForwardedCopies.Entry, key: FlowKey) -> Bool {
+        rstCount += 1
+        let copy = PendingResets.Copy(frame: p.frame, time: p.time, ttl: p.ttl)
+        if original.listed == -2 {
+            if let fi = flows.find(key), case let ps = flows.states[fi].pendingSlot, ps >= 0, var e = pending[ps], e.copy == nil {
+                e.copy = copy
+                pending[ps] = e
+            } else {
+                // Its original became final within microseconds (a rare race): counted, not listed.
+                notListed += 1
+            }
+            return true
+        }
+        emitCopy(copy, classIndex: Int(original.rstClass), listed: Int(original.listed))
+        return true
+    }
+
+    /// Lists the forwarded copy of the record listed at `li`.
+    func emitCopy(_ c: PendingResets.Copy, classIndex ci: Int, listed li: Int) {
+        if ci < byClass.count { byClass[ci] += 1 }
+        guard listed.count < options.maxListedResets, li >= 0, li < listed.count else {
+            notListed += 1
+            return
+        }
+        var r = listed[li]
+        r.explain += " Frame \(c.frame) is the copy of frame \(r.frame) that the capturing host forwarded."
+        r.frame = Int(c.frame)
+        r.time = c.time
+        r.relTime = c.time - (firstTime ?? c.time)
+        r.ttl = Int(c.ttl)
+        r.delay = r.delay.map { $0 + max(0, c.time - listed[li].time) }
+        r.direction = "out"
+        r.localBuilt = false
+        listed.append(r)
+        if wantRecords { ready.append(r) }
+    }
+
+    /// Whether records became final since the last `takeFinal()`.
+    package var hasFinal: Bool { !ready.isEmpty }
+
+    /// The records whose judgement became final, in that order (built only with `wantRecords`).
+    package func takeFinal() -> [ResetRecord] {
+        guard !ready.isEmpty else { return [] }
+        defer { ready.removeAll(keepingCapacity: true) }
+        return ready
+    }
+
+    /// Makes final every pending judgement older than the look-ahead time (live captures call it
+    /// when no packet comes).
+    package func settleDue(now: Double) {
+        while let o = pending.oldest, let e = pending[o], e.ctx.p.time + options.lookAhead < now { settle(o, retire: true) }
+        pendingDue = pending.oldest.flatMap { pending[$0] }.map { $0.ctx.p.time + options.lookAhead } ?? .infinity
+    }
+
+    func context(_ p: DecodedPacket, dir: Int, key: FlowKey, flow: FlowState, frame: UnsafeRawBufferPointer, localBuilt: Bool?) -> ResetContext {
+        let h = hosts[p.src]
+        return ResetContext(
+            p: p, dir: dir, key: key, flow: flow, hostTTL: h?.ttlState == 1 ? h?.ttl : nil, hostMAC: h?.macState == 1 ? h?.mac : nil,
+            hostForwarded: h?.forwarded == true, localBuilt: localBuilt, payload: RSTExplainer.payloadText(p, frame),
+            captureStart: firstTime ?? p.time)
+    }
+
+    /// Judges a RST for good: counted, listed, queued for `takeFinal()`; returns its class.
+    @discardableResult
+    func finish(_ ctx: ResetContext, copy: PendingResets.Copy?) -> RSTClass {
+        let j = RSTJudge.judge(ctx, options: options)
+        let ci = Self.classIndex[j.cls] ?? 0
+        byClass[ci] += 1
+        let listIt = listed.count < options.maxListedResets
+        if !listIt { notListed += 1 }
+        var li = -1
+        if listIt || wantRecords {
+            let r = RSTExplainer.record(ctx, j, classes: classes)
+            if listIt { li = listed.count; listed.append(r) }
+            if wantRecords { ready.append(r) }
+        }
+        if let copy { emitCopy(copy, classIndex: ci, listed: li) }
+        return j.cls
+    }
+
+    /// A pending RST becomes final; its connection (if still tracked) learns the verdict. With
+    /// `retire`, a connection the RST ended moves to the finished ones (only where no slot index is held).
+    func settle(_ slot: Int32, retire canRetire: Bool) {
+        guard let e = pending.take(slot) else { return }
+        let cls = finish(e.ctx, copy: e.copy)
+        if let o = pending.oldest, let next = pending[o] { pendingDue = next.ctx.p.time + options.lookAhead } else { pendingDue = .infinity }
+        guard let i = flows.find(e.ctx.key), flows.states[i].pendingSlot == slot else { return }
+        flows.states[i].pendingSlot = -1
+        if cls == .injectedContinued {
+            // The endpoints carried on: the connection was not reset (Zeek's state machine keeps the RST).
+            flows.states[i].firstRSTFrame = 0
+            flows.states[i].firstRSTFromOrigin = false
+            return
+        }
+        flows.states[i].firstRSTClass = cls
+        flows.states[i].firstRSTCause = classes[cls].cause
+        if canRetire { retire(e.ctx.key, slot: i) }
+    }
+
+}

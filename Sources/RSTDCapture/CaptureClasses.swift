@@ -1,0 +1,163 @@
+import Foundation
+import RSTDData
+import RSTDSystem
+import RSTDCore
+
+/// The classes the RST classifier can assign; their meaning lives in knowledge/capture-classes.yaml.
+package enum RSTClass: String, Sendable, CaseIterable, Codable {
+    case synAnswer = "syn-answer"
+    case challengeAckAnswer = "challenge-ack-answer"
+    case afterHandshake = "after-handshake"
+    case ownSynAbort = "own-syn-abort"
+    case afterOwnFin = "after-own-fin"
+    case statelessUnknownFlow = "stateless-unknown-flow"
+    case intoTimeWait = "into-time-wait"
+    case afterIdle = "after-idle"
+    case injectedTTL = "injected-ttl"
+    case injectedContinued = "injected-endpoint-continued"
+    case injectedFlowLabel = "injected-flowlabel"
+    case injectedMAC = "injected-mac"
+    case routerBuilt = "router-built"
+    case abortWithUnread = "abort-with-unread"
+    case abortWithData = "abort-with-data"
+    case abort = "abort"
+    case afterReset = "after-reset"
+    case midStream = "mid-stream"
+    case withPayloadText = "with-payload-text"
+    case noContext = "no-context"
+}
+
+/// The cause ids of the knowledge base (a public interface: JSON, metrics, scripts).
+package enum CauseIDs {
+    package static let all: Set<String> = [
+        "no-listener", "syn-conflict", "accept-queue-overflow", "half-open-after-restart", "firewall-reset",
+        "time-wait-assassination", "application-abort", "idle-timeout", "unread-data-close", "duplicate-ip",
+        "conntrack-invalid", "conntrack-table-full", "orphan-memory-pressure", "syn-flood", "paws-timestamps",
+    ]
+}
+
+/// What one RST class means: the cause it points to, a title, and the explanation template.
+package struct CaptureClassInfo: Sendable, Hashable {
+    package var id: RSTClass
+    package var cause: String?
+    /// Other causes the wire cannot tell apart from `cause` for this class (the explanation names them).
+    package var also: [String] = []
+    package var title: String
+    package var explain: String
+}
+
+/// knowledge/capture-classes.yaml, loaded and checked: every class the classifier uses is defined
+/// once, every cause is a known cause id, every placeholder is one the classifier fills.
+package struct CaptureClasses: Sendable {
+    package private(set) var byClass: [RSTClass: CaptureClassInfo]
+
+    package static let file = "knowledge/capture-classes.yaml"
+
+    /// The placeholders `CaptureAnalyzer` fills in explanations.
+    package static let placeholders: Set<String> = [
+        "sender", "receiver", "sender_role", "receiver_role", "answered", "delay", "idle", "ttl", "usual_ttl",
+        "hops", "closer", "mac", "usual_mac", "prior_frame", "prior_class", "ack_note", "inflight", "sender_seen",
+        "idle_note", "shape", "answered_note", "ttl_check", "baseline", "injected_evidence", "own_fin",
+    ]
+
+    package subscript(c: RSTClass) -> CaptureClassInfo {
+        byClass[c] ?? CaptureClassInfo(id: c, cause: nil, title: c.rawValue, explain: "")
+    }
+
+    /// Parses the YAML text of capture-classes.yaml.
+    package static func load(yaml text: String, file: String = CaptureClasses.file) throws(KnowledgeProblem) -> CaptureClasses {
+        let doc = try YNode.load(text, file: file)
+        try doc.allowOnly(["classes"])
+        guard let list = doc["classes"]?.sequence else { throw doc.problem("`classes` must be a list") }
+        var out: [RSTClass: CaptureClassInfo] = [:]
+        for item in list {
+            try item.allowOnly(["id", "cause", "also", "title", "explain"])
+            let idText = try item.string("id")
+            guard let id = RSTClass(rawValue: idText) else {
+                throw item.problem("unknown class `\(idText)` (the classifier knows: \(RSTClass.allCases.map(\.rawValue).joined(separator: ", ")))")
+            }
+            guard out[id] == nil else { throw item.problem("class `\(idText)` is defined twice") }
+            let cause = try item.optionalString("cause")
+            if let cause, !CauseIDs.all.contains(cause) {
+                throw item["cause"]?.problem("`\(cause)` is not a cause id (known: \(CauseIDs.all.sorted().joined(separator: ", ")))")
+                    ?? item.problem("bad cause")
+            }
+            var also: [String] = []
+            if let node = item["also"] {
+                guard let list = node.sequence else { throw node.problem("`also` must be a list of cause ids") }
+                for a in list {
+                    guard let id = a.scalar, CauseIDs.all.contains(id), id != cause, !also.contains(id) else {
+                        throw a.problem("`also` lists cause ids other than `cause`, each once (known: \(CauseIDs.all.sorted().joined(separator: ", ")))")
+                    }
+                    also.append(id)
+                }
+                if cause == nil, !also.isEmpty { throw node.problem("`also` needs a `cause` to be an alternative to") }
+            }
+            let explain = try item.string("explain")
+            for name in Self.names(in: explain) where !placeholders.contains(name) {
+                throw item["explain"]?.problem("unknown placeholder {\(name)} (known: \(placeholders.sorted().joined(separator: ", ")))")
+                    ?? item.problem("bad placeholder")
+            }
+            out[id] = CaptureClassInfo(id: id, cause: cause, also: also, title: try item.string("title"), explain: explain)
+        }
+        for c in RSTClass.allCases where out[c] == nil {
+            throw doc.problem("class `\(c.rawValue)` is used by the classifier but not defined")
+        }
+        return CaptureClasses(byClass: out)
+    }
+
+    /// Reads the file at `path`.
+    package static func load(path: String) throws(KnowledgeProblem) -> CaptureClasses {
+        guard let data = FileManager.default.contents(atPath: path), let text = String(data: data, encoding: .utf8) else {
+            throw KnowledgeProblem(file: path, line: 1, "cannot read the file (missing or not UTF-8)")
+        }
+        return try load(yaml: text, file: path)
+    }
+
+    /// The copy embedded in the binary at build time (make embed).
+    package static func embedded() throws(KnowledgeProblem) -> CaptureClasses {
+        guard let text = KnowledgeFiles.embeddedFile(file) else {
+            throw KnowledgeProblem(file: file, line: 1, "not embedded in this build: rebuild, or give the file with --classes")
+        }
+        return try load(yaml: text, file: file)
+    }
+
+    /// `{name}` placeholders in a template.
+    static func names(in template: String) -> [String] {
+        var out: [String] = []
+        var current: String?
+        for ch in template {
+            if ch == "{" { current = "" } else if ch == "}" {
+                if let c = current { out.append(c) }
+                current = nil
+            } else if current != nil { current?.append(ch) }
+        }
+        return out
+    }
+
+    /// Fills `{name}` placeholders; unknown names are left as they are.
+    package static func render(_ template: String, _ values: [String: String]) -> String {
+        render(template) { values[$0] }
+    }
+
+    /// Fills `{name}` placeholders with what `value` returns; names it returns nil for are left as they are.
+    package static func render(_ template: String, value: (String) -> String?) -> String {
+        var out = ""
+        var name: String?
+        for ch in template {
+            if ch == "{" {
+                if let n = name { out += "{" + n }
+                name = ""
+            } else if ch == "}", let n = name {
+                out += value(n) ?? "{\(n)}"
+                name = nil
+            } else if name != nil {
+                name?.append(ch)
+            } else {
+                out.append(ch)
+            }
+        }
+        if let n = name { out += "{" + n }
+        return out
+    }
+}

@@ -1,0 +1,238 @@
+import RSTDData
+import RSTDSystem
+import RSTDCore
+/// The connections being tracked: open addressing with linear probing and backward-shift deletion,
+/// a multiply-fold hash instead of SipHash (keys come from packets, and a full table is swept, so
+/// adversarial collisions cost time, never memory). States are mutated in place through slot indexes.
+struct FlowTable<Value> {
+    private(set) var keys: ContiguousArray<FlowKey>
+    var states: ContiguousArray<Value>
+    private var used: ContiguousArray<Bool>
+    private(set) var count = 0
+    private var mask: Int
+    private let maxSlots: Int
+    /// The most connections held at once.
+    let limit: Int
+
+    private static var empty: FlowKey { FlowKey(a: .zero, b: .zero, pa: 0, pb: 0) }
+    /// What unused slots hold.
+    private let filler: Value
+
+    /// Room for `limit` connections at a load factor of at most 3/4.
+    init(limit: Int, filler: Value) {
+        self.filler = filler
+        var cap = 1024
+        while cap * 3 / 4 < limit { cap <<= 1 }
+        maxSlots = cap
+        self.limit = limit
+        let start = min(cap, 1024)
+        keys = ContiguousArray(repeating: Self.empty, count: start)
+        states = ContiguousArray(repeating: filler, count: start)
+        used = ContiguousArray(repeating: false, count: start)
+        mask = start - 1
+    }
+
+    /// The hash used for slots (shared with `FinishedFlows`).
+    @inline(__always)
+    static func slot(_ k: FlowKey) -> Int { hash(k) }
+
+    @inline(__always)
+    private static func hash(_ k: FlowKey) -> Int {
+        var h = k.a.lo &* 0x9E37_79B9_7F4A_7C15
+        h ^= k.b.lo &* 0xC2B2_AE3D_27D4_EB4F
+        h ^= (k.a.hi ^ (k.b.hi &<< 1)) &* 0x1656_67B1_9E37_79F9
+        h ^= UInt64(k.pa) << 16 | UInt64(k.pb) | UInt64(k.pa ^ k.pb) << 40
+        h = (h ^ (h >> 29)) &* 0xBF58_476D_1CE4_E5B9
+        return Int(truncatingIfNeeded: h ^ (h >> 32))
+    }
+
+    /// The slot holding `key`, if tracked.
+    @inline(__always)
+    func find(_ key: FlowKey) -> Int? {
+        var i = Self.hash(key) & mask
+        while used[i] {
+            if keys[i] == key { return i }
+            i = (i + 1) & mask
+        }
+        return nil
+    }
+
+    /// Whether the limit is reached (the caller sweeps before inserting).
+    var isFull: Bool { count >= limit }
+
+    /// Inserts a new connection (the key must not be tracked) and returns its slot.
+    mutating func insert(_ key: FlowKey, _ state: Value) -> Int {
+        if (count + 1) * 4 > keys.count * 3 && keys.count < maxSlots { grow() }
+        var i = Self.hash(key) & mask
+        while used[i] { i = (i + 1) & mask }
+        keys[i] = key
+        states[i] = state
+        used[i] = true
+        count += 1
+        return i
+    }
+
+    /// Removes the connection in slot `i`, shifting back later entries of its probe run.
+    mutating func remove(at slot: Int) {
+        var i = slot
+        used[i] = false
+        count -= 1
+        var j = i
+        while true {
+            j = (j + 1) & mask
+            if !used[j] { return }
+            let home = Self.hash(keys[j]) & mask
+            // Move j back to i when its home is not cyclically within (i, j].
+            let between = i <= j ? (home > i && home <= j) : (home > i || home <= j)
+            if !between {
+                keys[i] = keys[j]
+                states[i] = states[j]
+                used[i] = true
+                used[j] = false
+                i = j
+            }
+        }
+    }
+
+    private mutating func grow() {
+        let oldKeys = keys, oldStates = states, oldUsed = used
+        let cap = keys.count * 2
+        keys = ContiguousArray(repeating: Self.empty, count: cap)
+        states = ContiguousArray(repeating: filler, count: cap)
+        used = ContiguousArray(repeating: false, count: cap)
+        mask = cap - 1
+        for k in oldUsed.indices where oldUsed[k] {
+            var i = Self.hash(oldKeys[k]) & mask
+            while used[i] { i = (i + 1) & mask }
+            keys[i] = oldKeys[k]
+            states[i] = oldStates[k]
+            used[i] = true
+        }
+    }
+
+    /// Every tracked connection (slot, key, state), for sweeps and the final report.
+    func all() -> [(Int, FlowKey)] {
+        var out: [(Int, FlowKey)] = []
+        out.reserveCapacity(count)
+        for i in used.indices where used[i] { out.append((i, keys[i])) }
+        return out
+    }
+
+    mutating func removeAll() {
+        for i in used.indices { used[i] = false }
+        count = 0
+    }
+}
+
+/// What is kept of a finished connection (closed by FINs, or reset): enough to classify a late RST
+/// (into TIME-WAIT, after a reset) and to compare TTL/MAC, in a fraction of a `FlowState`.
+struct FinishedFlow {
+    var lastTime: Double = 0
+    var closeTime: Double = 0
+    var firstRSTFrame: UInt64 = 0
+    var lastFrame: (UInt64, UInt64) = (0, 0)
+    var mac: (UInt64, UInt64) = (0, 0)
+    var packets: (UInt32, UInt32) = (0, 0)
+    var resets: UInt32 = 0
+    var ttl: (UInt8, UInt8) = (0, 0)
+    var ttlState: (UInt8, UInt8) = (0, 0)
+    var macState: (UInt8, UInt8) = (0, 0)
+    var flowLabelState: (UInt8, UInt8) = (0, 0)
+    var fin: (Bool, Bool) = (false, false)
+    var rst: (Bool, Bool) = (false, false)
+    var client: Int8 = -1
+    var origin: Int8 = 0
+    var firstFinDir: Int8 = -1
+    var firstRSTClass: RSTClass = .noContext
+    var firstRSTFromOrigin = false
+    /// The outcome it was counted with.
+    var state = ConnState.oth
+    var zeek = ZeekTCP()
+
+    init() {}
+
+    init(_ f: FlowState, state: ConnState) {
+        self.state = state
+        lastTime = f.lastTime
+        closeTime = f.closeTime
+        firstRSTFrame = f.firstRSTFrame
+        lastFrame = (f.d0.lastFrame, f.d1.lastFrame)
+        mac = (f.d0.mac, f.d1.mac)
+        packets = (f.d0.packets, f.d1.packets)
+        resets = f.resets
+        ttl = (f.d0.ttl, f.d1.ttl)
+        ttlState = (f.d0.ttlState, f.d1.ttlState)
+        macState = (f.d0.macState, f.d1.macState)
+        flowLabelState = (f.d0.flowLabelState, f.d1.flowLabelState)
+        fin = (f.d0.sawFin, f.d1.sawFin)
+        rst = (f.d0.sawRst, f.d1.sawRst)
+        client = f.client
+        origin = f.origin
+        firstFinDir = f.firstFinDir
+        firstRSTClass = f.firstRSTClass
+        firstRSTFromOrigin = f.firstRSTFromOrigin
+        zeek = f.zeek
+    }
+
+    /// The connection state again, for a packet that arrives after it finished.
+    var revived: FlowState {
+        var f = FlowState(time: lastTime, origin: origin)
+        f.lastTime = lastTime
+        f.closeTime = closeTime
+        f.firstRSTFrame = firstRSTFrame
+        f.resets = resets
+        f.client = client
+        f.firstFinDir = firstFinDir
+        f.firstRSTClass = firstRSTClass
+        f.firstRSTFromOrigin = firstRSTFromOrigin
+        f.finishedBefore = true
+        f.priorState = state
+        f.priorReset = firstRSTFrame != 0
+        f.zeek = zeek
+        func fill(_ d: inout DirState, _ lf: UInt64, _ m: UInt64, _ n: UInt32, _ t: UInt8, _ ts: UInt8, _ ms: UInt8, _ fl: UInt8, _ fi: Bool, _ r: Bool) {
+            d.lastFrame = lf; d.mac = m; d.packets = n; d.ttl = t; d.ttlState = ts; d.macState = ms
+            d.flowLabelState = fl; d.sawFin = fi; d.sawRst = r; d.lastTime = lastTime; d.lastNonRSTTime = lastTime
+            d.sawSynAck = true  // a finished connection had its handshake, or no SYN answer to give
+        }
+        fill(&f.d0, lastFrame.0, mac.0, packets.0, ttl.0, ttlState.0, macState.0, flowLabelState.0, fin.0, rst.0)
+        fill(&f.d1, lastFrame.1, mac.1, packets.1, ttl.1, ttlState.1, macState.1, flowLabelState.1, fin.1, rst.1)
+        return f
+    }
+}
+
+/// Finished connections, in a direct-mapped cache: one slot per hash, a newcomer overwrites what
+/// was there. Lookups touch one slot; memory is fixed. Losing an old finished connection early only
+/// costs the classification of a RST arriving for it much later.
+struct FinishedFlows {
+    private var keys: ContiguousArray<FlowKey>
+    private var flows: ContiguousArray<FinishedFlow>
+    private var used: ContiguousArray<Bool>
+    private let mask: Int
+    private(set) var count = 0
+
+    init(limit: Int) {
+        var cap = 1024
+        while cap < limit { cap <<= 1 }
+        keys = ContiguousArray(repeating: FlowKey(a: .zero, b: .zero, pa: 0, pb: 0), count: cap)
+        flows = ContiguousArray(repeating: FinishedFlow(), count: cap)
+        used = ContiguousArray(repeating: false, count: cap)
+        mask = cap - 1
+    }
+
+    /// Takes the finished connection out, if kept.
+    mutating func take(_ key: FlowKey) -> FinishedFlow? {
+        let i = FlowTable<FinishedFlow>.slot(key) & mask
+        guard used[i], keys[i] == key else { return nil }
+        used[i] = false
+        count -= 1
+        return flows[i]
+    }
+
+    mutating func put(_ key: FlowKey, _ f: FinishedFlow) {
+        let i = FlowTable<FinishedFlow>.slot(key) & mask
+        if !used[i] { count += 1 }
+        keys[i] = key
+        flows[i] = f
+        used[i] = true
+    }
+}

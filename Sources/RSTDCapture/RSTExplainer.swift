@@ -1,0 +1,124 @@
+import Foundation
+import RSTDData
+import RSTDSystem
+import RSTDCore
+
+/// Turns a judgement into the record users read: the explanation from the class's template
+/// (knowledge/capture-classes.yaml) filled with the RST's evidence. Pure.
+enum RSTExplainer {
+    static func record(_ c: ResetContext, _ j: Judgement, classes: CaptureClasses) -> ResetRecord {
+        let p = c.p, f = c.flow
+        let s = c.dir == 0 ? f.d0 : f.d1
+        let o = c.dir == 0 ? f.d1 : f.d0
+        let info = classes[j.cls]
+        let sender = "\(p.src.text):\(p.sport)"
+        let receiver = "\(p.dst.text):\(p.dport)"
+        let roleName: (String) -> String = { $0 == "unknown" ? "the sender" : "the \($0)" }
+        var answeredText = "nothing (it sent the last packet itself)"
+        if j.hasTrigger {
+            let what: String
+            switch j.answered {
+            case "data": what = "\(o.lastLen) bytes of data"
+            case "challenge-ACK": what = "the challenge ACK"
+            default: what = "the \(j.answered)"
+            }
+            answeredText = "\(what) of frame \(o.lastFrame)"
+        }
+        let delay = j.hasTrigger ? max(0, p.time - o.lastTime) : nil
+        let baselineText: String
+        switch j.baseline {
+        case "both": baselineText = "its other packets in this connection, before and after it"
+        case "after": baselineText = "its packets after it in this connection"
+        case "host": baselineText = "its packets in other connections"
+        default: baselineText = "its other packets in this connection"
+        }
+        let ttlEvidence = "its TTL/hop limit is \(p.ttl) where \(baselineText) had \(j.usualTTL.map { String($0) } ?? "?")"
+        // Only the placeholders the template names are computed.
+        let ackNote: () -> String = {
+            if j.rstHasAck && s.hasAck && seqAfter(p.ack, s.highestAck) {
+                return "its ack (\(p.ack)) covers \(p.ack &- s.highestAck) byte(s) it had never acknowledged before"
+            } else if j.hasTrigger && o.lastLen > 0 {
+                return "it answered \(o.lastLen) byte(s) of data from \(receiver) with a RST instead of reading them"
+            }
+            return "received data was pending"
+        }
+        let senderSeen: () -> String = {
+            s.packets > 0
+                ? "The capture shows \(s.packets) earlier packet(s) from it in this connection (\(s.synFrame > 0 ? "first at frame \(s.synFrame)" : "the last at frame \(s.lastFrame)")), so it knew the connection before."
+                : "The capture shows no earlier packet from it in this connection."
+        }
+        let injectedEvidence: () -> String = {
+            if j.routerBuilt { return "the capturing host sent it without having received it, while it forwards that host's traffic: it built the RST itself" }
+            var parts: [String] = []
+            if j.ttlDelta != 0 { parts.append(ttlEvidence) }
+            if j.ipIDCopied { parts.append("its IP ID (\(p.ipID), 0x\(String(p.ipID, radix: 16))) is the one of the \(j.answered) it answers (frame \(o.lastFrame)), copied from it, while a stack numbers its own packets") }
+            if j.continued, let l = c.later {
+                let what = l.flags & TCPFlag.syn != 0 ? "its SYN-ACK" : "\(l.length) bytes of data"
+                parts.append("\(sender) itself sent \(what) in frame \(l.frame), \(Seconds.render(max(0, l.time - p.time))) after the RST, as if nothing had been reset")
+            }
+            if parts.isEmpty { return "it has IPv6 flow label 0 where its other packets carry one" }
+            return parts.joined(separator: "; ")
+        }
+        let values: [String: () -> String] = [
+            "ack_note": ackNote, "sender_seen": senderSeen,
+            "sender": { sender }, "receiver": { receiver },
+            "sender_role": { roleName(j.role.0) }, "receiver_role": { roleName(j.role.1) },
+            "answered": { answeredText }, "delay": { delay.map(Seconds.render) ?? "?" },
+            "idle": { Seconds.render(j.idle) }, "ttl": { String(p.ttl) }, "usual_ttl": { j.usualTTL.map { String($0) } ?? "?" },
+            "hops": { String(abs(j.ttlDelta)) }, "closer": { j.ttlDelta > 0 ? "closer" : "farther" },
+            "mac": { MAC.text(p.srcMAC) }, "usual_mac": { j.usualMAC.map(MAC.text) ?? "?" },
+            "prior_frame": { String(f.firstRSTFrame) }, "prior_class": { f.firstRSTClass.rawValue },
+            "inflight": { "\(j.inflight) byte(s)" },
+            "baseline": { baselineText },
+            "ttl_check": { j.usualTTL == nil
+                ? "no other packet from that host in the capture, before or after the RST, to compare its TTL with"
+                : "the TTL matches \(baselineText), so the RST came from that host, not from a device in between" },
+            "idle_note": { j.isIdle ? ", idle for \(Seconds.render(j.idle)) before that segment" : "" },
+            "shape": { "\(j.rstHasAck ? "RST/ACK" : "RST without ACK"), window \(p.window)\(p.hasTimestamps ? ", timestamps" : (p.hasOptions ? ", options" : ", no options"))" },
+            "answered_note": { j.hasTrigger ? "after \(answeredText)" : "on its own (it sent the last packet)" },
+            "injected_evidence": injectedEvidence,
+            "own_fin": { s.finFrame > 0 ? "its FIN of frame \(s.finFrame), \(Seconds.render(max(0, p.time - s.finTime))) before the RST" : "its FIN" },
+        ]
+        var explain = CaptureClasses.render(info.explain) { values[$0]?() }
+        if let first = explain.first, first.isLowercase { explain = first.uppercased() + explain.dropFirst() }
+        if let payload = c.payload { explain += " The RST carries the text: \"\(payload)\"." }
+        if j.roles == "ports" { explain += " (Roles guessed from the ports: no handshake in the capture.)" }
+
+        var causes = info.cause.map { [$0] } ?? []
+        // The Linux stack labels its own IPv6 RSTs; netfilter's reject leaves the flow label 0
+        // (RST-SIGNALS.md, IPv6 notes): a labelled RST rules the firewall out as an alternative.
+        causes += info.also.filter { !($0 == "firewall-reset" && p.src.isV6 && p.flowLabel != 0) }
+        return ResetRecord(
+            frame: Int(p.frame), time: p.time, relTime: p.time - c.captureStart,
+            src: p.src.text, sport: Int(p.sport), dst: p.dst.text, dport: Int(p.dport),
+            flags: TCPFlag.text(p.flags), seq: p.seq, ack: p.ack, window: Int(p.window), ttl: Int(p.ttl),
+            sender: j.role.0, roles: j.roles, answered: j.answered, answeredFrame: j.hasTrigger ? Int(o.lastFrame) : nil,
+            delay: delay, class: j.cls.rawValue, cause: info.cause, causes: causes, explain: explain, stateless: j.stateless,
+            ttlDelta: j.ttlDelta, idleBefore: j.idle, payload: c.payload,
+            tunnel: p.tunnel == .none ? nil : p.tunnel.name, direction: PacketType.direction(p.packetType), localBuilt: c.localBuilt)
+    }
+
+    /// The printable text of a RST's captured payload (RFC 1122 diagnostic text, a middlebox's reason).
+    static func payloadText(_ p: DecodedPacket, _ frame: UnsafeRawBufferPointer) -> String? {
+        guard p.payloadCaptured > 0, p.payloadOffset >= 0, p.payloadOffset + p.payloadCaptured <= frame.count else { return nil }
+        let n = min(p.payloadCaptured, 256)
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(n)
+        var letters = 0
+        for i in 0..<n {
+            let ch = frame[p.payloadOffset + i]
+            if ch >= 0x20 && ch < 0x7F {
+                bytes.append(ch)
+                if (ch >= 0x41 && ch <= 0x5A) || (ch >= 0x61 && ch <= 0x7A) { letters += 1 }
+            } else if ch == 0x0A || ch == 0x0D || ch == 0x09 {
+                bytes.append(0x20)
+            } else {
+                bytes.append(0x2E)
+            }
+        }
+        // Binary payloads (segments of a TLS stream, padding) are not text.
+        guard letters >= 3, letters * 2 >= n / 2 else { return nil }
+        let text = String(decoding: bytes, as: UTF8.self).trimmingCharacters(in: .whitespaces)
+        return text.isEmpty ? nil : text
+    }
+}

@@ -1,0 +1,203 @@
+import Foundation
+import RSTDParse
+import RSTDCapture
+import RSTDTrace
+import RSTDData
+import RSTDSystem
+import RSTDCore
+
+/// Evidence from the packet sniffer step: a saved capture (`--pcap FILE`), or a live window
+/// (`--observe DURATION`) in which a capture of the focused traffic, the kernel's RST tracepoints
+/// and the counters all run together. The two are joined: a RST that leaves a local address with
+/// no tcp_send_reset behind it was built by a firewall, not by the TCP stack.
+package enum Observation {
+    /// What a capture or trace contributed: its check record (status, reason) and its facts.
+    package struct Result: Sendable {
+        package var records: [CheckRecord] = []
+        package var facts: [Fact] = []
+    }
+
+    static func classes(_ catalog: CheckCatalog) throws(KnowledgeProblem) -> CaptureClasses {
+        guard let text = catalog.files.files[CaptureClasses.file] else {
+            throw KnowledgeProblem(file: CaptureClasses.file, line: 1, "missing: the RST classes cannot be named")
+        }
+        return try CaptureClasses.load(yaml: text)
+    }
+
+    static func captureOptions(_ o: CollectOptions) -> CaptureOptions {
+        CaptureOptions(port: o.port, peer: o.peer.flatMap { IPAddress($0) })
+    }
+
+    /// `--pcap FILE`: classify every RST of a saved capture.
+    package static func pcap(_ path: String, catalog: CheckCatalog, options o: CollectOptions) -> Result {
+        let start = Date()
+        let def = catalog.check(CaptureFacts.checkID)
+        do {
+            let report = try CaptureFile.analyze(path: path, classes: try classes(catalog), options: captureOptions(o))
+            var rec = CheckRecord(id: CaptureFacts.checkID, status: .ok, reason: summary(report, what: "the capture \(path)"))
+            rec.durationMs = Int(Date().timeIntervalSince(start) * 1000)
+            return Result(records: [rec], facts: CaptureFacts.store(report))
+        } catch let e as CaptureError {
+            return Result(records: [CheckRecord(id: CaptureFacts.checkID, status: .failed, reason: "could not read \(Sanitize.line(path)): \(e)", fix: def?.fix)])
+        } catch {
+            return Result(records: [CheckRecord(id: CaptureFacts.checkID, status: .failed, reason: "\(error)", fix: def?.fix)])
+        }
+    }
+
+    static func summary(_ r: CaptureReport, what: String) -> String {
+        var s = "\(what): \(r.packets) packets, \(r.flows) TCP connections, \(r.rstCount) RST"
+        if let e = r.error { s += "; \(e)" }
+        return s
+    }
+
+    /// `--observe`: starts the capture and the trace, runs the collector over the window (counters
+    /// read at its start and end, snapshots at its end), stops both and joins them.
+    package static func observe(duration: Double, catalog: CheckCatalog, options: CollectOptions) async -> (records: [CheckRecord], extra: Result) {
+        var o = options
+        o.window = duration
+        o.deferSnapshots = true
+        var extra = Result()
+        let runner = CommandRunner(target: o.target)
+        let local = await localAddresses(runner)
+
+        // Kernel trace.
+        var trace: TraceSession?
+        let traceDef = catalog.check("kernel-trace")
+        if !o.isRoot {
+            extra.records.append(CheckRecord(id: "kernel-trace", status: .skipped, reason: "tracing the kernel needs root", fix: traceDef?.fix))
+            extra.facts += TraceSession.unavailableFacts(TraceUnavailable("tracing the kernel needs root", fix: "run with sudo"))
+        } else {
+            // The tracepoints are global: every namespace of the machine reports through them. Only
+            // the events whose local side is one of this namespace's addresses are its evidence,
+            // the host's own namespace included (containers beside it reset connections too).
+            var filter = TraceFilter(port: o.port.map(Int.init), peer: o.peer)
+            filter.addresses = local
+            let reasons = catalog.files.files["knowledge/trace-reasons.yaml"].flatMap { try? TraceReasonMap.load(yaml: $0) }
+            let session = TraceSession(options: TraceSession.Options(filter: filter, reasons: reasons))
+            do {
+                try session.start()
+                trace = session
+            } catch {
+                extra.records.append(CheckRecord(id: "kernel-trace", status: .skipped, reason: error.reason, fix: error.fix))
+                extra.facts += TraceSession.unavailableFacts(error)
+            }
+        }
+
+        // Live capture of the focused traffic in the target namespace.
+        var capture: LiveCapture?
+        let capDef = catalog.check(CaptureFacts.checkID)
+        if !o.isRoot {
+            extra.records.append(CheckRecord(id: CaptureFacts.checkID, status: .skipped, reason: "capturing packets needs root (or CAP_NET_RAW)", fix: capDef?.fix))
+        } else {
+            do {
+                let netns: String? = switch o.target {
+                case .host: nil
+                case .named(let n): n
+                case .pid(let p): "/proc/\(p)/ns/net"
+                }
+                let live = LiveCapture(interface: "any", netns: netns, port: o.port, peer: o.peer, classes: try classes(catalog))
+                try live.start()
+                capture = live
+            } catch {
+                extra.records.append(CheckRecord(id: CaptureFacts.checkID, status: .failed, reason: "could not capture: \(error)", fix: capDef?.fix))
+            }
+        }
+
+        // Keep the trace buffer drained while the window runs, and until the capture has stopped:
+        // the trace must cover every RST the capture saw, or a RST of the window's last moments
+        // would look built by a firewall (no tcp_send_reset behind it).
+        let captureDone = StopFlag()
+        let traceTask: Task<Void, Never>? = trace.map { t in
+            Task.detached {
+                _ = t.observe(seconds: duration + 120, shouldStop: { captureDone.isSet || Cleanup.shared.interruptSignal != nil })
+            }
+        }
+        let started = Date()
+        var opts = o
+        opts.externallyProvided.formUnion(["kernel-trace", CaptureFacts.checkID])
+        let records = await Collector(catalog: catalog, options: opts).collect()
+
+        // The capture stops first, then the trace drains what the kernel logged up to now.
+        let report = capture?.stop()
+        captureDone.set()
+        var events: [ResetEvent] = []
+        var coverage: ClosedRange<Double>?
+        if let trace {
+            await traceTask?.value
+            events = trace.stop()
+            let from = trace.startTime.timeIntervalSince1970, to = (trace.stopTime ?? Date()).timeIntervalSince1970
+            coverage = from...max(from, to)
+            var reason = "\(events.count) resets traced in \(Seconds.render(duration))"
+            for n in trace.notes where n.hasPrefix("tracefs was not mounted") { reason += "; " + n }
+            if trace.elsewhere > 0 {
+                reason += "; \(trace.elsewhere) more of the same port/peer happened in other network namespaces of this machine and are not counted"
+            }
+            extra.records.append(CheckRecord(id: "kernel-trace", status: .ok, reason: reason,
+                                             durationMs: Int(Date().timeIntervalSince(started) * 1000)))
+            let source = FactSource(check: "kernel-trace", origin: "tracefs")
+            extra.facts += TraceSession.facts(events: events, reasonNames: trace.reasonNames, reasonReported: trace.reasonReported,
+                                              drops: trace.drops, elsewhere: trace.elsewhere, source: source)
+        }
+        if let report {
+            extra.records.append(CheckRecord(id: CaptureFacts.checkID, status: .ok, reason: summary(report, what: "live capture on \(o.target.display)"),
+                                             durationMs: Int(Date().timeIntervalSince(started) * 1000)))
+            extra.facts += join(CaptureFacts.store(report), events: events, coverage: coverage, local: local)
+            // `ss` ran at the end of the window: a RST whose connection is still in TIME-WAIT there hit
+            // a TIME-WAIT socket that ignored it, whatever the capture (started after the close) made of it.
+            let (snapshot, _) = EvidenceBuilder.facts(from: records.filter { $0.id == "sockets" }, catalog: catalog)
+            extra.facts = TimeWaitJoin.mark(extra.facts, timeWait: TimeWaitJoin.timeWait(snapshot.value("sockets")), local: local)
+        }
+        return (records, extra)
+    }
+
+    /// Marks each captured RST as leaving a local address or not, and — where the trace ran over
+    /// its time (`coverage`, Unix seconds) — whether the TCP stack sent it (a matching
+    /// tcp_send_reset). A RST outside that interval is `trace_covered: false` and proves nothing
+    /// either way. A RST the capture saw arrive is not looked for in the trace; one this host
+    /// built in another host's name is a firewall's.
+    static func join(_ facts: [Fact], events: [ResetEvent], coverage: ClosedRange<Double>?, local: Set<String>,
+                     tolerance: Double = 0.05) -> [Fact] {
+        facts.map { f in
+            guard f.key == "capture.resets", case .records(let rs)? = f.value else { return f }
+            let out: [Record] = rs.map { r in
+                var r = r
+                guard case .string(let src)? = r["src"], case .int(let sport)? = r["sport"], case .string(let dst)? = r["dst"],
+                      case .int(let dport)? = r["dport"], case .double(let time)? = r["time"] else { return r }
+                let isLocal = local.contains(TraceAddress.canonical(src))
+                r["local"] = .bool(isLocal)
+                // The capture on `any` says which way the RST went here (Capture/ForwardedCopies.swift).
+                let received = r["direction"] == .string("in")
+                if r["local_built"] == .bool(true) && !isLocal {
+                    // Sent from here with another host's address and never received: the stack only
+                    // sends from its own addresses, so a firewall rule on this (forwarding) host built it.
+                    r["cause"] = .string("firewall-reset")
+                    r["firewall_built"] = .bool(true)
+                } else if let coverage, isLocal && !received,
+                          time < coverage.lowerBound + tolerance || time > coverage.upperBound - tolerance {
+                    // The trace was not running (or not yet drained) when this RST left: no verdict.
+                    r["trace_covered"] = .bool(false)
+                } else if coverage != nil && isLocal && !received {
+                    let sent = WireJoin.tracedSender(src: src, sport: Int(sport), dst: dst, dport: Int(dport), time: time, in: events) != nil
+                    r["stack_sent"] = .bool(sent)
+                    // The wire shape of a firewall's RST equals the stack's (RST-SIGNALS.md 5a); only the
+                    // missing tcp_send_reset tells them apart, so the record's cause is the firewall's.
+                    if !sent {
+                        r["cause"] = .string("firewall-reset")
+                        r["firewall_built"] = .bool(true)
+                    }
+                }
+                return r
+            }
+            var g = f
+            g.value = .records(out)
+            return g
+        }
+    }
+
+    /// This namespace's addresses (loopback excluded), read with `ip -j addr` inside it.
+    static func localAddresses(_ runner: CommandRunner) async -> Set<String> {
+        let r = await runner.run(["ip", "-j", "addr"], timeout: 2)
+        guard case .exited(0) = r.outcome else { return [] }
+        return (try? NetnsAddresses.parse(r.stdout)) ?? []
+    }
+}

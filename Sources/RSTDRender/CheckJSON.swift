@@ -1,0 +1,77 @@
+import Foundation
+import RSTDInfer
+import RSTDCore
+
+/// `rstdoctor check --format json` (schema rstdoctor.check/1, documented in docs/json-schema.md).
+package enum CheckJSON {
+    package static let schema = "rstdoctor.check/1"
+
+    package static func render(_ d: Diagnosis) -> JSON {
+        let iso = ISO8601DateFormatter()
+        let host: JSON = .object([
+            ("hostname", .string(d.host.hostname)),
+            ("kernel", .string(d.host.kernel)),
+            ("netns", .string(d.host.netns)),
+            ("focus", .object([
+                ("port", d.host.port.map { .int(Int64($0)) } ?? .null),
+                ("peer", d.host.peer.map { .string($0) } ?? .null),
+            ])),
+            ("started", .string(iso.string(from: d.host.started))),
+            ("window_seconds", .double(d.host.window)),
+            ("source", .string(d.host.source)),
+        ])
+        let causes: [JSON] = d.causes.map { c in
+            .object([
+                ("id", .string(c.cause.id)),
+                ("title", .string(c.cause.title)),
+                ("probability", .double((c.probability * 1000).rounded() / 1000)),
+                ("score", .double((c.score * 1000).rounded() / 1000)),
+                ("for", .array(c.forEvidence.map(evidence))),
+                ("against", .array(c.against.map(evidence))),
+                ("unknown", .array(c.unknown.map { .string($0.key) })),
+                ("unknown_reasons", .object(c.unknown.map { ($0.key, .string($0.reason)) })),
+            ])
+        }
+        let checks: [JSON] = d.checks.map { c in
+            .object([
+                ("id", .string(c.id)),
+                ("step", .string(c.step)),
+                ("title", .string(c.title)),
+                ("status", .string(c.status.rawValue)),
+                ("reason", .string(c.reason)),
+                ("fix", c.fix.map { .string($0) } ?? .null),
+                ("duration_ms", .int(Int64(c.durationMs))),
+            ])
+        }
+        return .object([
+            ("schema", .string(schema)),
+            ("host", host),
+            ("causes", .array(causes)),
+            ("checks", .array(checks)),
+            ("resets", .array(d.resets.map { JSON(.records([$0])) }.compactMap { if case .array(let a) = $0 { return a.first } else { return nil } })),
+            ("answers", .object(d.answers.keys.sorted().map { ($0, .string(d.answers[$0]!)) })),
+            ("not_seen", .array(notSeen(d).map { .object([("fact", .string($0.0)), ("reason", .string($0.1))]) })),
+            ("evidence", RawEvidence.json(d)),
+        ])
+    }
+
+    static func evidence(_ e: FiredRule) -> JSON {
+        .object([
+            ("rule", .string(e.rule)),
+            ("weight", .double(e.weight)),
+            ("explain", .string(e.explain)),
+            ("facts", .object(e.facts.map { ($0.key, .string($0.value)) })),
+            ("sources", .object(e.facts.map { ($0.key, .string($0.source)) })),
+        ])
+    }
+
+    /// Facts that could have changed a likely-or-contending cause but were not seen, once each.
+    package static func notSeen(_ d: Diagnosis) -> [(String, String)] {
+        var seen = Set<String>()
+        var out: [(String, String)] = []
+        for c in d.causes {
+            for u in c.unknown where seen.insert(u.key).inserted { out.append((u.key, u.reason)) }
+        }
+        return out
+    }
+}

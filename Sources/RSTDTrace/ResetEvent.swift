@@ -1,0 +1,121 @@
+import Foundation
+import RSTDData
+import RSTDSystem
+import RSTDCore
+
+/// One RST the kernel sent or received, as the tracepoints (and the events joined to them) show it.
+/// `src`/`dst` are the RST segment's own direction: for a received RST, `src` is the peer.
+package struct ResetEvent: Sendable, Hashable, Codable {
+    package enum Direction: String, Sendable, Hashable, Codable { case sent, received }
+
+    /// Seconds on the trace clock (CLOCK_BOOTTIME when rstdoctor set up the instance).
+    package var traceTime: Double
+    /// Unix time (seconds), to line events up with captures and logs.
+    package var time: Double
+    package var direction: Direction
+    package var src: String
+    package var sport: Int
+    package var dst: String
+    package var dport: Int
+    /// Socket state as the kernel names it (`TCP_LISTEN`, `UNKNOWN` = no socket); empty when not known.
+    package var state: String
+    /// The kernel's reason (`NO_SOCKET`…); nil when this kernel does not report one (before 6.10)
+    /// or for received RSTs (the kernel does not know why the peer sent it).
+    package var reason: String?
+    /// Sent by a listener: the kernel printed the listener's wildcard address, not the flow.
+    package var listener: Bool
+    /// skb:kfree_skb reason of the segment that triggered the RST, joined by skbaddr.
+    package var dropReason: String?
+    package var dropLocation: String?
+    /// For a sent RST whose receiver is on this host too (another network namespace): the
+    /// receiving socket's state. For a received RST: whether this host also logged sending it.
+    package var peerState: String?
+    package var alsoSentHere: Bool
+    package var cause: String?
+    package var explain: String?
+    package var task: String
+    package var pid: Int
+    package var cpu: Int
+    package var skbaddr: String?
+
+    package init(traceTime: Double, time: Double, direction: Direction, src: String, sport: Int, dst: String, dport: Int,
+                state: String, reason: String?, listener: Bool = false, dropReason: String? = nil,
+                dropLocation: String? = nil, peerState: String? = nil, alsoSentHere: Bool = false,
+                cause: String? = nil, explain: String? = nil, task: String = "", pid: Int = 0, cpu: Int = 0,
+                skbaddr: String? = nil) {
+        self.traceTime = traceTime
+        self.time = time
+        self.direction = direction
+        self.src = src
+        self.sport = sport
+        self.dst = dst
+        self.dport = dport
+        self.state = state
+        self.reason = reason
+        self.listener = listener
+        self.dropReason = dropReason
+        self.dropLocation = dropLocation
+        self.peerState = peerState
+        self.alsoSentHere = alsoSentHere
+        self.cause = cause
+        self.explain = explain
+        self.task = task
+        self.pid = pid
+        self.cpu = cpu
+        self.skbaddr = skbaddr
+    }
+
+    /// The text shown when the kernel gives no reason.
+    package static let noReasonText = "reason not reported by this kernel"
+    package static let noCauseText = "no cause mapped"
+
+    /// Whether the destination of the RST is unknown (listener RSTs print `0.0.0.0:0`).
+    package var peerUnknown: Bool { TraceAddress.isWildcard(dst) && dport == 0 }
+
+    /// As a `trace.resets` record (fields declared in checks/kernel-trace.yaml).
+    package var record: Record {
+        [
+            "time": .double(time),
+            "direction": .string(direction.rawValue),
+            "src": .string(src),
+            "sport": .int(Int64(sport)),
+            "dst": .string(dst),
+            "dport": .int(Int64(dport)),
+            "state": .string(state),
+            "reason": .string(reason ?? ""),
+            "cause": .string(cause ?? ""),
+            "listener": .bool(listener),
+            "drop": .string(dropReason ?? ""),
+        ]
+    }
+}
+
+/// Address helpers for the tracepoints' printed addresses (`%pISpc`, `%pI4`, `%pI6c`).
+package enum TraceAddress {
+    /// `198.18.0.2:9`, `[fd00::1]:8080` → (address, port). IPv4-mapped IPv6 becomes plain IPv4.
+    package static func splitEndpoint(_ text: String) -> (String, Int)? {
+        if text.hasPrefix("[") {
+            guard let close = text.firstIndex(of: "]") else { return nil }
+            let addr = String(text[text.index(after: text.startIndex)..<close])
+            let rest = text[text.index(after: close)...]
+            guard rest.hasPrefix(":"), let port = Int(rest.dropFirst()), (0...65535).contains(port) else { return nil }
+            return (canonical(addr), port)
+        }
+        guard let colon = text.lastIndex(of: ":"), let port = Int(text[text.index(after: colon)...]),
+              (0...65535).contains(port) else { return nil }
+        let addr = String(text[..<colon])
+        guard !addr.contains(":") else { return nil }
+        return (canonical(addr), port)
+    }
+
+    /// Numeric canonical form (as `Validate.address` returns it); the text itself if it is not an address.
+    package static func canonical(_ text: String) -> String {
+        var t = text
+        if t.lowercased().hasPrefix("::ffff:"), t.dropFirst(7).contains(".") { t = String(t.dropFirst(7)) }
+        return (try? Validate.address(t)) ?? t
+    }
+
+    package static func isWildcard(_ address: String) -> Bool {
+        address == "0.0.0.0" || address == "::" || address.isEmpty
+    }
+}

@@ -1,0 +1,50 @@
+import Foundation
+import RSTDData
+import RSTDSystem
+import RSTDCore
+
+/// Which resets to keep: by port, peer address, or a set of local addresses (a network
+/// namespace's: see `isHere`). Applied after the joins, so a listener RST (printed with a wildcard address)
+/// is kept when its port matches and its peer is unknown rather than silently dropped.
+package struct TraceFilter: Sendable, Hashable {
+    package var port: Int?
+    package var peer: String?
+    /// Addresses of the namespace being watched; empty = no address restriction.
+    package var addresses: Set<String>
+
+    package init(port: Int? = nil, peer: String? = nil, addresses: Set<String> = []) {
+        self.port = port
+        self.peer = peer.map(TraceAddress.canonical)
+        self.addresses = Set(addresses.map(TraceAddress.canonical))
+    }
+
+    package var isEmpty: Bool { port == nil && peer == nil && addresses.isEmpty }
+
+    package func matches(_ e: ResetEvent) -> Bool {
+        if let port, e.sport != port && e.dport != port { return false }
+        let srcKnown = !TraceAddress.isWildcard(e.src)
+        let dstKnown = !(TraceAddress.isWildcard(e.dst) && e.dport == 0)
+        if let peer {
+            // A listener RST's peer is unknown unless a join found it: keep it.
+            let hit = (srcKnown && e.src == peer) || (dstKnown && e.dst == peer)
+            if !hit && (srcKnown && dstKnown) { return false }
+            if !hit && !e.listener { return false }
+        }
+        if !addresses.isEmpty, !isHere(e) { return false }
+        return true
+    }
+
+    /// Whether the event happened in the watched namespace. The tcp tracepoints are global: every
+    /// namespace of the machine reports through them, and they carry no namespace. What places an
+    /// event is its local side: a sent RST leaves from its `src`, a received one arrives at its
+    /// `dst`. The other side's address says nothing (a RST this namespace sent is also received,
+    /// and traced, in the peer's namespace when the peer is on this machine).
+    package func isHere(_ e: ResetEvent) -> Bool {
+        guard !addresses.isEmpty else { return true }
+        let local = e.direction == .sent ? e.src : e.dst
+        // A listener RST printed with the listener's wildcard address cannot be placed by address:
+        // it is kept (marked as a listener RST); its port was already matched above.
+        if e.direction == .sent && TraceAddress.isWildcard(local) { return e.listener }
+        return addresses.contains(local)
+    }
+}

@@ -1,0 +1,246 @@
+import Foundation
+import RSTDData
+import RSTDSystem
+import RSTDCore
+
+/// A running kernel RST trace: what `rstdoctor watch` streams and what `check --observe` runs
+/// during its window. `start()` sets up the tracefs instance, `poll` returns the resets that
+/// completed since the last call, `stop()` removes the instance and returns every reset seen.
+package final class TraceSession: @unchecked Sendable {
+    package struct Options: Sendable {
+        package var root: String = TracefsInstance.defaultRoot
+        package var instanceName: String = TracefsInstance.namePrefix + String(getpid())
+        package var filter: TraceFilter = TraceFilter()
+        /// knowledge/trace-reasons.yaml, loaded; nil = no causes, and kfree_skb is not joined.
+        package var reasons: TraceReasonMap?
+        package var window: Double = 0.02
+        /// Ring buffer per CPU; kfree_skb bursts need room between two reads.
+        package var bufferKB: Int = 2048
+        package init(filter: TraceFilter = TraceFilter(), reasons: TraceReasonMap? = nil) {
+            self.filter = filter
+            self.reasons = reasons
+        }
+    }
+
+    package let options: Options
+    package let instance: TracefsInstance
+    private let lock = NSLock()
+    private var correlator: ResetCorrelator
+    private var all: [ResetEvent] = []
+    private var started = false
+    private var stopped = false
+
+    /// Whether tcp_send_reset has a `reason` field on this kernel (Linux 6.10+).
+    package private(set) var reasonReported = false
+    /// Every reason name this kernel can report, from the format file.
+    package private(set) var reasonNames: [String] = []
+    /// What was enabled, and anything the user should know (missing optional events…).
+    package private(set) var notes: [String] = []
+    package private(set) var startTime = Date()
+    package private(set) var stopTime: Date?
+
+    package init(options: Options) {
+        self.options = options
+        self.instance = TracefsInstance(root: options.root, name: options.instanceName)
+        self.correlator = ResetCorrelator(window: options.window, reasons: options.reasons, filter: options.filter)
+    }
+
+    /// Creates the instance and enables tcp_send_reset, tcp_receive_reset and (when available)
+    /// skb:kfree_skb and sock:inet_sock_set_state with filters. On failure nothing is left behind.
+    package func start() throws(TraceUnavailable) {
+        lock.lock()
+        guard !started else { lock.unlock(); return }
+        started = true
+        lock.unlock()
+        do {
+            try setUp()
+        } catch {
+            instance.remove()
+            throw error
+        }
+    }
+
+    private func setUp() throws(TraceUnavailable) {
+        try instance.create()
+        if instance.mountedByUs {
+            notes.append("tracefs was not mounted: rstdoctor mounted it at \(options.root) (as systemd does at boot) and leaves it mounted, since other tracers may use it.")
+        }
+        let send = try instance.format(system: "tcp", event: "tcp_send_reset")
+        _ = try instance.format(system: "tcp", event: "tcp_receive_reset")
+        reasonReported = send.hasField("reason")
+        reasonNames = send.names(in: "reason")
+        if !reasonReported {
+            notes.append("This kernel's tcp_send_reset has no reason field (added in Linux 6.10): resets are shown with \"\(ResetEvent.noReasonText)\", and resets sent without a full socket (no listener) may not be traced at all.")
+        }
+        // The boot clock keeps counting in suspend and converts to wall time with one offset.
+        let clockSet = instance.setOption("trace_clock", "boot")
+        instance.setOption("buffer_size_kb", String(options.bufferKB))
+        // 0 = wake a reader on any data (the default 50 would wait for a half-full buffer).
+        instance.setOption("buffer_percent", "0")
+        var offset = Self.realtimeNow() - (clockSet ? Self.boottimeNow() : Self.localTraceClockGuess())
+        if !clockSet { notes.append("Could not set trace_clock=boot; event times are approximate.") }
+        if offset.isNaN { offset = 0 }
+
+        if let port = options.filter.port {
+            // In-kernel filters where the event has port fields: less to copy, same result.
+            try? instance.setFilter(system: "tcp", event: "tcp_receive_reset", "sport == \(port) || dport == \(port)")
+        }
+        try instance.enable(system: "tcp", event: "tcp_send_reset")
+        try instance.enable(system: "tcp", event: "tcp_receive_reset")
+
+        if let reasons = options.reasons, instance.hasEvent(system: "skb", event: "kfree_skb"),
+           let drop = try? instance.format(system: "skb", event: "kfree_skb") {
+            let codes = reasons.dropReasons.compactMap { drop.value(of: $0, in: "reason") }
+            if !codes.isEmpty {
+                // kfree_skb fires for every freed packet: only the drop reasons worth joining pass.
+                var expr = "(" + codes.map { "reason == \($0)" }.joined(separator: " || ") + ")"
+                if drop.hasField("protocol") { expr += " && (protocol == 2048 || protocol == 34525)" }
+                do {
+                    try instance.setFilter(system: "skb", event: "kfree_skb", expr)
+                    try instance.enable(system: "skb", event: "kfree_skb")
+                } catch {
+                    notes.append("skb:kfree_skb not joined: \(error.reason)")
+                }
+            }
+        }
+        if instance.hasEvent(system: "sock", event: "inet_sock_set_state"),
+           let st = try? instance.format(system: "sock", event: "inet_sock_set_state"),
+           let close = st.value(of: "TCP_CLOSE", in: "newstate") {
+            var expr = "newstate == \(close)"
+            if let tcp = st.value(of: "IPPROTO_TCP", in: "protocol") { expr += " && protocol == \(tcp)" }
+            if let port = options.filter.port { expr += " && (sport == \(port) || dport == \(port))" }
+            do {
+                try instance.setFilter(system: "sock", event: "inet_sock_set_state", expr)
+                try instance.enable(system: "sock", event: "inet_sock_set_state")
+            } catch {
+                notes.append("States of received resets unavailable: \(error.reason)")
+            }
+        }
+        try instance.openPipe()
+        lock.lock()
+        correlator.clockOffset = offset
+        correlator.reasonReported = reasonReported
+        startTime = Date()
+        lock.unlock()
+    }
+
+    /// Waits up to `timeout` seconds and returns the resets completed meanwhile (filtered).
+    package func poll(timeout: Double) -> [ResetEvent] {
+        let lines = instance.readLines(timeout: timeout)
+        lock.lock()
+        defer { lock.unlock() }
+        guard !stopped else { return [] }
+        var out: [ResetEvent] = []
+        for raw in lines {
+            guard let line = TraceLine.parse(raw) else { continue }
+            out += correlator.add(line)
+        }
+        // Quiet: nothing more can join the pending events.
+        if lines.isEmpty { out += correlator.flush() }
+        all += out
+        return out
+    }
+
+    /// Traces for `seconds` (or until `shouldStop` returns true), then stops: for `check --observe`.
+    package func observe(seconds: Double, shouldStop: @Sendable () -> Bool = { false }) -> [ResetEvent] {
+        let end = Date().addingTimeInterval(seconds)
+        while Date() < end && !shouldStop() {
+            _ = poll(timeout: min(0.2, max(0, end.timeIntervalSinceNow)))
+        }
+        return stop()
+    }
+
+    /// Drains the buffer, removes the instance, and returns every reset seen.
+    @discardableResult
+    package func stop() -> [ResetEvent] {
+        lock.lock()
+        let wasStopped = stopped
+        lock.unlock()
+        if !wasStopped && started {
+            _ = instance.setOption("tracing_on", "0")
+            let lines = instance.readLines(timeout: 0)
+            lock.lock()
+            for raw in lines {
+                guard let line = TraceLine.parse(raw) else { continue }
+                all += correlator.add(line)
+            }
+            all += correlator.flush()
+            stopped = true
+            stopTime = Date()
+            lock.unlock()
+        }
+        instance.remove()
+        lock.lock()
+        defer { lock.unlock() }
+        stopped = true
+        return all
+    }
+
+    package var events: [ResetEvent] {
+        lock.lock(); defer { lock.unlock() }
+        return all
+    }
+
+    /// Resets of the focused port/peer that happened in other namespaces of this machine.
+    package var elsewhere: Int {
+        lock.lock(); defer { lock.unlock() }
+        return correlator.elsewhere
+    }
+
+    /// skb:kfree_skb counts by reason (NETFILTER_DROP included) over the session.
+    package var drops: [String: Int] {
+        lock.lock(); defer { lock.unlock() }
+        return correlator.drops
+    }
+
+    // MARK: facts
+
+    /// The session's facts (DESIGN §3; declared in checks/kernel-trace.yaml).
+    package func facts(source: FactSource = FactSource(check: "kernel-trace", origin: "tracefs")) -> [Fact] {
+        Self.facts(events: events, reasonNames: reasonNames, reasonReported: reasonReported, drops: drops, elsewhere: elsewhere, source: source)
+    }
+
+    package static func facts(events: [ResetEvent], reasonNames: [String], reasonReported: Bool,
+                             drops: [String: Int] = [:], elsewhere: Int = 0, source: FactSource) -> [Fact] {
+        let sent = events.filter { $0.direction == .sent }
+        var facts: [Fact] = [
+            Fact(key: "trace.available", value: .bool(true), source: source),
+            Fact(key: "trace.reason_reported", value: .bool(reasonReported), source: source),
+            Fact(key: "trace.resets", value: .records(events.map(\.record)), source: source),
+            Fact(key: "trace.sent", value: .int(Int64(sent.count)), source: source),
+            Fact(key: "trace.received", value: .int(Int64(events.count - sent.count)), source: source),
+            Fact(key: "trace.netfilter_drops", value: .int(Int64(drops["NETFILTER_DROP"] ?? 0)), source: source),
+            Fact(key: "trace.elsewhere", value: .int(Int64(elsewhere)), source: source),
+        ]
+        var counts: [String: Int] = [:]
+        for n in reasonNames { counts[n] = 0 }
+        for e in sent { if let r = e.reason { counts[r, default: 0] += 1 } }
+        if reasonReported {
+            for (r, n) in counts.sorted(by: { $0.key < $1.key }) where r.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "_" }) {
+                facts.append(Fact(key: "trace.sent.\(r)", value: .int(Int64(n)), source: source))
+            }
+        }
+        return facts
+    }
+
+    /// Facts when tracing could not run: available=false, every other trace fact unknown with the reason.
+    package static func unavailableFacts(_ problem: TraceUnavailable, source: FactSource = FactSource(check: "kernel-trace", origin: "tracefs")) -> [Fact] {
+        var facts = [Fact(key: "trace.available", value: .bool(false), source: source)]
+        for k in ["trace.reason_reported", "trace.resets", "trace.sent", "trace.received", "trace.netfilter_drops", "trace.elsewhere"] {
+            facts.append(Fact(key: k, unknown: problem.reason, source: source))
+        }
+        return facts
+    }
+
+    // MARK: clocks
+
+    static func realtimeNow() -> Double { clock(CLOCK_REALTIME) }
+    static func boottimeNow() -> Double { clock(CLOCK_BOOTTIME) }
+    /// The default `local` trace clock is close to CLOCK_MONOTONIC.
+    static func localTraceClockGuess() -> Double { clock(CLOCK_MONOTONIC) }
+    private static func clock(_ id: clockid_t) -> Double {
+        var ts = timespec()
+        clock_gettime(id, &ts)
+        return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
+    }
+}
