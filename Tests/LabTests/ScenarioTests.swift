@@ -92,4 +92,10 @@ final class ScenarioTests: XCTestCase {
     func testDuplicateIP() throws { try diagnose("duplicate-ip") }
     func testBusyPast() throws { try diagnose("busy-past") }
     func testContainerHostNoListener() throws { try diagnose("container-host-no-listener") }
+    func testConntrackInvalidDNAT() throws { try diagnose("conntrack-invalid-dnat") }
+    func testConntrackInvalidDNATV6() throws { try diagnose("conntrack-invalid-dnat-v6") }
+    func testConntrackInvalidDNATLiberal() throws { try diagnose("conntrack-invalid-dnat-liberal") }
+    func testConntrackInvalidDNATDropped() throws { try diagnose("conntrack-invalid-dnat-dropped") }
+    func testConntrackInvalidDNATFromBackend() throws { try diagnose("conntrack-invalid-dnat-from-backend") }
+    func testConntrackInvalidDNATFromClient() throws { try diagnose("conntrack-invalid-dnat-from-client") }
 }
