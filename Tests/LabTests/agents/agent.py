@@ -165,9 +165,12 @@ class Agent:
         payload = c.get("data", "x").encode()
         flags = {"F": 1, "S": 2, "R": 4, "P": 8, "A": 16}
         fl = sum(flags[ch] for ch in c.get("flags", "PA"))
+        opts = b""
+        if "tsval" in c:  # NOP NOP TS: a PAWS test needs the segment's own timestamp
+            opts = struct.pack("!BBBBII", 1, 1, 8, 10, int(c["tsval"]) & 0xFFFFFFFF, int(c.get("tsecr", 0)) & 0xFFFFFFFF)
         hdr = struct.pack("!HHIIBBHHH", int(c["sport"]), int(c["dport"]), int(c["seq"]) & 0xFFFFFFFF,
-                          int(c.get("ack", 0)) & 0xFFFFFFFF, 5 << 4, fl, int(c.get("win", 502)), 0, 0)
-        seg = bytearray(hdr + payload)
+                          int(c.get("ack", 0)) & 0xFFFFFFFF, (5 + len(opts) // 4) << 4, fl, int(c.get("win", 502)), 0, 0)
+        seg = bytearray(hdr + opts + payload)
         if v6:
             s = socket.socket(socket.AF_INET6, socket.SOCK_RAW, socket.IPPROTO_TCP)
             s.setsockopt(socket.IPPROTO_IPV6, IPV6_CHECKSUM, 16)
