@@ -21,8 +21,7 @@ final class ScenarioTests: XCTestCase {
     /// RSTs look half-open (stateless RST, then the peer keeps sending). A capture class for "RST to an
     /// address the connection never used, on a DNAT node" is the missing piece.
     static let pending: Set<String> = ["time-wait-assassination", "conntrack-invalid-dnat", "conntrack-invalid-dnat-v6",
-                                       "conntrack-invalid-dnat-from-backend", "conntrack-invalid-dnat-from-client",
-                                       "conntrack-invalid-dnat-liberal", "conntrack-invalid-dnat-dropped"]
+                                       "conntrack-invalid-dnat-from-backend", "conntrack-invalid-dnat-from-client"]
 
     private var lab: Lab?
     private var binary = ""
