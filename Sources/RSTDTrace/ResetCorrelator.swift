@@ -30,7 +30,8 @@ package struct ResetCorrelator: Sendable {
     package private(set) var merged = 0
 
     enum Item: Sendable {
-        case reset(ResetEvent, skaddr: String?)
+        /// Boxed: the joins scan neighbours often, and a copy is then one reference, not every field.
+        indirect case reset(ResetEvent, skaddr: String?)
         case drop(skbaddr: String, reason: String, location: String?)
         case close(local: String, lport: Int, remote: String, rport: Int, oldState: String)
     }
@@ -74,8 +75,8 @@ package struct ResetCorrelator: Sendable {
     /// Feeds many lines of `trace` / `trace_pipe` text and flushes: for tests and saved traces.
     package mutating func consume(_ text: String) -> [ResetEvent] {
         var out: [ResetEvent] = []
-        for raw in text.split(whereSeparator: \.isNewline) {
-            guard let line = TraceLine.parse(raw) else { continue }
+        for raw in text.utf8.split(separator: UInt8(ascii: "\n")) {
+            guard let line = TraceLine.parse(Substring(raw)) else { continue }
             out += add(line)
         }
         return out + flush()
