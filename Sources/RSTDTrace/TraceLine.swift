@@ -108,7 +108,8 @@ package struct TraceLine: Sendable, Hashable {
             let t = tokens[i]
             if let eq = t.utf8.firstIndex(of: UInt8(ascii: "=")) {
                 out.append((String(t[..<eq]), String(t[t.utf8.index(after: eq)...])))
-            } else if t.utf8.last == colon, t.utf8.count > 1, i + 1 < tokens.count, tokens[i + 1].utf8.firstIndex(of: UInt8(ascii: "=")) == nil {
+            } else if t.utf8.last == colon, t.utf8.count > 1, i + 1 < tokens.count,
+                      tokens[i + 1].utf8.firstIndex(of: UInt8(ascii: "=")) == nil {
                 out.append((String(t.dropLast()), String(tokens[i + 1])))
                 i += 1
             }
