@@ -215,6 +215,11 @@ package struct ResetCorrelator: Sendable {
                     merged += 1
                     continue
                 }
+                if local != nil && !filter.isHere(e) {
+                    // Sent and received by other namespaces of this machine: one RST, which the sent
+                    // event stands for (counted once in `elsewhere`).
+                    continue
+                }
                 if var s = local, let reasons {
                     s.peerState = e.state
                     s = reasons.classify(s)

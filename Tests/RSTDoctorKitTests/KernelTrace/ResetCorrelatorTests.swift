@@ -68,6 +68,13 @@ final class ResetCorrelatorTests: XCTestCase {
         XCTAssertTrue(received.allSatisfy(\.alsoSentHere))
         XCTAssertEqual(received.map(\.cause), ["no-listener", "application-abort", "unread-data-close", "accept-queue-overflow", "application-abort"])
         XCTAssertTrue(received.allSatisfy { $0.reason == nil })
+
+        // Watched from a namespace that is neither end: nothing is its, and each RST happened
+        // elsewhere once (sent by one namespace, received by another: one RST, not two).
+        var third = ResetCorrelator(window: 0.02, reasons: try TraceFixtures.reasons(), filter: TraceFilter(addresses: ["198.18.99.1"]),
+                                    clockOffset: 1_000_000)
+        XCTAssertEqual(third.consume(try TraceFixtures.text("trace/lab-6.18.trace")).count, 0)
+        XCTAssertEqual(third.elsewhere, sent.count, "each RST of other namespaces counted once")
     }
 
     func testListenerResetWithoutLocalReceiverKeepsWildcardAndSurvivesPeerFilter() throws {
