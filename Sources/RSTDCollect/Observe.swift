@@ -126,7 +126,7 @@ package enum Observation {
         if let trace {
             await traceTask?.value
             events = trace.stop()
-            (events, foreignListeners) = withoutForeignListeners(events, listeners: records, catalog: catalog)
+            (events, foreignListeners) = withoutForeignListeners(events, listeners: records, local: local, catalog: catalog)
             let from = trace.startTime.timeIntervalSince1970, to = (trace.stopTime ?? Date()).timeIntervalSince1970
             coverage = from...max(from, to)
             var reason = "\(events.count) resets traced in \(Seconds.render(duration))"
@@ -209,10 +209,14 @@ package enum Observation {
     }
 
     /// Whether a RST received here was traced as sent by a TCP stack of another namespace of this
-    /// machine (the correlator joined its tcp_send_reset to the tcp_receive_reset here).
+    /// machine: the correlator joined its tcp_send_reset to the tcp_receive_reset here (kept as the
+    /// received event, or merged into the sent one when the sender, e.g. a listener, was kept too).
     static func sentOnThisMachine(src: String, sport: Int, dst: String, dport: Int, time: Double, in events: [ResetEvent],
                                   tolerance: Double) -> Bool {
         let s = TraceAddress.canonical(src), d = TraceAddress.canonical(dst)
+        if WireJoin.tracedSender(src: src, sport: sport, dst: dst, dport: dport, time: time, in: events, tolerance: tolerance) != nil {
+            return true
+        }
         return events.contains { e in
             e.direction == .received && e.alsoSentHere && abs(e.time - time) <= tolerance
                 && e.src == s && e.sport == sport && e.dst == d && e.dport == dport
@@ -223,13 +227,16 @@ package enum Observation {
     /// queue overflow, a segment for a connection the listener's port no longer has) is traced with the
     /// listener's wildcard address, so its address cannot place it; but it comes from a listening
     /// socket on its port, and a namespace with no listener on that port (`ss` at the window's end)
-    /// did not send it: another namespace of the machine did. Returns the events kept and how many left.
-    static func withoutForeignListeners(_ events: [ResetEvent], listeners records: [CheckRecord], catalog: CheckCatalog) -> ([ResetEvent], Int) {
+    /// did not send it: another namespace of the machine did. One whose receiver is here (a local
+    /// destination) stays: it is the RST this namespace received. Returns the events kept and how many left.
+    static func withoutForeignListeners(_ events: [ResetEvent], listeners records: [CheckRecord], local: Set<String>,
+                                        catalog: CheckCatalog) -> ([ResetEvent], Int) {
         let (facts, _) = EvidenceBuilder.facts(from: records.filter { $0.id == "listeners" }, catalog: catalog)
         guard case .records(let ls)? = facts.value("listeners") else { return (events, 0) }
         let ports = Set(ls.compactMap { r -> Int? in if case .int(let p)? = r["port"] { Int(p) } else { nil } })
         let kept = events.filter { e in
-            !(e.direction == .sent && e.listener && TraceAddress.isWildcard(e.src) && !ports.contains(e.sport))
+            !(e.direction == .sent && e.listener && TraceAddress.isWildcard(e.src) && !ports.contains(e.sport)
+                && !local.contains(TraceAddress.canonical(e.dst)))
         }
         return (kept, events.count - kept.count)
     }
