@@ -12,6 +12,9 @@ package struct CaptureOptions: Sendable {
     /// seconds up, while a busy connection's gaps are milliseconds; RST-SIGNALS.md 8).
     package var idleFloor: Double = 1
     package var idleRatio: Double = 10
+    /// Longest delay of an ACK answering a segment at once (Linux: a TIME-WAIT socket or a duplicate
+    /// ACK answers at once; a delayed ACK waits at most 200 ms, TCP_DELACK_MAX).
+    package var duplicateAckDelay: Double = 0.5
     /// How long a side that closed first stays in TIME-WAIT (Linux: 60 s).
     package var timeWait: Double = 60
     /// Connections tracked at once; beyond it, closed ones and then the least recently active are forgotten.

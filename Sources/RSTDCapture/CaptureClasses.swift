@@ -12,6 +12,7 @@ package enum RSTClass: String, Sendable, CaseIterable, Codable {
     case afterOwnFin = "after-own-fin"
     case statelessUnknownFlow = "stateless-unknown-flow"
     case intoTimeWait = "into-time-wait"
+    case oldDuplicateAck = "old-duplicate-ack"
     case afterIdle = "after-idle"
     case injectedTTL = "injected-ttl"
     case injectedContinued = "injected-endpoint-continued"
@@ -57,7 +58,7 @@ package struct CaptureClasses: Sendable {
     package static let placeholders: Set<String> = [
         "sender", "receiver", "sender_role", "receiver_role", "answered", "delay", "idle", "ttl", "usual_ttl",
         "hops", "closer", "mac", "usual_mac", "prior_frame", "prior_class", "ack_note", "inflight", "sender_seen",
-        "idle_note", "shape", "answered_note", "ttl_check", "baseline", "injected_evidence", "own_fin",
+        "idle_note", "shape", "answered_note", "ttl_check", "baseline", "injected_evidence", "own_fin", "duplicate",
     ]
 
     package subscript(c: RSTClass) -> CaptureClassInfo {

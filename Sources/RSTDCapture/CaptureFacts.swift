@@ -28,6 +28,8 @@ package enum CaptureFacts {
                 "class": .string(x.class),
                 // No single cause is the empty string: record fields are scalar and always present.
                 "cause": .string(x.cause ?? ""),
+                // What the wire cannot tell apart from `cause` (the class's `also`), comma-separated.
+                "also": .string(x.causes.dropFirst().joined(separator: ",")),
                 "stateless": .bool(x.stateless),
                 "ttl_delta": .int(Int64(x.ttlDelta)),
                 "idle_before": .duration(x.idleBefore),

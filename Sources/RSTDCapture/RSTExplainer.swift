@@ -77,6 +77,11 @@ enum RSTExplainer {
             "shape": { "\(j.rstHasAck ? "RST/ACK" : "RST without ACK"), window \(p.window)\(p.hasTimestamps ? ", timestamps" : (p.hasOptions ? ", options" : ", no options"))" },
             "answered_note": { j.hasTrigger ? "after \(answeredText)" : "on its own (it sent the last packet)" },
             "injected_evidence": injectedEvidence,
+            "duplicate": {
+                "\(s.lastLen > 0 ? "its \(s.lastLen)-byte segment" : "its segment") of frame \(s.lastFrame), "
+                    + "which \(receiver) had already received: its ACK acknowledges up to \(o.highestAck), "
+                    + "beyond everything the capture saw \(sender) send (up to \(s.nextSeq))"
+            },
             "own_fin": { s.finFrame > 0 ? "its FIN of frame \(s.finFrame), \(Seconds.render(max(0, p.time - s.finTime))) before the RST" : "its FIN" },
         ]
         var explain = CaptureClasses.render(info.explain) { values[$0]?() }
