@@ -5,7 +5,8 @@ import RSTDCore
 
 /// Bytes written to a file descriptor through a buffer, or kept in memory (fd -1).
 package final class ByteOutput {
-    private(set) var bytes: [UInt8] = []
+    /// Unchecked exclusivity: appended to byte by byte, only from the thread writing the output.
+    @exclusivity(unchecked) private(set) var bytes: [UInt8] = []
     let fd: Int32
     private static let chunk = 1 << 16
 
@@ -68,23 +69,31 @@ package final class ByteOutput {
         }
     }
 
-    /// A JSON string literal.
+    /// A JSON string literal: runs that need no escape are copied whole.
     func string(_ s: String) {
-        byte(0x22)
-        for b in s.utf8 {
-            switch b {
-            case 0x22: byte(0x5C); byte(0x22)
-            case 0x5C: byte(0x5C); byte(0x5C)
-            case 0x0A: byte(0x5C); byte(0x6E)
-            case 0x0D: byte(0x5C); byte(0x72)
-            case 0x09: byte(0x5C); byte(0x74)
-            case 0..<0x20:
-                let hex = Array("0123456789abcdef".utf8)
-                bytes.append(contentsOf: [0x5C, 0x75, 0x30, 0x30, hex[Int(b >> 4)], hex[Int(b & 15)]])
-            default: byte(b)
+        var s = s
+        s.withUTF8 { u in
+            bytes.append(0x22)
+            var run = 0
+            for i in 0..<u.count {
+                let b = u[i]
+                guard b < 0x20 || b == 0x22 || b == 0x5C else { continue }
+                if run < i { bytes.append(contentsOf: UnsafeBufferPointer(rebasing: u[run..<i])) }
+                run = i + 1
+                switch b {
+                case 0x22: bytes.append(contentsOf: [0x5C, 0x22])
+                case 0x5C: bytes.append(contentsOf: [0x5C, 0x5C])
+                case 0x0A: bytes.append(contentsOf: [0x5C, 0x6E])
+                case 0x0D: bytes.append(contentsOf: [0x5C, 0x72])
+                case 0x09: bytes.append(contentsOf: [0x5C, 0x74])
+                default:
+                    let hex = Array("0123456789abcdef".utf8)
+                    bytes.append(contentsOf: [0x5C, 0x75, 0x30, 0x30, hex[Int(b >> 4)], hex[Int(b & 15)]])
+                }
             }
+            if run < u.count { bytes.append(contentsOf: UnsafeBufferPointer(rebasing: u[run..<u.count])) }
+            bytes.append(0x22)
         }
-        byte(0x22)
     }
 
     func field(_ key: String, _ v: String?, first: Bool = false) {
