@@ -67,7 +67,7 @@ extension CaptureAnalyzer {
 
     /// Too many records wait behind pending judgements: the oldest become final now.
     func releaseHeld() {
-        while reorder.count > maxHeld / 2, let o = pending.oldest { settle(o, retire: false) }
+        while reorder.count > maxHeld / 2, let o = pending.oldest { settle(o, retire: true) }
         release()
     }
 

@@ -252,7 +252,14 @@ package final class CaptureAnalyzer {
             let ctx = context(p, dir: dir, key: key, flow: flows.states[i], frame: frame, localBuilt: localBuilt)
             flows.states[i].noteRST(p, dir: dir)
             if RSTJudge.needsLookAhead(ctx.flow) {
-                if let o = pending.oldest, pending.isFull { settle(o, retire: false) }
+                var i = i
+                if let o = pending.oldest, pending.isFull {
+                    // The oldest waiting RST becomes final, and its connection, if the RST ended it,
+                    // moves to the finished ones as on time (slots may move: this one is looked up again).
+                    settle(o, retire: true)
+                    guard let j = flows.find(key) else { finish(ctx, copy: nil); return true }
+                    i = j
+                }
                 let slot = pending.add(PendingResets.Entry(ctx: ctx))
                 flows.states[i].pendingSlot = slot
                 if pending.count == 1 || p.time < pendingDue { pendingDue = p.time + options.lookAhead }

@@ -82,7 +82,12 @@ struct CaptureCommand: ParsableCommand {
         let text = setup.json ? nil : CaptureTextStream(out: out, classes: classes, listing: resets)
         var options = setup.options
         if !setup.json && !resets { options.maxListedResets = 0 }
-        let sink: any ResetSink = json ?? text!
+        // Reading a file, the output is written on the second core (measured: bench/capture);
+        // RSTDOCTOR_OUTPUT_THREAD=0 keeps it on one thread.
+        let writer: any ResetSink = json.map { $0 as any ResetSink } ?? text!
+        let oneThread = ProcessInfo.processInfo.environment["RSTDOCTOR_OUTPUT_THREAD"] == "0"
+        let threaded: ThreadedSink? = setup.file != nil && !oneThread ? ThreadedSink(writer) : nil
+        let sink: any ResetSink = threaded.map { $0 as any ResetSink } ?? writer
         let report: CaptureReport
         if let iface = setup.iface {
             report = runLive(iface: iface, setup: setup, options: options, sink: sink, classes: classes)
@@ -95,6 +100,7 @@ struct CaptureCommand: ParsableCommand {
         } else {
             Self.fail("rstdoctor capture: give a capture file, or --live IFACE to capture.", code: 2)
         }
+        threaded?.finish()
         json?.finish(report)
         text?.finish(report)
         if report.error != nil { throw ExitCode(3) }
