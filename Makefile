@@ -4,7 +4,7 @@
 SHELL := /bin/bash
 PREFIX ?= /usr/local
 SWIFT ?= swift
-APT_PACKAGES := libreadline-dev libpcap-dev nftables iptables iproute2 arping tcpdump tshark python3 procps util-linux kmod bc time python3-prometheus-client python3-yaml
+APT_PACKAGES := libreadline-dev libpcap-dev nftables iptables iproute2 arping tcpdump tshark python3 procps util-linux kmod bc time python3-prometheus-client python3-yaml libsqlite3-dev prometheus
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 ARGS ?=
 # A module may import only the targets Package.swift lists for it (docs/architecture.md).

@@ -129,6 +129,7 @@ package enum Observation {
             let from = trace.startTime.timeIntervalSince1970, to = (trace.stopTime ?? Date()).timeIntervalSince1970
             coverage = from...max(from, to)
             var reason = "\(events.count) resets traced in \(Seconds.render(duration))"
+            for n in trace.notes where n.hasPrefix("tracefs was not mounted") { reason += "; " + n }
             if trace.elsewhere > 0 {
                 reason += "; \(trace.elsewhere) more of the same port/peer happened in other network namespaces of this machine and are not counted"
             }

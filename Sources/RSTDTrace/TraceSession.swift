@@ -62,6 +62,9 @@ package final class TraceSession: @unchecked Sendable {
 
     private func setUp() throws(TraceUnavailable) {
         try instance.create()
+        if instance.mountedByUs {
+            notes.append("tracefs was not mounted: rstdoctor mounted it at \(options.root) (as systemd does at boot) and leaves it mounted, since other tracers may use it.")
+        }
         let send = try instance.format(system: "tcp", event: "tcp_send_reset")
         _ = try instance.format(system: "tcp", event: "tcp_receive_reset")
         reasonReported = send.hasField("reason")

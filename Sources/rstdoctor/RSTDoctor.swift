@@ -46,7 +46,7 @@ struct RSTDoctor: AsyncParsableCommand {
         130/143 interrupted by SIGINT/SIGTERM (check prints what it gathered first).
         Read-only: rstdoctor never changes sysctls, firewall rules, addresses or sockets.
         """,
-        subcommands: [DiagnoseCommand.self, CheckCommand.self, ReportCommand.self, CollectCommand.self, WatchCommand.self, CaptureCommand.self, KnowledgeCommand.self],
+        subcommands: [DiagnoseCommand.self, CheckCommand.self, ReportCommand.self, CollectCommand.self, WatchCommand.self, RecordCommand.self, CaptureCommand.self, KnowledgeCommand.self],
         defaultSubcommand: DiagnoseCommand.self
     )
 

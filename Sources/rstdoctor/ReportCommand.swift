@@ -28,6 +28,7 @@ struct ReportCommand: AsyncParsableCommand {
 
     @OptionGroup var evidence: EvidenceOptions
     @OptionGroup var knowledge: KnowledgeOptions
+    @OptionGroup var period: SinceOptions
 
     @Option(help: "Output format: markdown, html, json.")
     var format: String = "markdown"
@@ -70,7 +71,8 @@ struct ReportCommand: AsyncParsableCommand {
             text = fmt.render(inputs, context: ReportContext(kb: kb))
             likely = inputs.contains { i in i.report.causes.contains { $0.probability >= Diagnosis.likely } }
         } else {
-            let req = try evidence.request(kb: kb)
+            var req = try evidence.request(kb: kb)
+            _ = try period.apply(to: &req)
             let d = try await Pipeline.run(req, kb: kb, knowledgeProblems: problems.count)
             text = fmt.render(d)
             likely = !d.likelyCauses.isEmpty
