@@ -30,10 +30,11 @@ extension CaptureAnalyzer {
     func emitCopy(_ c: PendingResets.Copy, classIndex ci: Int, listed li: Int) {
         if ci < byClass.count { byClass[ci] += 1 }
         guard listedCount < options.maxListedResets, li >= 0, builtSeq - li <= Self.recentRecords,
-              let original = recent[li % Self.recentRecords] else {
+              let make = recent[li % Self.recentRecords] else {
             notListed += 1
             return
         }
+        let original = make()
         var r = original
         r.explain += " Frame \(c.frame) is the copy of frame \(r.frame) that the capturing host forwarded."
         r.frame = Int(c.frame)
@@ -44,12 +45,7 @@ extension CaptureAnalyzer {
         r.direction = "out"
         r.localBuilt = false
         listedCount += 1
-        hold(r, listed: true)
-    }
-
-    /// A final record waits for the ones before it, then goes to the sink (and to `takeFinal()`).
-    func hold(_ r: ResetRecord, listed: Bool) {
-        reorder.push(ResetReorder.Held(record: r, listed: listed))
+        reorder.push(ResetReorder.Held(frame: r.frame, record: r, make: nil, listed: true))
         release()
     }
 
@@ -57,8 +53,13 @@ extension CaptureAnalyzer {
     func release() {
         let bound = pending.oldestFrame ?? .max
         while let h = reorder.pop(below: bound) {
-            if h.listed, !sink.reset(h.record) { notListed += 1 }
-            if wantRecords { ready.append(h.record) }
+            if wantRecords {
+                let r = h.record ?? h.make!()
+                ready.append(r)
+                if h.listed, !sink.reset(r) { notListed += 1 }
+            } else if h.listed, !(h.record.map { sink.reset($0) } ?? sink.reset(making: h.make!)) {
+                notListed += 1
+            }
         }
     }
 
@@ -110,14 +111,17 @@ extension CaptureAnalyzer {
         if !listIt { notListed += 1 }
         var li = -1
         if listIt || wantRecords {
-            let r = RSTExplainer.record(ctx, j, classes: classes)
+            // Made when it goes to the sink (which may make it on its own thread).
+            let classes = self.classes
+            let make = { RSTExplainer.record(ctx, j, classes: classes) }
             if listIt {
                 li = builtSeq
-                recent[builtSeq % Self.recentRecords] = r
+                recent[builtSeq % Self.recentRecords] = make
                 builtSeq += 1
                 listedCount += 1
             }
-            hold(r, listed: listIt)
+            reorder.push(ResetReorder.Held(frame: Int(p.frame), record: nil, make: make, listed: listIt))
+            release()
         }
         if let copy { emitCopy(copy, classIndex: ci, listed: li) }
         return (j.cls, li)

@@ -11,6 +11,13 @@ package protocol ResetSink: AnyObject {
     func reset(_ r: ResetRecord) -> Bool
     /// A connection that saw a RST, with its final Zeek conn_state.
     func flow(_ o: FlowOutcome)
+    /// A RST record still to be made (`make` is pure): a sink writing on another thread makes it
+    /// there (the explanation is most of a record's cost). By default: made at once.
+    func reset(making make: @escaping () -> ResetRecord) -> Bool
+}
+
+extension ResetSink {
+    package func reset(making make: @escaping () -> ResetRecord) -> Bool { reset(make()) }
 }
 
 /// Keeps the records in memory, at most `maxResets` of them, and at most `perSignature` with the
@@ -77,7 +84,10 @@ package final class ResetList: ResetSink {
 /// on the frame number.
 struct ResetReorder {
     struct Held {
-        var record: ResetRecord
+        var frame: Int
+        /// The record, or how to make it (pure: made by the sink, maybe on its own thread).
+        var record: ResetRecord?
+        var make: (() -> ResetRecord)?
         /// Listed (to the sink), or built only for `takeFinal()`.
         var listed: Bool
     }
@@ -90,7 +100,7 @@ struct ResetReorder {
         var i = heap.count - 1
         while i > 0 {
             let parent = (i - 1) / 2
-            guard heap[i].record.frame < heap[parent].record.frame else { break }
+            guard heap[i].frame < heap[parent].frame else { break }
             heap.swapAt(i, parent)
             i = parent
         }
@@ -98,7 +108,7 @@ struct ResetReorder {
 
     /// The held record with the lowest frame number, if it is below `frame`.
     mutating func pop(below frame: Int) -> Held? {
-        guard let top = heap.first, top.record.frame < frame else { return nil }
+        guard let top = heap.first, top.frame < frame else { return nil }
         let last = heap.removeLast()
         guard !heap.isEmpty else { return top }
         heap[0] = last
@@ -106,8 +116,8 @@ struct ResetReorder {
         while true {
             let l = 2 * i + 1, r = l + 1
             var m = i
-            if l < heap.count, heap[l].record.frame < heap[m].record.frame { m = l }
-            if r < heap.count, heap[r].record.frame < heap[m].record.frame { m = r }
+            if l < heap.count, heap[l].frame < heap[m].frame { m = l }
+            if r < heap.count, heap[r].frame < heap[m].frame { m = r }
             if m == i { break }
             heap.swapAt(i, m)
             i = m

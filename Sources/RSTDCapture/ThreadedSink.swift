@@ -9,6 +9,7 @@ import RSTDCore
 package final class ThreadedSink: ResetSink, @unchecked Sendable {
     private enum Item {
         case reset(ResetRecord)
+        case make(() -> ResetRecord)
         case flow(FlowOutcome)
     }
 
@@ -32,6 +33,12 @@ package final class ThreadedSink: ResetSink, @unchecked Sendable {
     /// Always listed: the inner sink must keep every record it is given (a writer does).
     package func reset(_ r: ResetRecord) -> Bool {
         add(.reset(r))
+        return true
+    }
+
+    /// The record is made on the writer's thread.
+    package func reset(making make: @escaping () -> ResetRecord) -> Bool {
+        add(.make(make))
         return true
     }
 
@@ -78,6 +85,7 @@ package final class ThreadedSink: ResetSink, @unchecked Sendable {
             for i in items {
                 switch i {
                 case .reset(let r): _ = inner.reset(r)
+                case .make(let m): _ = inner.reset(m())
                 case .flow(let o): inner.flow(o)
                 }
             }

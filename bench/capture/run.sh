@@ -6,6 +6,7 @@
 # Measures, R times each (default 5, interleaved), and prints medians and ratios:
 #   tcpdump -r F -w /dev/null 'tcp[tcpflags] & tcp-rst != 0'      (BPF-only pass: the reference)
 #   rstdoctor capture --format json F                              (every RST listed)
+#   the same with RSTDOCTOR_OUTPUT_THREAD=0                        (output on the analysis thread)
 #   rstdoctor capture F                                            (text: summary and groups)
 #   tcpdump -nr F 'tcp[tcpflags] & tcp-rst != 0'                   (text)
 #   tshark -n -r F -Y 'tcp.flags.reset==1'
@@ -63,7 +64,7 @@ run() {
   tail -n 1 "$out/time.txt" >>"$out/$name.kb"
 }
 
-names="tcpdump_bpf rstdoctor_json rstdoctor_text tcpdump_text"
+names="tcpdump_bpf rstdoctor_json rstdoctor_json_1t rstdoctor_text tcpdump_text"
 [ $tshark = 1 ] && names="$names tshark"
 for n in $names million_json; do rm -f "$out/$n.times" "$out/$n.kb"; done
 cat /dev/null "$pcap" >/dev/null  # warm the page cache
@@ -71,6 +72,7 @@ echo "== measuring ($runs runs each, interleaved)"
 for _ in $(seq "$runs"); do
   run tcpdump_bpf tcpdump -r "$pcap" -w /dev/null 'tcp[tcpflags] & tcp-rst != 0'
   run rstdoctor_json "$bin" capture --format json "$pcap"
+  run rstdoctor_json_1t env RSTDOCTOR_OUTPUT_THREAD=0 "$bin" capture --format json "$pcap"
   run rstdoctor_text "$bin" capture "$pcap"
   run tcpdump_text tcpdump -nr "$pcap" 'tcp[tcpflags] & tcp-rst != 0'
   [ $tshark = 1 ] && run tshark tshark -n -r "$pcap" -Y 'tcp.flags.reset==1'
@@ -98,6 +100,8 @@ print(f"JSON lists {listed} records + {j['resets_not_listed']} not listed = {j['
       f"{verdict(listed + j['resets_not_listed'] == j['rst_count'] == int(want) and listed == int(want))}")
 r = ref / t["rstdoctor_json"]
 print(f"JSON (every RST) vs tcpdump BPF-only: {r:.2f}x  (target >= 1.5x)  {verdict(r >= 1.5)}")
+print(f"JSON, output on a second thread vs on one thread: {t['rstdoctor_json_1t'] / t['rstdoctor_json']:.2f}x "
+      f"(same bytes: {open(f'{out}/rstdoctor_json.stdout','rb').read() == open(f'{out}/rstdoctor_json_1t.stdout','rb').read()})")
 print(f"JSON peak memory: {kb('rstdoctor_json') / 1024:.1f} MiB  (target <= 64 MiB)  {verdict(kb('rstdoctor_json') <= 64 * 1024)}")
 r = ref / t["rstdoctor_text"]
 print(f"text vs tcpdump BPF-only:            {r:.2f}x  (target >= 1.5x)  {verdict(r >= 1.5)}")
