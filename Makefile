@@ -10,7 +10,7 @@ ARGS ?=
 # A module may import only the targets Package.swift lists for it (docs/architecture.md).
 SWIFT_FLAGS ?= --explicit-target-dependency-import-check=error
 
-.PHONY: run test deps embed build release install uninstall lint bench fuzz clean test-browser
+.PHONY: run test deps embed build release install uninstall lint bench fuzz clean test-browser format format-check
 
 # The binary carries checks/ and knowledge/ (Sources/RSTDData/EmbeddedData.swift).
 embed:
@@ -41,6 +41,16 @@ test: deps embed
 
 lint: build
 	.build/debug/rstdoctor knowledge lint
+
+# swift-format (ships with the toolchain) with .swift-format: `format` rewrites the files given
+# (FILES=..., default the whole tree), `format-check` only reports. Lines stay under 140 characters
+# in Sources/ either way: Tests/ArchitectureTests/LineLengthTests.swift fails on new long lines.
+FILES ?= Package.swift Sources Tests
+format:
+	$(SWIFT) format --in-place --recursive --parallel $(FILES)
+
+format-check:
+	$(SWIFT) format lint --recursive --parallel $(FILES)
 
 install: release
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/rstdoctor

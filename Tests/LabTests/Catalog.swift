@@ -24,6 +24,12 @@ enum Catalog {
         DuplicateIP(),
         BusyPast(),
         ContainerHost(),
+        ConntrackInvalid(),
+        ConntrackInvalid(v6: true),
+        ConntrackInvalid(fix: .liberal),
+        ConntrackInvalid(fix: .dropInvalid),
+        ConntrackInvalid(place: "s"),
+        ConntrackInvalid(place: "c"),
     ]
 
     static func named(_ id: String) -> (any Scenario)? { all.first { $0.id == id } }

@@ -54,6 +54,12 @@ final class VerifyTests: XCTestCase {
     func testDuplicateIP() throws { try stage("duplicate-ip") }
     func testBusyPast() throws { try stage("busy-past") }
     func testContainerHostNoListener() throws { try stage("container-host-no-listener") }
+    func testConntrackInvalidDNAT() throws { try stage("conntrack-invalid-dnat") }
+    func testConntrackInvalidDNATV6() throws { try stage("conntrack-invalid-dnat-v6") }
+    func testConntrackInvalidDNATLiberal() throws { try stage("conntrack-invalid-dnat-liberal") }
+    func testConntrackInvalidDNATDropped() throws { try stage("conntrack-invalid-dnat-dropped") }
+    func testConntrackInvalidDNATFromBackend() throws { try stage("conntrack-invalid-dnat-from-backend") }
+    func testConntrackInvalidDNATFromClient() throws { try stage("conntrack-invalid-dnat-from-client") }
 }
 
 /// Every scenario of the catalogue is staged by exactly one test of `VerifyTests`, and ids are unique.
