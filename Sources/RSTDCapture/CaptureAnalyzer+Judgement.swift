@@ -105,7 +105,9 @@ extension CaptureAnalyzer {
         let ci = Self.classIndex[j.cls] ?? 0
         byClass[ci] += 1
         let p = ctx.p
-        groups.add(classIndex: ci, cls: j.cls, cause: classes[j.cls].cause, port: j.role.0 == "client" ? p.dport : (j.role.0 == "server" ? p.sport : p.dport),
+        // The server's port: the sender's when it is the server, the receiver's otherwise.
+        let port = j.role.0 == "server" ? p.sport : p.dport
+        groups.add(classIndex: ci, cls: j.cls, cause: classes[j.cls].cause, port: port,
                    sender: p.src, stateless: j.stateless, frame: Int(p.frame), time: p.time)
         let listIt = listedCount < options.maxListedResets
         if !listIt { notListed += 1 }

@@ -35,13 +35,15 @@ package enum CaptureFile {
         }
         let handle = try PcapHandle.open(file: path)
         defer { handle.close() }
-        let analyzer = fastAnalyzer ?? CaptureAnalyzer(classes: classes, options: options, source: path, linkType: handle.linkType, sink: sink)
+        let analyzer = fastAnalyzer
+            ?? CaptureAnalyzer(classes: classes, options: options, source: path, linkType: handle.linkType, sink: sink)
         let error = run(handle, analyzer, skip: skip)
         return analyzer.report(error: error.map { stopped(analyzer, $0) })
     }
 
     private static func stopped(_ analyzer: CaptureAnalyzer, _ e: String) -> String {
-        "reading stopped after frame \(analyzer.packets): \(Sanitize.line(e)). The file is damaged or cut short; the packets before that point are analysed."
+        "reading stopped after frame \(analyzer.packets): \(Sanitize.line(e)). "
+            + "The file is damaged or cut short; the packets before that point are analysed."
     }
 
     /// Feeds every packet `reader` vouches for; returns the frame libpcap must read from, if any.

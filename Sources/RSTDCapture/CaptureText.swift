@@ -47,7 +47,9 @@ package enum CaptureText {
         }
         if let e = r.error { out += "  Warning: \(Sanitize.line(e))\n" }
         out += groups(r.groups.byPort, title: "RSTs by server port", total: r.rstCount, classes: classes) { "to :\($0.port ?? 0)" }
-        out += groups(r.groups.byPeer, title: "RSTs by sender", total: r.rstCount, classes: classes) { "from \(Sanitize.line($0.peer ?? "?"))" }
+        out += groups(r.groups.byPeer, title: "RSTs by sender", total: r.rstCount, classes: classes) {
+            "from \(Sanitize.line($0.peer ?? "?"))"
+        }
         return out
     }
 
@@ -79,7 +81,8 @@ package enum CaptureText {
             let t = classes?[RSTClass(rawValue: g.class) ?? .noContext].title
             let when = f.string(from: Date(timeIntervalSince1970: g.firstTime))
             let until = f.string(from: Date(timeIntervalSince1970: g.lastTime))
-            out += "  \(g.count) RST\(g.count == 1 ? "" : "s") \(name(g)): \(g.class)\(t.map { " (\($0))" } ?? "") → \(g.cause ?? "no single cause")"
+            let title = t.map { " (\($0))" } ?? ""
+            out += "  \(g.count) RST\(g.count == 1 ? "" : "s") \(name(g)): \(g.class)\(title) → \(g.cause ?? "no single cause")"
             out += ", \(when == until ? when : "\(when)-\(until)") UTC"
             if g.stateless > 0 {
                 let who = g.stateless == g.count ? (g.count == 1 ? "stateless" : "all stateless") : "\(g.stateless) stateless"

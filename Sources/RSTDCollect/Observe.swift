@@ -33,7 +33,8 @@ package enum Observation {
         let start = Date()
         let def = catalog.check(CaptureFacts.checkID)
         do {
-            let report = try CaptureFile.analyze(path: path, classes: try classes(catalog), options: captureOptions(o), sink: CaptureFacts.list())
+            let report = try CaptureFile.analyze(
+                path: path, classes: try classes(catalog), options: captureOptions(o), sink: CaptureFacts.list())
             var rec = CheckRecord(id: CaptureFacts.checkID, status: .ok, reason: summary(report, what: "the capture \(path)"))
             rec.durationMs = Int(Date().timeIntervalSince(start) * 1000)
             return Result(records: [rec], facts: CaptureFacts.store(report))

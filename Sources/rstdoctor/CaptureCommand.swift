@@ -53,7 +53,7 @@ struct CaptureCommand: ParsableCommand {
     @Option(name: .long, help: ArgumentHelp("Silence before a segment that makes a RST answering it 'after idle' (default 5s).", valueName: "DURATION"))
     var idle: String?
 
-    @Option(name: .long, help: ArgumentHelp("List at most this many RSTs one by one (all are counted; default: every one).", valueName: "N"))
+    @Option(name: .long, help: ArgumentHelp("List at most this many RSTs one by one (all are counted; default: all).", valueName: "N"))
     var maxResets: Int?
 
     @Flag(name: .long, help: "Text: list each RST after the summary and the groups (JSON always lists them).")
@@ -144,7 +144,9 @@ struct CaptureCommand: ParsableCommand {
             port: port, peer: peer, json: format == "json", options: options)
     }
 
-    private func runLive(iface: String, setup: Setup, options: CaptureOptions, sink: any ResetSink, classes: CaptureClasses) -> CaptureReport {
+    private func runLive(
+        iface: String, setup: Setup, options: CaptureOptions, sink: any ResetSink, classes: CaptureClasses
+    ) -> CaptureReport {
         let capture = LiveCapture(
             interface: iface, netns: setup.netns, port: setup.port, peer: setup.peer, writeTo: setup.writeTo,
             classes: classes, options: options)
