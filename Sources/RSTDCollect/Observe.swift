@@ -33,7 +33,8 @@ package enum Observation {
         let start = Date()
         let def = catalog.check(CaptureFacts.checkID)
         do {
-            let report = try CaptureFile.analyze(path: path, classes: try classes(catalog), options: captureOptions(o))
+            let report = try CaptureFile.analyze(
+                path: path, classes: try classes(catalog), options: captureOptions(o), sink: CaptureFacts.list())
             var rec = CheckRecord(id: CaptureFacts.checkID, status: .ok, reason: summary(report, what: "the capture \(path)"))
             rec.durationMs = Int(Date().timeIntervalSince(start) * 1000)
             return Result(records: [rec], facts: CaptureFacts.store(report))
@@ -96,6 +97,7 @@ package enum Observation {
                 case .pid(let p): "/proc/\(p)/ns/net"
                 }
                 let live = LiveCapture(interface: "any", netns: netns, port: o.port, peer: o.peer, classes: try classes(catalog))
+                live.sink = CaptureFacts.list()
                 try live.start()
                 capture = live
             } catch {
