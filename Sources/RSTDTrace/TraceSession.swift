@@ -187,6 +187,13 @@ package final class TraceSession: @unchecked Sendable {
         return correlator.elsewhere
     }
 
+    /// New addresses of the watched namespace (they change: DHCP, containers coming and going);
+    /// applies to the events completed from now on.
+    package func setAddresses(_ addresses: Set<String>) {
+        lock.lock(); defer { lock.unlock() }
+        correlator.filter.addresses = Set(addresses.map(TraceAddress.canonical))
+    }
+
     /// skb:kfree_skb counts by reason (NETFILTER_DROP included) over the session.
     package var drops: [String: Int] {
         lock.lock(); defer { lock.unlock() }
