@@ -68,6 +68,7 @@ package final class Recorder: @unchecked Sendable {
     /// `elsewhere` of trace sessions that were replaced (tracefs instance removed), wire-only ones, and the count already noted.
     private var elsewhereBefore = 0, wireElsewhere = 0, elsewhereNoted = 0
     private var clock: any RecorderClock { options.clock }
+    private var lostSeen = 0, writeFailing = false
     private var netnsName: String { options.target.display }
     private let runner: CommandRunner
 
@@ -112,6 +113,7 @@ package final class Recorder: @unchecked Sendable {
                 await snapshotCounters(trigger: "interval")
                 noteElsewhere()
                 checkTraceAlive()
+                checkWrites()
             }
             if clock.boot() - lastAddresses >= options.addressInterval {
                 lastAddresses = clock.boot()
@@ -136,13 +138,14 @@ package final class Recorder: @unchecked Sendable {
 
     // MARK: trace
 
-    private func startTrace() {
+    private func startTrace(again: Bool = false) {
         guard options.isRoot else {
             note("limit", "not root: the kernel's RST tracepoints are not recorded (reasons, states, tasks); run as root (or with CAP_SYS_ADMIN + CAP_PERFMON)")
             return
         }
         var o = TraceSession.Options(filter: lock.withLock { filter }, reasons: reasons)
         o.root = options.tracefsRoot
+        o.reclaim = again
         let session = TraceSession(options: o)
         do {
             try session.start()
@@ -163,8 +166,9 @@ package final class Recorder: @unchecked Sendable {
         _ = t.stop()
         lock.withLock { elsewhereBefore += t.elsewhere }
         trace = nil
-        startTrace()
+        startTrace(again: true)
         configureJoin()
+        if let t = trace { note("limit", "a new tracefs instance \(t.instance.name) is set up: resets are traced again from now on") }
     }
 
     /// Waits for a twin only when both sides run; a firewall is inferred only when the kernel reports reasons
@@ -194,6 +198,17 @@ package final class Recorder: @unchecked Sendable {
         guard let delta = jumps.check(wall: clock.wall(), boot: clock.boot()) else { return }
         lock.withLock { stats.clockJumps += 1 }
         note("clock", ClockJumpDetector.text(delta, at: clock.wall()))
+    }
+
+    /// The journal cannot be written (disk full…): the journal cannot say so yet, stderr does (once per episode);
+    /// the rows are counted, and the writer notes the loss in the journal once writing works again.
+    private func checkWrites() {
+        let lost = writer.lost
+        if lost > lostSeen && !writeFailing {
+            onNote?("the journal cannot be written (\(writer.lastError.map { "\($0.message)" } ?? "write error")): rows are counted as lost")
+        }
+        writeFailing = lost > lostSeen
+        lostSeen = lost
     }
 
     /// Resets of other namespaces left out since the last note: one `elsewhere` note per period.
