@@ -205,7 +205,8 @@ package final class Recorder: @unchecked Sendable {
     private func checkWrites() {
         let lost = writer.lost
         if lost > lostSeen && !writeFailing {
-            onNote?("the journal cannot be written (\(writer.lastError.map { "\($0.message)" } ?? "write error")): rows are counted as lost")
+            let why = writer.lastError.map { "\($0.message)" } ?? "write error"
+            onNote?("the journal cannot be written (\(why)): rows are counted as lost")
         }
         writeFailing = lost > lostSeen
         lostSeen = lost

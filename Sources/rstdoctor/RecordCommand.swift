@@ -134,8 +134,9 @@ struct RecordCommand: AsyncParsableCommand {
         if writer.unreportedLoss > 0 {
             // The journal cannot say so itself (still unwritable, e.g. the disk still full): the exit code does.
             let why = writer.lastError.map { Sanitize.terminal($0.message) } ?? "write error"
-            throw Failure.couldNotRun("\(writer.unreportedLoss) row(s) could not be written to the journal and the journal could not record "
-                                      + "the loss either (\(why)); free space in \(Sanitize.terminal((path as NSString).deletingLastPathComponent))")
+            let where_ = Sanitize.terminal((path as NSString).deletingLastPathComponent)
+            throw Failure.couldNotRun("\(writer.unreportedLoss) row(s) could not be written to the journal and the journal "
+                                      + "could not record the loss either (\(why)); free space in \(where_)")
         }
     }
 }
