@@ -212,9 +212,19 @@ package struct ResetCorrelator: Sendable {
                     return s
                 }.first
                 e.alsoSentHere = local != nil
-                if let s = local, filter.matches(s) {
-                    // The sender is watched too: this RST is reported once, as the sent event.
-                    merged += 1
+                if var s = local {
+                    // A listener's event printed a wildcard; joined with this one it takes the flow's
+                    // addresses (see `.sent`), and that is where it happened.
+                    if s.listener && s.peerUnknown { s.src = e.src; s.dst = e.dst; s.dport = e.dport }
+                    if filter.matches(s) {
+                        // The sender is watched too: this RST is reported once, as the sent event.
+                        merged += 1
+                        continue
+                    }
+                }
+                if local != nil && !filter.isHere(e) {
+                    // Sent and received by other namespaces of this machine: one RST, which the sent
+                    // event stands for (counted once in `elsewhere`).
                     continue
                 }
                 if var s = local, let reasons {

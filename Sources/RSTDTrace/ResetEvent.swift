@@ -86,6 +86,7 @@ package struct ResetEvent: Sendable, Hashable, Codable {
             "cause": .string(cause ?? ""),
             "listener": .bool(listener),
             "drop": .string(dropReason ?? ""),
+            "sent_here": .bool(alsoSentHere),
         ]
     }
 }

@@ -126,13 +126,15 @@ final class KnowledgeTests: XCTestCase {
         let (kb, problems) = KnowledgeBase.load(try KnowledgeFiles.directory(Self.root))
         XCTAssertEqual(problems.map(\.description), [])
         let expanded = kb.rules.filter { $0.file == "knowledge/rules/templates.yaml" }
-        XCTAssertEqual(expanded.count, 35)
-        let rule = try XCTUnwrap(kb.rules.first { $0.id == "trace-shows-no-listener" })
-        XCTAssertEqual(rule.causeID, "no-listener")
+        XCTAssertEqual(expanded.count, 33)
+        let rule = try XCTUnwrap(kb.rules.first { $0.id == "trace-shows-application-abort" })
+        XCTAssertEqual(rule.file, "knowledge/rules/templates.yaml")
+        XCTAssertEqual(rule.causeID, "application-abort")
         XCTAssertEqual(rule.weight, 3.5)
         XCTAssertGreaterThan(rule.line, 1)
         XCTAssertEqual(rule.examplesFire.count, 1)
-        // The one cause that keeps a rule file of its own for a template.
+        // Causes that keep a rule file of their own for a template (`except:`).
+        XCTAssertEqual(kb.rules.first { $0.id == "trace-shows-no-listener" }?.file, "knowledge/rules/no-listener/trace-shows-no-listener.yaml")
         XCTAssertEqual(kb.rules.first { $0.id == "capture-shows-no-time-wait-assassination" }?.file,
                        "knowledge/rules/time-wait-assassination/capture-shows-no-time-wait-assassination.yaml")
     }

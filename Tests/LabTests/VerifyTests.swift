@@ -44,6 +44,9 @@ final class VerifyTests: XCTestCase {
     func testFirewallResetServer() throws { try stage("firewall-reset-server") }
     func testFirewallResetRouter() throws { try stage("firewall-reset-router") }
     func testFirewallResetRouterV6() throws { try stage("firewall-reset-router-v6") }
+    func testFirewallResetRouterClient() throws { try stage("firewall-reset-router-client") }
+    func testFirewallResetRouterV6Client() throws { try stage("firewall-reset-router-v6-client") }
+    func testFirewallResetServerClient() throws { try stage("firewall-reset-server-client") }
     func testTimeWaitAssassination() throws { try stage("time-wait-assassination") }
     func testTimeWaitRFC1337() throws { try stage("time-wait-rfc1337") }
     func testApplicationAbort() throws { try stage("application-abort") }
