@@ -124,9 +124,7 @@ package final class Recorder: @unchecked Sendable {
                 await snapshotSockets(trigger: "burst")
             }
         }
-        let before = trace?.events.count ?? 0
-        let all = trace?.stop() ?? []
-        record(traced: Array(all.dropFirst(before)))
+        record(traced: trace?.stop() ?? [])
         wire?.requestStop()
         wire?.join()
         record(traced: [], final: true)
@@ -147,6 +145,8 @@ package final class Recorder: @unchecked Sendable {
         o.root = options.tracefsRoot
         o.reclaim = again
         let session = TraceSession(options: o)
+        // The journal keeps them: no memory per reset over days of recording.
+        session.keepEvents = false
         do {
             try session.start()
             trace = session
@@ -163,7 +163,7 @@ package final class Recorder: @unchecked Sendable {
     private func checkTraceAlive() {
         guard let t = trace, !FileManager.default.fileExists(atPath: t.instance.path) else { return }
         note("limit", "the tracefs instance \(t.instance.name) was removed under the recorder: resets in between were not traced; setting up a new one")
-        _ = t.stop()
+        record(traced: t.stop())
         lock.withLock { elsewhereBefore += t.elsewhere }
         trace = nil
         startTrace(again: true)
