@@ -190,7 +190,7 @@ package final class CaptureAnalyzer {
         var localBuilt: Bool?
         if p.packetType != PacketType.unknown {
             if copies == nil { copies = ForwardedCopies() }
-            let tag = ForwardedCopies.tag(p, key: key, dir: dir)
+            let tag = ForwardedCopies.tag(p)
             if p.packetType == PacketType.outgoing {
                 if let original = copies?.takeOriginal(tag, time: p.time, ifindex: p.ifindex) {
                     markForwarded(p.src)

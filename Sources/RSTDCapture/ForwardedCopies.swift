@@ -29,13 +29,16 @@ struct ForwardedCopies {
         mask = n - 1
     }
 
-    /// The segment's identity: the connection, the direction and the TCP fields a router does not
-    /// change (TTL and checksums do change, so they are left out). Never 0 (0 marks an empty slot).
+    /// The segment's identity: the TCP fields a router does not change. Not the addresses or ports,
+    /// which NAT rewrites (a DNAT node forwards a backend's RST with the service address as its
+    /// source: keyed by address, that copy would look built here); not TTL or checksums. Sequence and
+    /// acknowledgment numbers are random 32-bit values, so two different segments with the same
+    /// seq, ack, flags, window and length within the one-second window are not expected. Never 0 (0
+    /// marks an empty slot).
     @inline(__always)
-    static func tag(_ p: DecodedPacket, key: FlowKey, dir: Int) -> UInt64 {
-        var h = UInt64(truncatingIfNeeded: FlowTable<Entry>.slot(key))
-        h ^= (UInt64(p.seq) << 32 | UInt64(p.ack)) &* 0x9E37_79B9_7F4A_7C15
-        h ^= (UInt64(p.flags) << 48 | UInt64(p.window) << 32 | UInt64(truncatingIfNeeded: p.payloadLength) << 1 | UInt64(dir)) &* 0xC2B2_AE3D_27D4_EB4F
+    static func tag(_ p: DecodedPacket) -> UInt64 {
+        var h = (UInt64(p.seq) << 32 | UInt64(p.ack)) &* 0x9E37_79B9_7F4A_7C15
+        h ^= (UInt64(p.flags) << 48 | UInt64(p.window) << 32 | UInt64(truncatingIfNeeded: p.payloadLength) << 1) &* 0xC2B2_AE3D_27D4_EB4F
         h = (h ^ (h >> 31)) &* 0xBF58_476D_1CE4_E5B9
         h ^= h >> 29
         return h == 0 ? 1 : h

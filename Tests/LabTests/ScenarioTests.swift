@@ -11,11 +11,12 @@ import XCTest
 /// list can only shrink. The integrator empties it as the rules land.
 final class ScenarioTests: XCTestCase {
     /// Known gaps (see Tests/LabTests/README.md and the issue note).
-    /// conntrack-invalid-dnat*: on the node the window's evidence (conntrack invalid +2 behind an
-    /// unprotected DNAT, +4.5) gives p 0.63, but the router's capture classes the client's RST to the
-    /// backend's real address as `injected-endpoint-continued` (firewall-reset); from the backend and
-    /// the client the RSTs look half-open (stateless RST, then the peer keeps sending). A capture class
-    /// for "RST to an address the connection never used, on a DNAT node" is the missing piece.
+    /// conntrack-invalid-dnat(-v6): on the node conntrack-invalid now ranks first (0.63: invalid packets
+    /// in the window behind an unprotected DNAT, +4.5), short of the 0.7 the verdict asks; nothing else
+    /// passes 0.2. From the backend (firewall-reset 0.79: the RST looks injected, the client's
+    /// connection goes on) and the client (half-open 0.99: its peer's socket is gone) the leak is
+    /// invisible: a capture class for "a RST to an address the connection never used" is the missing
+    /// piece, and from those places the honest answer may stay "cannot tell".
     static let pending: Set<String> = ["conntrack-invalid-dnat", "conntrack-invalid-dnat-v6",
                                        "conntrack-invalid-dnat-from-backend", "conntrack-invalid-dnat-from-client"]
 
