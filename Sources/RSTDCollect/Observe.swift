@@ -127,7 +127,10 @@ package enum Observation {
             events = trace.stop()
             let from = trace.startTime.timeIntervalSince1970, to = (trace.stopTime ?? Date()).timeIntervalSince1970
             coverage = from...max(from, to)
-            var reason = "\(events.count) resets traced in \(Seconds.render(duration))"
+            // A window cut short (Ctrl-C) says so: the counters' record holds the time that really passed.
+            let watched = records.compactMap(\.window).first ?? duration
+            var reason = "\(events.count) resets traced in \(Seconds.render(watched < duration ? (watched * 10).rounded() / 10 : duration))"
+            if watched < duration { reason += " (the \(Seconds.render(duration)) window was stopped early)" }
             if trace.elsewhere > 0 {
                 reason += "; \(trace.elsewhere) more of the same port/peer happened in other network namespaces of this machine and are not counted"
             }

@@ -54,6 +54,10 @@ package struct SessionState: Codable, Sendable {
     package var records: [CheckRecord] = []
     /// Facts from observe / capture hooks, kept with their sources.
     package var facts: [StoredFact] = []
+    /// Records brought by `observe` / `capture` (check id → what brought it, e.g. "observe 10s at
+    /// 20:45:39"): kept until `drop`, never replaced by a check that cannot see them (a plain run of
+    /// `capture` or `kernel-trace` only says "not observing"). Optional: older files lack it.
+    package var observed: [String: String]?
     /// Index into the knowledge base's steps of the step being walked; nil before the first.
     package var step: Int?
     /// Steps whose checks ran and whose questions were asked.

@@ -19,6 +19,14 @@ package enum SessionText {
 
     static func pctShort(_ p: Double) -> String { "\(Int((p * 100).rounded()))%" }
 
+    /// A local wall-clock time, HH:MM:SS.
+    static func clock(_ d: Date) -> String {
+        let f = DateFormatter()
+        f.locale = Locale(identifier: "en_US_POSIX")
+        f.dateFormat = "HH:mm:ss"
+        return f.string(from: d)
+    }
+
     /// Wraps text to `width` columns with an indent (knowledge texts are long single lines).
     package static func wrap(_ text: String, indent: Int = 2, width: Int = 78) -> String {
         let pad = String(repeating: " ", count: indent)

@@ -81,8 +81,11 @@ struct DiagnoseCommand: AsyncParsableCommand {
                 let (records, extra) = await Observation.observe(duration: seconds, catalog: kb.catalog, options: options)
                 let resets = extra.facts.first { $0.key == "capture.rst.count" }?.value?.display ?? "?"
                 let traced = extra.facts.first { $0.key == "trace.sent" }?.value?.display ?? "?"
+                // Stopped early with Ctrl-C: the counters' record holds the time that really passed.
+                let watched = records.compactMap(\.window).first.map { min($0, seconds) } ?? seconds
+                let span = watched < seconds ? "\(Seconds.render((watched * 10).rounded() / 10)) of \(Seconds.render(seconds))" : Seconds.render(seconds)
                 return SessionEvidence(records: records + extra.records, facts: extra.facts,
-                                       summary: "watched \(Seconds.render(seconds)): \(resets) RSTs captured, \(traced) sent by this host's TCP stack (kernel trace)")
+                                       summary: "watched \(span): \(resets) RSTs captured, \(traced) sent by this host's TCP stack (kernel trace)")
             },
             capture: { path, options in
                 let r = Observation.pcap(path, catalog: kb.catalog, options: options)
