@@ -15,6 +15,7 @@ package enum SessionCommands {
     /// What a command's argument is, for completion and help.
     package enum Arg: Sendable, Equatable {
         case command, check, step, cause, question, answer, target, fact, file, format, duration, rankScope
+        case focus, namespace, unit, evidence, pid
     }
 
     package struct Spec: Sendable {
@@ -41,6 +42,14 @@ package enum SessionCommands {
         Spec(name: "report", aliases: [], usage: "report [file] [--format F]", summary: "write the diagnosis up (to the screen, or to a file)", args: [.file, .format]),
         Spec(name: "save", aliases: [], usage: "save [file]", summary: "save the session (it is also saved after every change)", args: [.file]),
         Spec(name: "load", aliases: [], usage: "load <file>", summary: "continue a saved session", args: [.file]),
+        Spec(name: "focus", aliases: [], usage: "focus [port N|peer ADDR|side client|server|clear]",
+             summary: "show or set what the session looks at (shown in the prompt)", args: [.focus]),
+        Spec(name: "logs", aliases: ["log"], usage: "logs <file>", summary: "read the application's log file (and keep reading it)", args: [.file]),
+        Spec(name: "unit", aliases: [], usage: "unit <name>", summary: "read the application's systemd journal", args: [.unit]),
+        Spec(name: "netns", aliases: [], usage: "netns <name|host>", summary: "look inside a network namespace (or back at this host's)", args: [.namespace]),
+        Spec(name: "pid", aliases: [], usage: "pid <PID>", summary: "look inside a container's network namespace, given a process in it", args: [.pid]),
+        Spec(name: "drop", aliases: [], usage: "drop [check|observe|answer Q|answers|logs]",
+             summary: "list the evidence kept, or forget some of it", args: [.evidence]),
         Spec(name: "quit", aliases: ["exit", "q"], usage: "quit", summary: "end the session (Ctrl-D does the same); it stays saved", args: []),
     ]
 
@@ -91,6 +100,11 @@ package enum SessionCommands {
         package var pending: Question?
         package var factKeys: [String]
         package var reportFormats: [String]
+        /// Listening ports, named network namespaces, systemd units, droppable evidence.
+        package var ports: [String] = []
+        package var namespaces: [String] = []
+        package var units: [String] = []
+        package var evidence: [String] = []
 
         package init(kb: KnowledgeBase, pending: Question?, factKeys: [String], reportFormats: [String]) {
             self.kb = kb
@@ -115,6 +129,8 @@ package enum SessionCommands {
                 if previous.last == "--format" { candidates = c.reportFormats }
                 else if word.hasPrefix("-") { candidates = ["--format"] }
                 else { candidates = nil }
+            } else if spec.name == "focus" || spec.name == "drop", argIndex <= 1 {
+                candidates = values(spec.args[0], previous: previous, context: c)
             } else if argIndex < spec.args.count {
                 candidates = values(spec.args[argIndex], previous: previous, context: c)
             } else {
@@ -145,6 +161,22 @@ package enum SessionCommands {
         case .format: return c.reportFormats
         case .duration: return ["10s", "30s", "1m"]
         case .rankScope: return ["all"]
+        case .focus:
+            if previous.count >= 2 {
+                switch previous[1] {
+                case "port": return c.ports
+                case "side": return ["client", "server"]
+                case "clear": return ["port", "peer", "side"]
+                default: return []
+                }
+            }
+            return ["port", "peer", "side", "clear"]
+        case .namespace: return c.namespaces + ["host"]
+        case .unit: return c.units
+        case .evidence:
+            if previous.count >= 2, previous[1] == "answer" { return c.kb.questions.map(\.id) }
+            return c.evidence
+        case .pid: return []
         }
     }
 

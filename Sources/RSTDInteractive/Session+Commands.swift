@@ -22,6 +22,7 @@ extension Session {
         // (the typed history alone waits for the next change or the end; readline keeps it too).
         let before = fingerprint
         defer { if fingerprint != before { save() } }
+        if state.interview != nil, await interviewLine(trimmed) { return }
         if let q = pendingQuestion, let choice = Self.parseAnswer(trimmed, q) {
             await answer(q, choice, continueFlow: true)
             return
@@ -65,6 +66,20 @@ extension Session {
         case "save": saveCommand(args.first)
         case "load": await load(args.first)
         case "quit": wantsQuit = true
+        case "focus": setFocus(args)
+        case "logs":
+            guard let p = args.first else { say("usage: logs <file> — the application's log, e.g. `logs /var/log/nginx/error.log`."); return }
+            if addLogs(p) && state.interview == nil { await readLogsNow() }
+        case "unit":
+            guard let u = args.first else { say("usage: unit <name> — the application's systemd unit, e.g. `unit nginx`."); return }
+            if addUnit(u) && state.interview == nil { await readLogsNow() }
+        case "netns":
+            guard let n = args.first else { say("usage: netns <name|host> — e.g. `netns blue`; `pid PID` for a container."); return }
+            setNamespace(name: n)
+        case "pid":
+            guard let p = args.first else { say("usage: pid <PID> — a process in the container's network namespace."); return }
+            setNamespace(pid: p)
+        case "drop": drop(args)
         default: say("`\(spec.name)` is not implemented.")
         }
     }

@@ -34,6 +34,19 @@ extension Session {
         if let notice { say(SessionText.wrap(t(notice), indent: 0)) }
         say(SessionText.wrap("I'll go through the \(kb.steps.count) troubleshooting steps with you: for each I say what it is for, run its checks, show what they found, and ask only the questions whose answer could change the ranking. `help` lists the commands; Ctrl-D quits; the session is saved as it goes.", indent: 0))
         save()
+        if asksFocus && needsFocus {
+            // The listening ports are offered as answers to the first question.
+            if let listeners = kb.check("listeners") {
+                for r in await runChecks([listeners], quiet: true) { state.record(r) }
+            }
+            beginInterview()
+            return
+        }
+        await quickChecks()
+    }
+
+    /// The quick checks, the ranking, and the invitation to walk the steps.
+    func quickChecks() async {
         let quick = kb.checks.filter { $0.quick && !$0.optIn }
         say()
         if quick.isEmpty {
@@ -54,7 +67,7 @@ extension Session {
         say("Resumed the session saved in \(t(file)): \(state.records.count) checks ran, \(state.answers.count) answers, \(stepText).")
         say()
         say(SessionText.ranking(diagnosis(), style: style))
-        if let q = pendingQuestion { ask(q) } else { invite() }
+        if let item = state.interview.flatMap(FocusItem.init(rawValue:)) { askFocus(item) } else if let q = pendingQuestion { ask(q) } else { invite() }
     }
 
     func invite() {

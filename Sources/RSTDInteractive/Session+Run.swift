@@ -63,7 +63,7 @@ extension Session {
 
     static let cancelledReason = "cancelled with Ctrl-C"
 
-    func runChecks(_ defs: [CheckDefinition]) async -> [CheckRecord] {
+    func runChecks(_ defs: [CheckDefinition], quiet: Bool = false) async -> [CheckRecord] {
         if let bundle = bundleRecords {
             return defs.map { d in
                 bundle.first { $0.id == d.id }
@@ -73,7 +73,7 @@ extension Session {
         }
         let collector = Collector(catalog: kb.catalog, options: options)
         let list = defs
-        let announce = { if !list.isEmpty { self.say(self.style.dim("Running \(list.count) check\(list.count == 1 ? "" : "s")… (Ctrl-C cancels)")) } }
+        let announce = { if !list.isEmpty && !quiet { self.say(self.style.dim("Running \(list.count) check\(list.count == 1 ? "" : "s")… (Ctrl-C cancels)")) } }
         let (results, _) = await gate.cancellable(started: announce) { () async -> [(Int, CheckRecord, Bool)] in
             await withTaskGroup(of: (Int, CheckRecord, Bool).self) { group in
                 for (i, d) in list.enumerated() {

@@ -31,6 +31,9 @@ package final class Session {
     var lastAsked: String?
     var saveWarned = false
     package internal(set) var wantsQuit = false
+    /// Whether a new session without a focus asks for it first (on a terminal; a script sets it
+    /// with `focus` / `logs` / `netns` lines or the command's options).
+    package var asksFocus = false
 
     package init(kb: KnowledgeBase, state: SessionState, path: String, output: SessionOutput, style: Style,
                 hooks: SessionHooks = SessionHooks(), gate: InterruptGate = InterruptGate(), knowledgeProblems: Int = 0) throws(ValidationError) {
@@ -90,7 +93,7 @@ package final class Session {
                                       port: s.target.port, peer: s.target.peer, started: s.created, window: s.target.window, source: "session")
         host.started = s.created
         let port = s.target.port.flatMap { UInt16(exactly: $0) }
-        let context = EvidenceBuilder.contextFacts(port: port, peer: s.target.peer, window: host.window, netns: host.netns)
+        let context = EvidenceBuilder.contextFacts(port: port, peer: s.target.peer, window: host.window, netns: host.netns) + sideFacts(s.target)
         return Pipeline.diagnose(kb: kb, records: s.records, extraFacts: context + s.facts.map(\.fact), host: host, answers: s.answers)
     }
 
@@ -109,6 +112,13 @@ package final class Session {
 
     func contextFacts() -> [Fact] {
         EvidenceBuilder.contextFacts(port: options.port, peer: options.peer, window: host.window, netns: host.netns)
+            + Self.sideFacts(state.target)
+    }
+
+    /// `focus.side`: which side this host is, when the user said so.
+    static func sideFacts(_ t: SessionState.Target) -> [Fact] {
+        guard let side = t.side else { return [] }
+        return [Fact(key: "focus.side", value: .string(side), source: FactSource(check: "options", origin: "you said this host is the \(side)"))]
     }
 
     package func diagnosis() -> Diagnosis {
@@ -144,22 +154,35 @@ package final class Session {
         var records: [String]
         var facts: [StoredFact]
         var created: Date
+        var target: SessionState.Target
+        var interview: String?
+        var observed: [String: String]?
     }
 
     var fingerprint: Fingerprint {
         Fingerprint(answers: state.answers, dontKnow: state.dontKnow, step: state.step, pending: state.pending, finished: state.finished,
                     stepsDone: state.stepsDone, records: state.records.map { "\($0.id) \($0.status) \($0.durationMs) \($0.samples.count)" },
-                    facts: state.facts, created: state.created)
+                    facts: state.facts, created: state.created, target: state.target, interview: state.interview, observed: state.observed)
     }
 
-    package var prompt: String { state.pending != nil ? "answer> " : "rstdoctor> " }
+    /// The prompt shows the focus: `[:8080 peer 198.18.0.7] rstdoctor> `.
+    package var prompt: String {
+        if state.interview != nil { return "focus> " }
+        let focus = focusSummary.isEmpty ? "" : "[\(focusSummary)] "
+        return focus + (state.pending != nil ? "answer> " : "rstdoctor> ")
+    }
 
     package var pendingQuestion: Question? { state.pending.flatMap { kb.question($0) } }
 
     /// What Tab completion needs now.
     package var completionContext: SessionCommands.Context {
-        SessionCommands.Context(kb: kb, pending: pendingQuestion, factKeys: diagnosis().facts.keys,
-                                reportFormats: Array(Set(hooks.reportFormats + ["text", "json"])).sorted())
+        var c = SessionCommands.Context(kb: kb, pending: pendingQuestion, factKeys: diagnosis().facts.keys,
+                                        reportFormats: Array(Set(hooks.reportFormats + ["text", "json"])).sorted())
+        c.ports = listeningPorts().map { String($0.port) }
+        c.namespaces = namespaces()
+        c.units = hooks.units?() ?? []
+        c.evidence = droppable()
+        return c
     }
 
 }

@@ -26,6 +26,8 @@ package struct SessionState: Codable, Sendable {
         package var window: Double
         package var logs: [String]
         package var units: [String]
+        /// Which side of the connections this host is: "client" (it connects) or "server" (it listens).
+        package var side: String?
 
         package init(port: Int? = nil, peer: String? = nil, netns: String? = nil, pid: Int32? = nil, bundle: String? = nil,
                     window: Double = 1, logs: [String] = [], units: [String] = []) {
@@ -64,6 +66,8 @@ package struct SessionState: Codable, Sendable {
     package var stepsDone: [String] = []
     /// The question waiting for an answer, if any.
     package var pending: String?
+    /// The item of the opening interview (port, peer, side, logs, netns) being asked, if any.
+    package var interview: String?
     /// Whether the closing sweep (after the last step) happened.
     package var finished: Bool = false
     /// The commands typed, newest last (bounded).

@@ -76,7 +76,8 @@ struct DiagnoseCommand: AsyncParsableCommand {
         let gate = InterruptGate()
         gate.install()
         defer { gate.uninstall() }
-        let hooks = SessionHooks(
+        let units = terminal ? await Self.serviceUnits() : []
+        var hooks = SessionHooks(
             observe: { seconds, options in
                 let (records, extra) = await Observation.observe(duration: seconds, catalog: kb.catalog, options: options)
                 let resets = extra.facts.first { $0.key == "capture.rst.count" }?.value?.display ?? "?"
@@ -96,8 +97,11 @@ struct DiagnoseCommand: AsyncParsableCommand {
                 return f.render(d)
             },
             reportFormats: ["text"] + ReportFormat.allCases.map(\.rawValue))
+        hooks.units = { units }
         let s = try Session(kb: kb, state: state, path: path, output: output, style: style, hooks: hooks, gate: gate,
                             knowledgeProblems: problems.count)
+        // On a terminal a session that knows nothing of the problem asks for the focus first.
+        s.asksFocus = terminal
         if resume { await s.resume(from: path) } else { await s.start(notice: notice) }
         let reader: LineReader
         if terminal {
@@ -110,5 +114,14 @@ struct DiagnoseCommand: AsyncParsableCommand {
         }
         let code = await REPL.run(s, reader: reader, output: output, gate: gate)
         if code != 0 { throw ExitCode(code) }
+    }
+
+    /// The service units systemd knows, for completing `unit` (none without systemd).
+    static func serviceUnits() async -> [String] {
+        let r = await CommandRunner().run(["systemctl", "list-units", "--type=service", "--all", "--plain", "--no-legend", "--no-pager"], timeout: 2)
+        guard case .exited(0) = r.outcome else { return [] }
+        return r.stdout.split(separator: "\n").compactMap { line in
+            line.split(separator: " ").first.map { String($0.hasSuffix(".service") ? $0.dropLast(8) : $0) }
+        }
     }
 }

@@ -231,6 +231,11 @@ final class SessionCLITests: XCTestCase {
     func testCtrlCCancelsTheRunningCheckNotTheSession() throws {
         // Live (no --from): the fixture checks read values/ relative to the fixture folder.
         let t = try spawn(["diagnose", "--knowledge-dir", Self.fixtures], cwd: Self.fixtures)
+        // No focus on a terminal: the session asks for it first; `done` skips the questions.
+        try t.expect("Which port has the resets?")
+        try t.expect("focus> ")
+        t.send("done\n")
+        try t.expect("No focus: I look at the whole host.")
         try t.expect("rstdoctor> ")
         t.send("typed but abandoned\u{03}")
         try t.expect("^C")

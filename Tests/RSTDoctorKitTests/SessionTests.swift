@@ -332,7 +332,7 @@ final class SessionTests: XCTestCase {
         XCTAssertEqual(c("frobnicate ", ""), [])
         let pending = SessionCommands.Context(kb: kb, pending: kb.question("middlebox"), factKeys: [], reportFormats: [])
         XCTAssertEqual(c("", "y", pending), ["yes"])
-        XCTAssertEqual(c("", "n", pending), ["next", "no"])
+        XCTAssertEqual(c("", "n", pending), ["netns", "next", "no"])
         XCTAssertEqual(SessionCommands.nearest("rnak"), "rank")
         XCTAssertEqual(SessionCommands.nearest("obsrve"), "observe")
         XCTAssertNil(SessionCommands.nearest("xyzzyplugh"))
