@@ -177,8 +177,9 @@ extension Session {
             return
         }
         guard let q = question(qid) else { return }
-        let sc = QuestionChoice.score(q, kb: kb, facts: inputFacts(withoutAnswer: q.id))
-        say(SessionText.why(sc, style: style), terminator: "")
+        let facts = inputFacts(withoutAnswer: q.id)
+        let sc = QuestionChoice.score(q, kb: kb, facts: facts)
+        say(SessionText.why(sc, before: Engine(kb: kb).infer(facts).causes, kb: kb, style: style), terminator: "")
         if let a = state.answers[q.id] { say("  (You answered \(t(a)); the figures above are for before that answer.)") }
     }
 

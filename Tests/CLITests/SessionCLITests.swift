@@ -190,7 +190,7 @@ final class SessionCLITests: XCTestCase {
         XCTAssertEqual(try t.wait(), 0)
         let screen = Screen.render(t.raw)
         XCTAssertTrue(screen.contains("rstdoctor> rank"), screen)
-        XCTAssertTrue(screen.contains("It separates:"), screen)
+        XCTAssertTrue(screen.contains("What each answer would change"), screen)
         XCTAssertTrue(screen.contains("+2.5  it-after-idle"), screen)
         try golden("terminal-completion.txt", screen)
     }

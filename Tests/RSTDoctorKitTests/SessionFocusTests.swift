@@ -90,3 +90,25 @@ final class SessionFocusTests: XCTestCase {
         XCTAssertTrue(out.take().contains("Nothing named `nothing-here` is kept"))
     }
 }
+
+/// `why` is honest: numbers per answer, "no rule reads it" only when no rule does.
+final class SessionWhyTests: XCTestCase {
+    func testWhyShowsWhatEachAnswerChangesAndSaysWhenNoRuleReadsIt() async throws {
+        let out = BufferOutput()
+        let kb = try KnowledgeTestSupport.load(SessionFocusTests.fixtures)
+        let dir = NSTemporaryDirectory() + "rstd-why-\(getpid())"
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let s = try Session(kb: kb, state: SessionState(target: .init(bundle: SessionFocusTests.fixtures + "/bundle")), path: dir + "/s.json",
+                            output: out, style: Style(enabled: false))
+        await s.handle("why recent_restart")
+        let why = out.take()
+        XCTAssertTrue(why.contains("half-open-after-restart 3% → 27%"), why)
+        XCTAssertTrue(why.contains("2 rules read it"), why)
+        XCTAssertFalse(why.contains("chance of that answer"), "no made-up likelihood of the user's answer")
+        XCTAssertFalse(why.contains("No rule reads"), why)
+        await s.handle("why client_os")
+        let none = out.take()
+        XCTAssertTrue(none.contains("I would not ask client_os"), none)
+        XCTAssertTrue(none.contains("No rule reads this question"), none)
+    }
+}

@@ -59,7 +59,7 @@ final class SessionTests: XCTestCase {
 
         await s.handle("why")
         let why = out.take()
-        XCTAssertTrue(why.contains("It separates:"), why)
+        XCTAssertTrue(why.contains("What each answer would change"), why)
         XCTAssertTrue(why.contains("idle-timeout"), why)
         XCTAssertEqual(s.state.pending, "reset_timing", "a command does not answer the question")
 
