@@ -30,11 +30,24 @@ package enum Bundle {
         var schema: String
         var host: HostInfo
         var checks: [Check]
+        /// `--answer` given to `collect`, and facts from `--observe` / `--pcap` (capture, kernel
+        /// trace): `check --from` uses them as the live run did. Absent in older bundles.
+        var answers: [String: String]?
+        var facts: [StoredFact]?
+    }
+
+    /// What a bundle holds.
+    package struct Contents: Sendable {
+        package var records: [CheckRecord]
+        package var host: HostInfo
+        package var answers: [String: String]
+        package var facts: [Fact]
     }
 
     /// Writes the bundle into a new temporary directory beside DIR, then renames it into place,
     /// so an interrupted or failed write never leaves a half-written bundle.
-    package static func write(_ records: [CheckRecord], host: HostInfo, to dir: String) throws(ValidationError) {
+    package static func write(_ records: [CheckRecord], host: HostInfo, answers: [String: String] = [:], facts: [Fact] = [],
+                              to dir: String) throws(ValidationError) {
         let fm = FileManager.default
         if fm.fileExists(atPath: dir) {
             let contents = (try? fm.contentsOfDirectory(atPath: dir)) ?? ["?"]
@@ -63,7 +76,8 @@ package enum Bundle {
             let enc = JSONEncoder()
             enc.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
             enc.dateEncodingStrategy = .iso8601
-            try enc.encode(Manifest(schema: schema, host: host, checks: checks)).write(to: URL(fileURLWithPath: tmp + "/manifest.json"))
+            try enc.encode(Manifest(schema: schema, host: host, checks: checks, answers: answers.isEmpty ? nil : answers,
+                                    facts: facts.isEmpty ? nil : facts.map(StoredFact.init))).write(to: URL(fileURLWithPath: tmp + "/manifest.json"))
             if fm.fileExists(atPath: dir) { try fm.removeItem(atPath: dir) }
             try fm.moveItem(atPath: tmp, toPath: dir)
         } catch {
@@ -73,6 +87,13 @@ package enum Bundle {
 
     /// Reads a bundle back into check records. Paths inside the manifest must stay inside DIR.
     package static func read(_ dir: String) throws(ValidationError) -> ([CheckRecord], HostInfo) {
+        let c = try contents(dir)
+        return (c.records, c.host)
+    }
+
+    /// Reads everything a bundle holds: records, the host (with the focus it was collected for),
+    /// answers and observed facts.
+    package static func contents(_ dir: String) throws(ValidationError) -> Contents {
         let manifestPath = dir + "/manifest.json"
         guard let data = FileManager.default.contents(atPath: manifestPath) else {
             throw ValidationError("\(Sanitize.terminal(dir)) is not a bundle: no readable manifest.json (make one with `rstdoctor collect -o DIR`)")
@@ -104,6 +125,6 @@ package enum Bundle {
         }
         var host = m.host
         host.source = "bundle \(dir)"
-        return (records, host)
+        return Contents(records: records, host: host, answers: m.answers ?? [:], facts: (m.facts ?? []).map(\.fact))
     }
 }

@@ -15,6 +15,9 @@ package enum Observation {
     package struct Result: Sendable {
         package var records: [CheckRecord] = []
         package var facts: [Fact] = []
+        /// Set when an input file is not what it claims (not a capture, a link type that cannot be
+        /// decoded, cut short): what happened, how far reading got, what to do. `check` exits 3.
+        package var problem: String?
     }
 
     static func classes(_ catalog: CheckCatalog) throws(KnowledgeProblem) -> CaptureClasses {
@@ -28,19 +31,36 @@ package enum Observation {
         CaptureOptions(port: o.port, peer: o.peer.flatMap { IPAddress($0) })
     }
 
-    /// `--pcap FILE`: classify every RST of a saved capture.
+    /// `--pcap FILE`: classify every RST of a saved capture. A file that is not a capture, whose
+    /// link type cannot be decoded, or that is cut short is a failed record with `problem` set (the
+    /// packets read before the cut are still analysed, but "no RST" is never concluded from them).
     package static func pcap(_ path: String, catalog: CheckCatalog, options o: CollectOptions) -> Result {
         let start = Date()
         let def = catalog.check(CaptureFacts.checkID)
+        let name = Sanitize.line(path)
         do {
             let report = try CaptureFile.analyze(path: path, classes: try classes(catalog), options: captureOptions(o))
+            if report.packets > 0 && report.tcpPackets == 0 && report.linkType.hasPrefix("DLT ") {
+                let why = "\(name) has link type \(report.linkType), which rstdoctor cannot decode: \(report.packets) packets read, none as IP/TCP"
+                let problem = "\(why). Capture on an Ethernet, loopback or `any` interface (`tcpdump -i any -w FILE`); `capinfos \\(name)` shows the file's encapsulation."
+                return Result(records: [CheckRecord(id: CaptureFacts.checkID, status: .failed, reason: why, fix: def?.fix)], problem: problem)
+            }
+            if let e = report.error {
+                let why = "\(name) is cut short or damaged: \(report.packets) packets (\(report.rstCount) RST) were read, the rest is missing — \(e)"
+                let problem = "\(why) Copy the whole file again (a capture still being written is cut short), or analyse what was read with `rstdoctor capture \(name)`."
+                var rec = CheckRecord(id: CaptureFacts.checkID, status: .failed, reason: why, fix: def?.fix)
+                rec.durationMs = Int(Date().timeIntervalSince(start) * 1000)
+                return Result(records: [rec], facts: CaptureFacts.store(report), problem: problem)
+            }
             var rec = CheckRecord(id: CaptureFacts.checkID, status: .ok, reason: summary(report, what: "the capture \(path)"))
             rec.durationMs = Int(Date().timeIntervalSince(start) * 1000)
             return Result(records: [rec], facts: CaptureFacts.store(report))
         } catch let e as CaptureError {
-            return Result(records: [CheckRecord(id: CaptureFacts.checkID, status: .failed, reason: "could not read \(Sanitize.line(path)): \(e)", fix: def?.fix)])
+            let why = "could not read \(name) as a capture: \(e)"
+            return Result(records: [CheckRecord(id: CaptureFacts.checkID, status: .failed, reason: why, fix: def?.fix)],
+                          problem: "\(e) (`file \(name)` says what it is.)")
         } catch {
-            return Result(records: [CheckRecord(id: CaptureFacts.checkID, status: .failed, reason: "\(error)", fix: def?.fix)])
+            return Result(records: [CheckRecord(id: CaptureFacts.checkID, status: .failed, reason: "\(error)", fix: def?.fix)], problem: "\(error)")
         }
     }
 

@@ -71,10 +71,14 @@ package final class Session {
         if let n = target.netns { o.target = .named(try Validate.netnsName(n)) }
         if let p = target.pid { o.target = .pid(p) }
         if let dir = target.bundle {
-            var (records, h) = try Bundle.read(dir)
-            h.port = target.port
-            h.peer = target.peer
-            bundleRecords = records
+            // The bundle's focus, answers and observed facts count unless the session says otherwise.
+            let b = try Bundle.contents(dir)
+            var h = b.host
+            if let p = target.port { h.port = p } else { o.port = h.port.flatMap { UInt16(exactly: $0) } }
+            if let p = target.peer { h.peer = p } else { o.peer = h.peer }
+            for (k, v) in b.answers where state.answers[k] == nil && !state.dontKnow.contains(k) { state.answers[k] = v }
+            for f in b.facts where !state.facts.contains(where: { $0.key == f.key }) { state.facts.append(StoredFact(f)) }
+            bundleRecords = b.records
             host = h
         } else {
             bundleRecords = nil

@@ -24,13 +24,12 @@ struct CheckCommand: AsyncParsableCommand {
     @OptionGroup var knowledge: KnowledgeOptions
 
     @Option(help: "Output format: text, json, openmetrics (node_exporter textfile collector).")
-    var format: String = "text"
+    var format: CheckFormat = .text
 
     @Flag(help: "Show every cause and every unseen fact.")
     var verbose = false
 
     func run() async throws {
-        guard ["text", "json", "openmetrics"].contains(format) else { throw Failure.usage("unknown --format '\(Sanitize.terminal(format))': use text, json or openmetrics") }
         let (kb, problems) = try knowledge.load()
         let req = try evidence.request(kb: kb)
         // The first SIGINT/SIGTERM ends the run early (commands in flight are stopped, an observation
@@ -41,8 +40,8 @@ struct CheckCommand: AsyncParsableCommand {
         defer { Cleanup.shared.removeInterruptHandler(interrupt) }
         let d = try await Pipeline.run(req, kb: kb, knowledgeProblems: problems.count)
         switch format {
-        case "json": print(CheckJSON.render(d).serialized())
-        case "openmetrics": print(OpenMetrics.render(d), terminator: "")
+        case .json: print(CheckJSON.render(d).serialized())
+        case .openmetrics: print(OpenMetrics.render(d), terminator: "")
         default: print(TextRender.render(d, style: Style(enabled: Terminal.colourOnStdout()), verbose: verbose), terminator: "")
         }
         if let sig = Cleanup.shared.interruptSignal {

@@ -138,7 +138,7 @@ final class SessionCLITests: XCTestCase {
         let none = try CLI.run(["diagnose", "--resume", "--session", state + "/none.json", "--knowledge-dir", Self.fixtures], env: env, stdin: "")
         XCTAssertEqual(none.code, 2)
         XCTAssertTrue(none.stderr.contains("there is no session at"), none.stderr)
-        for args in [["diagnose", "--resume", "--port", "80"], ["diagnose", "--only", "fx-kernel"], ["diagnose", "--port", "http"], ["diagnose", "--bogus"]] {
+        for args in [["diagnose", "--resume", "--port", "80"], ["diagnose", "--only", "fx-kernel"], ["diagnose", "--port", "no-such-service"], ["diagnose", "--bogus"]] {
             let u = try CLI.run(args + ["--knowledge-dir", Self.fixtures], env: env, stdin: "")
             XCTAssertEqual(u.code, 2, "\(args): \(u.stdout) \(u.stderr)")
             XCTAssertFalse(u.stderr.isEmpty, "\(args)")
