@@ -200,7 +200,7 @@ extension Session {
         say(SessionText.ranking(d, style: style))
         if let top = d.likelyCauses.first {
             say(style.bold("Conclusion:") + " most likely \(t(top.cause.id)) — \(t(top.cause.title)) (\(SessionText.pctShort(top.probability))).")
-            for r in top.cause.remedies.prefix(2) {
+            for r in Remedies.concrete(top, facts: d.facts).prefix(2) {
                 say(SessionText.wrap("• " + t(r.text), indent: 2))
                 if let c = r.change { say("      change: " + style.cyan(t(c))) }
                 if let v = r.verify { say("      verify: " + t(v)) }

@@ -150,4 +150,35 @@ final class CommandLineTests: XCTestCase {
         XCTAssertEqual(top(fromJSON), top(liveJSON))
         XCTAssertEqual(top(fromJSON), "no-listener", "port 9 has no listener in the namespace, and the bundle still says so")
     }
+
+    /// Completions for bash, zsh and fish complete values too (formats, check ids, answers,
+    /// namespaces), by asking rstdoctor; `make install` installs them and the man page.
+    func testCompletionsCompleteValuesAndInstallPutsThemWithTheManPage() throws {
+        for shell in ["bash", "zsh", "fish"] {
+            let r = try CLI.run(["--generate-completion-script", shell])
+            XCTAssertEqual(r.code, 0, r.stderr)
+            XCTAssertTrue(r.stdout.contains("openmetrics"), "\(shell): formats")
+            XCTAssertTrue(r.stdout.contains("---completion check -- --answer"), "\(shell): answers are asked of rstdoctor")
+            XCTAssertTrue(r.stdout.contains("---completion check -- --netns"), "\(shell): namespaces")
+        }
+        let answers = try CLI.run(["---completion", "check", "--", "--answer", "1", "0", "rstdoctor", "check", "--answer"])
+        XCTAssertTrue(answers.stdout.contains("reset_timing=after-idle"), answers.stdout)
+        let ids = try CLI.run(["---completion", "check", "--", "--only", "1", "0", "rstdoctor", "check", "--only"])
+        XCTAssertTrue(ids.stdout.contains("listeners"), ids.stdout)
+        let make = try String(contentsOfFile: CLI.root + "/Makefile", encoding: .utf8)
+        for line in ["plugin generate-manual", "share/man/man1/rstdoctor.1", "bash-completion/completions/rstdoctor",
+                     "zsh/site-functions/_rstdoctor", "fish/vendor_completions.d/rstdoctor.fish"] {
+            XCTAssertTrue(make.contains(line), "make install: \(line)")
+        }
+        // The real install builds a release and the manual (minutes, and `swift test` holds the build
+        // directory's lock): `make install DESTDIR=DIR PREFIX=/usr` first, then RSTDOCTOR_INSTALLED=DIR.
+        guard let dest = ProcessInfo.processInfo.environment["RSTDOCTOR_INSTALLED"], !dest.isEmpty else { return }
+        let man = try String(contentsOfFile: dest + "/usr/share/man/man1/rstdoctor.1", encoding: .utf8)
+        XCTAssertTrue(man.contains("rstdoctor"), man)
+        XCTAssertTrue(man.contains("diagnose") && man.contains("collect") && man.contains("--observe"), "every subcommand and option is in the man page")
+        for f in ["/usr/share/bash-completion/completions/rstdoctor", "/usr/share/zsh/site-functions/_rstdoctor",
+                  "/usr/share/fish/vendor_completions.d/rstdoctor.fish", "/usr/bin/rstdoctor"] {
+            XCTAssertTrue(FileManager.default.fileExists(atPath: dest + f), f)
+        }
+    }
 }
