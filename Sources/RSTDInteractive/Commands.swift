@@ -42,6 +42,7 @@ package enum SessionCommands {
         Spec(name: "report", aliases: [], usage: "report [file] [--format F]", summary: "write the diagnosis up (to the screen, or to a file)", args: [.file, .format]),
         Spec(name: "save", aliases: [], usage: "save [file]", summary: "save the session (it is also saved after every change)", args: [.file]),
         Spec(name: "load", aliases: [], usage: "load <file>", summary: "continue a saved session", args: [.file]),
+        Spec(name: "resets", aliases: [], usage: "resets [all]", summary: "the RSTs seen, in groups per flow and verdict; `all` lists each one", args: [.rankScope]),
         Spec(name: "focus", aliases: [], usage: "focus [port N|peer ADDR|side client|server|clear]",
              summary: "show or set what the session looks at (shown in the prompt)", args: [.focus]),
         Spec(name: "logs", aliases: ["log"], usage: "logs <file>", summary: "read the application's log file (and keep reading it)", args: [.file]),

@@ -150,6 +150,11 @@ extension Session {
             save()
             let after = diagnosis()
             let ids = ev.records.map(\.id)
+            // The resets first, in groups (`resets all` lists each one).
+            if !ResetGroups.groups(after.facts).isEmpty {
+                let text = ResetGroups.text(after.facts, singles: false).split(separator: "\n").map { "  " + $0 }.joined(separator: "\n")
+                say(text + "\n  (`resets all` lists each RST)")
+            }
             if !ids.isEmpty {
                 say(SessionText.checkResults(ids, after, style: style), terminator: "")
                 say(SessionText.found(Set(ids), after, kb: kb, style: style), terminator: "")

@@ -29,6 +29,9 @@ struct CheckCommand: AsyncParsableCommand {
     @Flag(help: "Show every cause and every unseen fact.")
     var verbose = false
 
+    @Flag(help: "List every RST one by one after the groups (text format).")
+    var resets = false
+
     func run() async throws {
         let (kb, problems) = try knowledge.load()
         let req = try evidence.request(kb: kb)
@@ -42,7 +45,13 @@ struct CheckCommand: AsyncParsableCommand {
         switch format {
         case .json: print(CheckJSON.render(d).serialized())
         case .openmetrics: print(OpenMetrics.render(d), terminator: "")
-        default: print(TextRender.render(d, style: Style(enabled: Terminal.colourOnStdout()), verbose: verbose), terminator: "")
+        case .text:
+            print(TextRender.render(d, style: Style(enabled: Terminal.colourOnStdout()), verbose: verbose), terminator: "")
+            // Resets in groups (per flow, port and verdict), single RSTs only with --resets.
+            if !ResetGroups.groups(d.facts).isEmpty || resets {
+                print("\nResets" + (resets ? "" : " (`--resets` lists them one by one)"))
+                print(ResetGroups.text(d.facts, singles: resets), terminator: "")
+            }
         }
         if let sig = Cleanup.shared.interruptSignal {
             FileHandle.standardError.write(Data("rstdoctor: the results above are partial: the run was interrupted by \(Cleanup.signalName(sig)) (checks marked failed did not finish). Run `rstdoctor check` again for a full diagnosis.\n".utf8))

@@ -315,7 +315,7 @@ final class SessionTests: XCTestCase {
         func c(_ before: String, _ word: String, _ context: SessionCommands.Context? = nil) -> [String]? {
             SessionCommands.complete(before: before, word: word, context: context ?? ctx)
         }
-        XCTAssertEqual(c("", "r"), ["rank", "report", "run"])
+        XCTAssertEqual(c("", "r"), ["rank", "report", "resets", "run"])
         XCTAssertEqual(c("", "an"), ["answer"])
         XCTAssertEqual(c("run ", "fx-"), ["fx-counters", "fx-firewall", "fx-kernel", "fx-listen", "fx-slow"])
         XCTAssertEqual(c("run ", "a"), ["all", "application-logs"])
