@@ -24,7 +24,36 @@ package enum Remedies {
             r.change = r.change.map(fill)
             r.verify = r.verify.map(fill)
             return r
+        } + firewallRules(c.cause.id, port: port, facts)
+    }
+
+    /// For a firewall's RSTs: the rules that answer with a TCP reset (on the port when known), named
+    /// by table, chain, handle and text, with the command that shows them (never one that changes them).
+    static func firewallRules(_ cause: String, port: Int?, _ facts: FactStore) -> [Cause.Remedy] {
+        guard cause == "firewall-reset" || cause == "conntrack-invalid" else { return [] }
+        var out: [Cause.Remedy] = []
+        if case .records(let rs)? = facts.value("nft.rules") {
+            for r in rs where r["reject_type"] == .string("tcp reset") {
+                let dports = ResetText.string(r, "dports")
+                if let port, !dports.isEmpty, !dports.split(separator: ",").contains(Substring(String(port))) { continue }
+                let family = ResetText.string(r, "family"), table = ResetText.string(r, "table"), chain = ResetText.string(r, "chain")
+                let handle = ResetText.int(r, "handle") ?? 0
+                out.append(Cause.Remedy(
+                    text: "The rule that resets: nft table \(family) \(table), chain \(chain), handle \(handle): `\(ResetText.string(r, "text"))`. Change or remove it if these connections should pass.",
+                    change: "nft -a list chain \(family) \(table) \(chain)   # the rule is handle \(handle); `nft delete rule \(family) \(table) \(chain) handle \(handle)` removes it",
+                    verify: "the RSTs stop; `rstdoctor check --observe 10s` no longer names firewall-reset"))
+            }
         }
+        if case .records(let rs)? = facts.value("iptables.rules") {
+            for r in rs where ResetText.string(r, "reject_with") == "tcp-reset" {
+                let table = ResetText.string(r, "table"), chain = ResetText.string(r, "chain")
+                out.append(Cause.Remedy(
+                    text: "The rule that resets: iptables table \(table), chain \(chain): `\(ResetText.string(r, "spec"))`. Change or remove it if these connections should pass.",
+                    change: "iptables -t \(table) -S \(chain)   # lists the chain's rules; -D with the same rule spec removes it",
+                    verify: "the RSTs stop; `rstdoctor check --observe 10s` no longer names firewall-reset"))
+            }
+        }
+        return Array(out.prefix(3))
     }
 
     /// Replaces a placeholder only where it stands as a word (`:PORT`, `PORT'`), never inside another word.
@@ -65,5 +94,18 @@ package enum Remedies {
             return p
         }
         return names.isEmpty ? "a socket listens on it here (run as root to see which process)" : "\(Array(Set(names)).sorted().joined(separator: ", ")) listens on it here"
+    }
+}
+
+/// Record fields as text.
+enum ResetText {
+    static func string(_ r: Record, _ k: String) -> String {
+        if case .string(let s)? = r[k] { return s }
+        return ""
+    }
+
+    static func int(_ r: Record, _ k: String) -> Int? {
+        if case .int(let i)? = r[k] { return Int(i) }
+        return nil
     }
 }

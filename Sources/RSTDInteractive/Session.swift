@@ -115,7 +115,9 @@ package final class Session {
     }
 
     func contextFacts() -> [Fact] {
-        EvidenceBuilder.contextFacts(port: options.port, peer: options.peer, window: host.window, netns: host.netns)
+        // The window the counters really covered (an observe window, maybe cut short), not the one asked for.
+        let window = state.records.first { $0.id == "counters" }?.window ?? host.window
+        return EvidenceBuilder.contextFacts(port: options.port, peer: options.peer, window: window, netns: host.netns)
             + Self.sideFacts(state.target)
     }
 

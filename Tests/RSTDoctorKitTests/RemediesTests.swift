@@ -38,4 +38,21 @@ final class RemediesTests: XCTestCase {
         let r = Remedies.concrete(result([remedy]), facts: FactStore())[0]
         XCTAssertEqual(r.change, "ss -Hltnp 'sport = :PORT'", "never an invented value")
     }
+
+    func testAFirewallResetNamesTheRuleByTableChainHandleAndText() {
+        var facts = FactStore()
+        facts.add("focus.port", .int(9999), source: FactSource(check: "options"))
+        facts.add("nft.rules", .records([
+            ["family": .string("inet"), "table": .string("filter"), "chain": .string("input"), "handle": .int(7),
+             "reject_type": .string("tcp reset"), "dports": .string("9999"), "text": .string("tcp dport 9999 reject with tcp reset")],
+            ["family": .string("inet"), "table": .string("filter"), "chain": .string("input"), "handle": .int(8),
+             "reject_type": .string("tcp reset"), "dports": .string("22"), "text": .string("tcp dport 22 reject with tcp reset")],
+        ]), source: FactSource(check: "nft-ruleset"))
+        let cause = Cause(id: "firewall-reset", title: "t", explanation: "e", prior: 0.05, step: "firewall", remedies: [],
+                          references: [], file: "causes.yaml", line: 1)
+        let rs = Remedies.concrete(CauseResult(cause: cause, score: 0, probability: 0.9, forEvidence: [], against: [], unknown: []), facts: facts)
+        XCTAssertEqual(rs.count, 1, "only the rule on the focused port")
+        XCTAssertTrue(rs[0].text.contains("nft table inet filter, chain input, handle 7: `tcp dport 9999 reject with tcp reset`"), rs[0].text)
+        XCTAssertEqual(rs[0].change?.hasPrefix("nft -a list chain inet filter input"), true, rs[0].change ?? "")
+    }
 }
