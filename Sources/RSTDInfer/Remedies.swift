@@ -36,11 +36,13 @@ package enum Remedies {
             for r in rs where r["reject_type"] == .string("tcp reset") {
                 let dports = ResetText.string(r, "dports")
                 if let port, !dports.isEmpty, !dports.split(separator: ",").contains(Substring(String(port))) { continue }
-                let family = ResetText.string(r, "family"), table = ResetText.string(r, "table"), chain = ResetText.string(r, "chain")
-                let handle = ResetText.int(r, "handle") ?? 0
+                let where_ = [ResetText.string(r, "family"), ResetText.string(r, "table")].filter { !$0.isEmpty }.joined(separator: " ")
+                let chain = ResetText.string(r, "chain")
+                let handle = ResetText.int(r, "handle").flatMap { $0 > 0 ? $0 : nil }
+                let named = "nft table \(where_), chain \(chain)" + (handle.map { ", handle \($0)" } ?? "")
                 out.append(Cause.Remedy(
-                    text: "The rule that resets: nft table \(family) \(table), chain \(chain), handle \(handle): `\(ResetText.string(r, "text"))`. Change or remove it if these connections should pass.",
-                    change: "nft -a list chain \(family) \(table) \(chain)   # the rule is handle \(handle); `nft delete rule \(family) \(table) \(chain) handle \(handle)` removes it",
+                    text: "The rule that resets: \(named): `\(ResetText.string(r, "text"))`. Change or remove it if these connections should pass.",
+                    change: "nft -a list chain \(where_) \(chain)" + (handle.map { "   # the rule is handle \($0); `nft delete rule \(where_) \(chain) handle \($0)` removes it" } ?? ""),
                     verify: "the RSTs stop; `rstdoctor check --observe 10s` no longer names firewall-reset"))
             }
         }
