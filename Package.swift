@@ -19,6 +19,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.0.0"),
         .package(url: "https://github.com/swiftlang/swift-subprocess", from: "1.0.0"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.0.0"),
     ],
     targets: [
         .systemLibrary(name: "CPcap", pkgConfig: "libpcap", providers: [.apt(["libpcap-dev"])]),
@@ -39,8 +40,10 @@ let package = Package(
         .target(name: "RSTDCapture", dependencies: ["CPcap", "RSTDData", "RSTDSystem", "RSTDCore"]),
         // The kernel's RST tracepoints through a tracefs instance of our own.
         .target(name: "RSTDTrace", dependencies: ["RSTDData", "RSTDSystem", "RSTDCore"]),
-        // Running the checks, bundles, the observe window and its joins; records to facts.
-        .target(name: "RSTDCollect", dependencies: ["RSTDParse", "RSTDCapture", "RSTDTrace", "RSTDData", "RSTDSystem", "RSTDCore"]),
+        // The recorder's journal (DESIGN §9): SQLite through GRDB; plain value types of its own.
+        .target(name: "RSTDJournal", dependencies: [.product(name: "GRDB", package: "GRDB.swift")]),
+        // Running the checks, bundles, the observe window and its joins; records to facts; the recorder.
+        .target(name: "RSTDCollect", dependencies: ["RSTDParse", "RSTDCapture", "RSTDTrace", "RSTDJournal", "RSTDData", "RSTDSystem", "RSTDCore"]),
         // Text, JSON, Markdown, HTML, OpenMetrics, from a Diagnosis.
         .target(name: "RSTDRender", dependencies: ["RSTDInfer", "RSTDCore"]),
         // Orchestration above the stages: collect → facts → infer, and the knowledge lint.
@@ -52,7 +55,7 @@ let package = Package(
         ]),
         .executableTarget(name: "rstdoctor", dependencies: [
             "RSTDInteractive", "RSTDPipeline", "RSTDRender", "RSTDCollect", "RSTDInfer", "RSTDKnowledge", "RSTDCapture",
-            "RSTDTrace", "RSTDParse", "RSTDSystem", "RSTDData", "RSTDCore", argumentParser,
+            "RSTDTrace", "RSTDJournal", "RSTDParse", "RSTDSystem", "RSTDData", "RSTDCore", argumentParser,
         ]),
         // Fuzz targets (issue 8): `make fuzz` builds rstdoctor-fuzz with -sanitize=fuzzer,address.
         .target(name: "RSTDoctorFuzz", dependencies: [
@@ -62,12 +65,13 @@ let package = Package(
         .executableTarget(name: "rstdoctor-fuzz", dependencies: ["RSTDoctorFuzz"]),
         .testTarget(name: "RSTDoctorKitTests", dependencies: [
             "RSTDInteractive", "RSTDPipeline", "RSTDRender", "RSTDCollect", "RSTDInfer", "RSTDKnowledge", "RSTDCapture",
-            "RSTDTrace", "RSTDParse", "RSTDSystem", "RSTDData", "RSTDCore",
+            "RSTDTrace", "RSTDJournal", "RSTDParse", "RSTDSystem", "RSTDData", "RSTDCore",
         ], exclude: ["Fixtures", "Report/Golden"]),
         .testTarget(name: "KnowledgeTests", dependencies: ["RSTDPipeline", "RSTDInfer", "RSTDKnowledge", "RSTDData", "RSTDCore"]),
         .testTarget(name: "CLITests", dependencies: ["RSTDCore"]),
         .testTarget(name: "ArchitectureTests"),
         .testTarget(name: "FuzzRegressionTests", dependencies: ["RSTDoctorFuzz"]),
-        .testTarget(name: "LabTests", dependencies: ["RSTDSystem", "RSTDCore"], exclude: ["agents", "Fixtures", "README.md"]),
+        .testTarget(name: "JournalTests", dependencies: ["RSTDJournal"]),
+        .testTarget(name: "LabTests", dependencies: ["RSTDJournal", "RSTDSystem", "RSTDCore"], exclude: ["agents", "Fixtures", "README.md"]),
     ]
 )

@@ -26,24 +26,50 @@ extension CaptureAnalyzer {
         return true
     }
 
-    /// Lists the forwarded copy of the record listed at `li`.
+    /// Lists the forwarded copy of the record built as number `li` (still among the recent ones).
     func emitCopy(_ c: PendingResets.Copy, classIndex ci: Int, listed li: Int) {
         if ci < byClass.count { byClass[ci] += 1 }
-        guard listed.count < options.maxListedResets, li >= 0, li < listed.count else {
+        guard listedCount < options.maxListedResets, li >= 0, builtSeq - li <= Self.recentRecords,
+              let make = recent[li % Self.recentRecords] else {
             notListed += 1
             return
         }
-        var r = listed[li]
+        let original = make()
+        var r = original
         r.explain += " Frame \(c.frame) is the copy of frame \(r.frame) that the capturing host forwarded."
         r.frame = Int(c.frame)
         r.time = c.time
         r.relTime = c.time - (firstTime ?? c.time)
         r.ttl = Int(c.ttl)
-        r.delay = r.delay.map { $0 + max(0, c.time - listed[li].time) }
+        r.delay = r.delay.map { $0 + max(0, c.time - original.time) }
         r.direction = "out"
         r.localBuilt = false
-        listed.append(r)
-        if wantRecords { ready.append(r) }
+        listedCount += 1
+        reorder.push(ResetReorder.Held(frame: r.frame, record: r, make: nil, listed: true))
+        release()
+    }
+
+    /// Hands on the held records that no pending RST precedes.
+    func release() {
+        let bound = pending.oldestFrame ?? .max
+        while let h = reorder.pop(below: bound) {
+            if wantRecords {
+                let r = h.record ?? h.make!()
+                ready.append(r)
+                if h.listed, !sink.reset(r) { notListed += 1 }
+            } else if h.listed, !(h.record.map { sink.reset($0) } ?? sink.reset(making: h.make!)) {
+                notListed += 1
+            }
+        }
+    }
+
+    /// Records held at once before the oldest pending judgement is made final early (memory bound).
+    var maxHeld: Int { max(64, options.maxPendingResets * 2) }
+
+    /// Too many records wait behind pending judgements: the oldest become final now.
+    func releaseHeld() {
+        while reorder.count > maxHeld / 2, let o = pending.oldest { settle(o, retire: true) }
+        release()
     }
 
     /// Whether records became final since the last `takeFinal()`.
@@ -71,29 +97,43 @@ extension CaptureAnalyzer {
             captureStart: firstTime ?? p.time)
     }
 
-    /// Judges a RST for good: counted, listed, queued for `takeFinal()`; returns its class.
+    /// Judges a RST for good: counted, grouped, listed, queued for `takeFinal()`; returns its class
+    /// and the number of its record (-1 when not listed).
     @discardableResult
-    func finish(_ ctx: ResetContext, copy: PendingResets.Copy?) -> RSTClass {
+    func finish(_ ctx: ResetContext, copy: PendingResets.Copy?) -> (RSTClass, Int) {
         let j = RSTJudge.judge(ctx, options: options)
         let ci = Self.classIndex[j.cls] ?? 0
         byClass[ci] += 1
-        let listIt = listed.count < options.maxListedResets
+        let p = ctx.p
+        // The server's port: the sender's when it is the server, the receiver's otherwise.
+        let port = j.role.0 == "server" ? p.sport : p.dport
+        groups.add(classIndex: ci, cls: j.cls, cause: classes[j.cls].cause, port: port,
+                   sender: p.src, stateless: j.stateless, frame: Int(p.frame), time: p.time)
+        let listIt = listedCount < options.maxListedResets
         if !listIt { notListed += 1 }
         var li = -1
         if listIt || wantRecords {
-            let r = RSTExplainer.record(ctx, j, classes: classes)
-            if listIt { li = listed.count; listed.append(r) }
-            if wantRecords { ready.append(r) }
+            // Made when it goes to the sink (which may make it on its own thread).
+            let classes = self.classes
+            let make = { RSTExplainer.record(ctx, j, classes: classes) }
+            if listIt {
+                li = builtSeq
+                recent[builtSeq % Self.recentRecords] = make
+                builtSeq += 1
+                listedCount += 1
+            }
+            reorder.push(ResetReorder.Held(frame: Int(p.frame), record: nil, make: make, listed: listIt))
+            release()
         }
         if let copy { emitCopy(copy, classIndex: ci, listed: li) }
-        return j.cls
+        return (j.cls, li)
     }
 
     /// A pending RST becomes final; its connection (if still tracked) learns the verdict. With
     /// `retire`, a connection the RST ended moves to the finished ones (only where no slot index is held).
     func settle(_ slot: Int32, retire canRetire: Bool) {
         guard let e = pending.take(slot) else { return }
-        let cls = finish(e.ctx, copy: e.copy)
+        let (cls, _) = finish(e.ctx, copy: e.copy)
         if let o = pending.oldest, let next = pending[o] { pendingDue = next.ctx.p.time + options.lookAhead } else { pendingDue = .infinity }
         guard let i = flows.find(e.ctx.key), flows.states[i].pendingSlot == slot else { return }
         flows.states[i].pendingSlot = -1

@@ -25,9 +25,7 @@ extension CaptureAnalyzer {
                 let old = f.priorState.name
                 if let n = connStates[old] { connStates[old] = n > 1 ? n - 1 : nil }
                 connStates[code.name, default: 0] += 1
-                if f.priorReset, let k = outcomes.lastIndex(where: { $0.firstResetFrame == Int(f.firstRSTFrame) }) {
-                    outcomes[k].connState = code.name
-                }
+                if f.priorReset { _ = outcomes.update(firstResetFrame: Int(f.firstRSTFrame), connState: code.name) }
             }
             guard f.reset, !f.priorReset else { return code }
         } else {
@@ -36,12 +34,15 @@ extension CaptureAnalyzer {
         let state = code.name
 
         guard f.reset else { return code }
-        guard outcomes.count < options.maxListedResets else { outcomesNotListed += 1; return code }
+        // Listed as the RSTs are (--max-resets); all are counted in conn_states.
+        guard flowsListed < options.maxListedResets else { return code }
+        flowsListed += 1
         let origA = f.origin == 0
-        outcomes.append(FlowOutcome(
+        let o = FlowOutcome(
             orig: (origA ? key.a : key.b).text, origPort: Int(origA ? key.pa : key.pb),
             resp: (origA ? key.b : key.a).text, respPort: Int(origA ? key.pb : key.pa),
-            connState: state, firstResetFrame: Int(f.firstRSTFrame), resets: Int(f.resets), cause: f.firstRSTCause))
+            connState: state, firstResetFrame: Int(f.firstRSTFrame), resets: Int(f.resets), cause: f.firstRSTCause)
+        if let old = outcomes.add(o) { sink.flow(old) }
         return code
     }
 
@@ -78,9 +79,9 @@ extension CaptureAnalyzer {
         // The capture ended: every pending judgement becomes final with what it has.
         while let o = pending.oldest { settle(o, retire: false) }
         pendingDue = .infinity
+        release()
         for (slot, k) in flows.all() { finalize(k, flows.states[slot]) }
-        // Judgements become final out of order (each when its look-ahead ends): listed in frame order.
-        listed.sort { $0.frame < $1.frame }
+        for o in outcomes.drain() { sink.flow(o) }
         flows.removeAll()
         var classCounts: [String: Int] = [:]
         var byCause: [String: Int] = [:]
@@ -95,8 +96,8 @@ extension CaptureAnalyzer {
             source: source, linkType: PcapHandle.linkTypeName(linkType), packets: packets, tcpPackets: tcpPackets,
             malformed: malformed, fragments: fragments, filteredOut: filteredOut, flows: flowCount,
             firstTime: firstTime, lastTime: lastTime, rstCount: rstCount, resetsByClass: classCounts,
-            resetsByCause: byCause, connStates: connStates, tunnels: tun, notDecoded: nd, resets: listed,
-            resetsNotListed: notListed, resetFlows: outcomes, error: error)
+            resetsByCause: byCause, connStates: connStates, tunnels: tun, notDecoded: nd, resets: list?.resets ?? [],
+            resetsNotListed: notListed, resetFlows: list?.flows ?? [], groups: groups.result(), error: error)
         finished = r
         return r
     }

@@ -12,12 +12,16 @@ package struct CaptureOptions: Sendable {
     /// seconds up, while a busy connection's gaps are milliseconds; RST-SIGNALS.md 8).
     package var idleFloor: Double = 1
     package var idleRatio: Double = 10
+    /// Longest delay of an ACK answering a segment at once (Linux: a TIME-WAIT socket or a duplicate
+    /// ACK answers at once; a delayed ACK waits at most 200 ms, TCP_DELACK_MAX).
+    package var duplicateAckDelay: Double = 0.5
     /// How long a side that closed first stays in TIME-WAIT (Linux: 60 s).
     package var timeWait: Double = 60
     /// Connections tracked at once; beyond it, closed ones and then the least recently active are forgotten.
     package var maxFlows: Int = 40_000
-    /// RSTs listed one by one in the report (all are counted).
-    package var maxListedResets: Int = 20_000
+    /// RSTs listed one by one (all are counted). Listing costs no memory that grows with the capture
+    /// when the records go to a sink that writes them (the CLI's output): no limit by default.
+    package var maxListedResets: Int = .max
     /// How long a connection's first RST waits for the sender's next packet before its judgement is
     /// final (an injected RST races the real answer, which comes about one round trip later).
     package var lookAhead: Double = 3
@@ -28,7 +32,7 @@ package struct CaptureOptions: Sendable {
     /// Only connections with this address on either side.
     package var peer: IPAddress?
 
-    package init(idleThreshold: Double = 5, maxFlows: Int = 40_000, maxListedResets: Int = 20_000, port: UInt16? = nil, peer: IPAddress? = nil) {
+    package init(idleThreshold: Double = 5, maxFlows: Int = 40_000, maxListedResets: Int = .max, port: UInt16? = nil, peer: IPAddress? = nil) {
         self.idleThreshold = idleThreshold
         self.maxFlows = max(64, maxFlows)
         self.maxListedResets = max(0, maxListedResets)
@@ -41,7 +45,9 @@ package struct CaptureOptions: Sendable {
 /// SYN, right after the handshake, stateless answer to an unknown connection, into TIME-WAIT, after a
 /// challenge ACK, socket abort with unread data or data in flight, injected (TTL, hop limit, MAC or
 /// IPv6 flow label unlike the sender's other packets), after idle. Pure: fed decoded packets, no I/O.
-/// Memory is bounded by `maxFlows` and `maxListedResets`, whatever the capture's size.
+/// Records go to a `ResetSink` as soon as their judgement is final, in frame order; the summary is
+/// made of counters. Memory is bounded by `maxFlows`, the look-ahead and the sink, whatever the
+/// capture's size.
 package final class CaptureAnalyzer {
     package let classes: CaptureClasses
     package let options: CaptureOptions
@@ -72,10 +78,21 @@ package final class CaptureAnalyzer {
     var connStates: [String: Int] = [:]
     var tunnels = [Int](repeating: 0, count: TunnelKind.allCases.count)
     var undecoded: [String: Int] = [:]
-    var listed: [ResetRecord] = []
+    /// Where final records and reset connections go; `list` when it is the default in-memory one.
+    let sink: any ResetSink
+    let list: ResetList?
+    /// Records offered to the sink (for the listing limit), and those not listed.
+    var listedCount = 0
     var notListed = 0
-    var outcomes: [FlowOutcome] = []
-    var outcomesNotListed = 0
+    var flowsListed = 0
+    /// Final records waiting for the ones before them (frame order), and the last ones built (the
+    /// forwarded copy of a RST is its record with a few fields changed).
+    var reorder = ResetReorder()
+    var recent = [(() -> ResetRecord)?](repeating: nil, count: CaptureAnalyzer.recentRecords)
+    var builtSeq = 0
+    static let recentRecords = 512
+    var outcomes = OutcomeWindow(capacity: 4096)
+    var groups = ResetGroupCounter()
     var finished: CaptureReport?
     /// First RSTs of connections waiting for the packets after them, and when the oldest is due.
     @exclusivity(unchecked) var pending: PendingResets
@@ -85,7 +102,11 @@ package final class CaptureAnalyzer {
 
     static let classIndex: [RSTClass: Int] = Dictionary(uniqueKeysWithValues: RSTClass.allCases.enumerated().map { ($1, $0) })
 
-    package init(classes: CaptureClasses, options: CaptureOptions = CaptureOptions(), source: String, linkType: Int32) {
+    package init(classes: CaptureClasses, options: CaptureOptions = CaptureOptions(), source: String, linkType: Int32,
+                 sink: (any ResetSink)? = nil) {
+        let list = (sink as? ResetList) ?? (sink == nil ? ResetList() : nil)
+        self.list = list
+        self.sink = sink ?? list!
         self.classes = classes
         self.options = options
         self.source = source
@@ -128,14 +149,16 @@ package final class CaptureAnalyzer {
         }
         p.frame = frame
         p.time = time
-        return ingest(p, frame: buf)
+        let rst = ingest(p, frame: buf)
+        if rst, reorder.count > maxHeld { releaseHeld() }
+        return rst
     }
 
     /// Feeds one TCP segment (frame number and time set). `frame` is the captured frame, for the
     /// RST payload. Returns the records whose judgement became final meanwhile (see `wantRecords`).
     @discardableResult
     package func feed(_ p: DecodedPacket, frame: UnsafeRawBufferPointer) -> [ResetRecord] {
-        _ = ingest(p, frame: frame)
+        if ingest(p, frame: frame), reorder.count > maxHeld { releaseHeld() }
         return takeFinal()
     }
 
@@ -232,18 +255,24 @@ package final class CaptureAnalyzer {
             let ctx = context(p, dir: dir, key: key, flow: flows.states[i], frame: frame, localBuilt: localBuilt)
             flows.states[i].noteRST(p, dir: dir)
             if RSTJudge.needsLookAhead(ctx.flow) {
-                if let o = pending.oldest, pending.isFull { settle(o, retire: false) }
+                var i = i
+                if let o = pending.oldest, pending.isFull {
+                    // The oldest waiting RST becomes final, and its connection, if the RST ended it,
+                    // moves to the finished ones as on time (slots may move: this one is looked up again).
+                    settle(o, retire: true)
+                    guard let j = flows.find(key) else { finish(ctx, copy: nil); return true }
+                    i = j
+                }
                 let slot = pending.add(PendingResets.Entry(ctx: ctx))
                 flows.states[i].pendingSlot = slot
                 if pending.count == 1 || p.time < pendingDue { pendingDue = p.time + options.lookAhead }
                 if incomingTag != 0 { copies?.noteIncoming(incomingTag, time: p.time, ifindex: p.ifindex, listed: -2) }
                 return true
             }
-            let before = listed.count
-            let cls = finish(ctx, copy: nil)
+            let (cls, seq) = finish(ctx, copy: nil)
             if incomingTag != 0 {
                 copies?.noteIncoming(incomingTag, time: p.time, ifindex: p.ifindex, rstClass: UInt8(Self.classIndex[cls] ?? 0),
-                                     listed: listed.count > before ? Int32(before) : -1)
+                                     listed: Int32(clamping: seq))
             }
             retire(key, slot: i)
             return true

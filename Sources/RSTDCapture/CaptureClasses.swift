@@ -12,6 +12,7 @@ package enum RSTClass: String, Sendable, CaseIterable, Codable {
     case afterOwnFin = "after-own-fin"
     case statelessUnknownFlow = "stateless-unknown-flow"
     case intoTimeWait = "into-time-wait"
+    case oldDuplicateAck = "old-duplicate-ack"
     case afterIdle = "after-idle"
     case injectedTTL = "injected-ttl"
     case injectedContinued = "injected-endpoint-continued"
@@ -57,7 +58,7 @@ package struct CaptureClasses: Sendable {
     package static let placeholders: Set<String> = [
         "sender", "receiver", "sender_role", "receiver_role", "answered", "delay", "idle", "ttl", "usual_ttl",
         "hops", "closer", "mac", "usual_mac", "prior_frame", "prior_class", "ack_note", "inflight", "sender_seen",
-        "idle_note", "shape", "answered_note", "ttl_check", "baseline", "injected_evidence", "own_fin",
+        "idle_note", "shape", "answered_note", "ttl_check", "baseline", "injected_evidence", "own_fin", "duplicate",
     ]
 
     package subscript(c: RSTClass) -> CaptureClassInfo {
@@ -142,22 +143,24 @@ package struct CaptureClasses: Sendable {
 
     /// Fills `{name}` placeholders with what `value` returns; names it returns nil for are left as they are.
     package static func render(_ template: String, value: (String) -> String?) -> String {
+        // Scans bytes, copies literal runs whole (a record's explanation is made for every RST listed).
+        let u = template.utf8
         var out = ""
-        var name: String?
-        for ch in template {
-            if ch == "{" {
-                if let n = name { out += "{" + n }
-                name = ""
-            } else if ch == "}", let n = name {
-                out += value(n) ?? "{\(n)}"
-                name = nil
-            } else if name != nil {
-                name?.append(ch)
-            } else {
-                out.append(ch)
-            }
+        out.reserveCapacity(u.count + 96)
+        var i = u.startIndex, literal = u.startIndex
+        while i != u.endIndex {
+            guard u[i] == UInt8(ascii: "{") else { i = u.index(after: i); continue }
+            var j = u.index(after: i)
+            while j != u.endIndex, u[j] != UInt8(ascii: "}"), u[j] != UInt8(ascii: "{") { j = u.index(after: j) }
+            // A "{" with no "}" before the next "{" or the end stays as it is.
+            guard j != u.endIndex, u[j] == UInt8(ascii: "}") else { i = j; continue }
+            out += template[literal..<i]
+            let name = String(template[u.index(after: i)..<j])
+            out += value(name) ?? "{\(name)}"
+            i = u.index(after: j)
+            literal = i
         }
-        if let n = name { out += "{" + n }
+        out += template[literal..<u.endIndex]
         return out
     }
 }

@@ -7,12 +7,17 @@ import RSTDCore
 package enum CaptureFacts {
     package static let checkID = "capture"
 
+    /// The records kept for the engine: bounded, every kind of RST represented (`any(...)` in rules
+    /// sees each kind); the rest are counted in `capture.rst.not_listed`.
+    package static func list() -> ResetList { ResetList(maxResets: 4096, maxFlows: 4096, perSignature: 64) }
+
     package static func facts(_ r: CaptureReport) -> ParsedFacts {
         var v: [String: FactValue] = [
             "capture.packets": .int(Int64(r.packets)),
             "capture.flows": .int(Int64(r.flows)),
             "capture.malformed": .int(Int64(r.malformed)),
             "capture.rst.count": .int(Int64(r.rstCount)),
+            "capture.rst.not_listed": .int(Int64(r.resetsNotListed)),
         ]
         v["capture.resets"] = .records(r.resets.map { x in
             [
@@ -28,6 +33,8 @@ package enum CaptureFacts {
                 "class": .string(x.class),
                 // No single cause is the empty string: record fields are scalar and always present.
                 "cause": .string(x.cause ?? ""),
+                // What the wire cannot tell apart from `cause` (the class's `also`), comma-separated.
+                "also": .string(x.causes.dropFirst().joined(separator: ",")),
                 "stateless": .bool(x.stateless),
                 "ttl_delta": .int(Int64(x.ttlDelta)),
                 "idle_before": .duration(x.idleBefore),

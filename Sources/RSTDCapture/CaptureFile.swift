@@ -6,15 +6,17 @@ import RSTDCore
 /// Reads a saved capture (pcap or pcapng) through libpcap and analyses it in one pass.
 package enum CaptureFile {
     /// Analyses the file. Throws when it cannot be opened at all; when it breaks part-way, what was
-    /// read is analysed and the report's `error` says where reading stopped.
+    /// read is analysed and the report's `error` says where reading stopped. Records go to `sink` as
+    /// they become final (by default they are kept in the report, up to `maxListedResets`).
     package static func analyze(
-        path: String, classes: CaptureClasses, options: CaptureOptions = CaptureOptions(), fastReader: Bool = true
+        path: String, classes: CaptureClasses, options: CaptureOptions = CaptureOptions(), fastReader: Bool = true,
+        sink: (any ResetSink)? = nil
     ) throws(CaptureError) -> CaptureReport {
         // Plain pcap files are read without libpcap (FastPcapReader); it hands anything odd back.
         var skip: UInt64 = 0
         var fastAnalyzer: CaptureAnalyzer?
         if fastReader, let fast = FastPcapReader(path: path) {
-            let a = CaptureAnalyzer(classes: classes, options: options, source: path, linkType: fast.linkType)
+            let a = CaptureAnalyzer(classes: classes, options: options, source: path, linkType: fast.linkType, sink: sink)
             switch run(fast, a) {
             case nil: return a.report()
             case let frame?:
@@ -22,20 +24,26 @@ package enum CaptureFile {
                 fastAnalyzer = a
             }
         }
+        // libpcap refuses pcapng files whose interfaces differ in link type or snapshot length
+        // (dumpcap with several -i): those are read with our own pcapng reader, decided before any
+        // record is written (the output streams).
+        if fastAnalyzer == nil, PcapngReader.isPcapng(path: path), let lt = PcapngReader.mixedInterfaces(path: path) {
+            let reader = try PcapngReader(path: path)
+            let analyzer = CaptureAnalyzer(classes: classes, options: options, source: path, linkType: lt, sink: sink)
+            let error = run(reader, analyzer)
+            return analyzer.report(error: error.map { stopped(analyzer, $0) })
+        }
         let handle = try PcapHandle.open(file: path)
         defer { handle.close() }
-        var analyzer = fastAnalyzer ?? CaptureAnalyzer(classes: classes, options: options, source: path, linkType: handle.linkType)
-        var error = run(handle, analyzer, skip: skip)
-        // libpcap refuses pcapng files whose interfaces differ in link type or snapshot length
-        // (dumpcap with several -i): read those again with our own pcapng reader.
-        if let e = error, e.contains("different from"), PcapngReader.isPcapng(path: path) {
-            let reader = try PcapngReader(path: path)
-            analyzer = CaptureAnalyzer(classes: classes, options: options, source: path, linkType: handle.linkType)
-            error = run(reader, analyzer)
-        }
-        return analyzer.report(error: error.map {
-            "reading stopped after frame \(analyzer.packets): \(Sanitize.line($0)). The file is damaged or cut short; the packets before that point are analysed."
-        })
+        let analyzer = fastAnalyzer
+            ?? CaptureAnalyzer(classes: classes, options: options, source: path, linkType: handle.linkType, sink: sink)
+        let error = run(handle, analyzer, skip: skip)
+        return analyzer.report(error: error.map { stopped(analyzer, $0) })
+    }
+
+    private static func stopped(_ analyzer: CaptureAnalyzer, _ e: String) -> String {
+        "reading stopped after frame \(analyzer.packets): \(Sanitize.line(e)). "
+            + "The file is damaged or cut short; the packets before that point are analysed."
     }
 
     /// Feeds every packet `reader` vouches for; returns the frame libpcap must read from, if any.

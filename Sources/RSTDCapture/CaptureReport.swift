@@ -118,9 +118,11 @@ package struct NotDecoded: Codable, Sendable, Hashable {
     package var packets: Int
 }
 
-/// The analysis of a capture: JSON schema `rstdoctor.capture/1` (DESIGN §8), plus summaries.
+/// The analysis of a capture: JSON schema `rstdoctor.capture/2` (DESIGN §8, docs/json-schema.md).
+/// `CaptureJSON` writes it: the records first (streamed as they become final), the summary after.
 package struct CaptureReport: Codable, Sendable {
-    package var schema = "rstdoctor.capture/1"
+    package static let schemaVersion = "rstdoctor.capture/2"
+    package var schema = CaptureReport.schemaVersion
     /// The file read, or "live:IFACE".
     package var source: String
     package var linkType: String
@@ -142,10 +144,14 @@ package struct CaptureReport: Codable, Sendable {
     package var connStates: [String: Int]
     package var tunnels: [String: Int]
     package var notDecoded: [NotDecoded]
+    /// The listed records (empty when they went to a sink that wrote them).
     package var resets: [ResetRecord]
-    /// RSTs found but not listed (beyond the listing limit); they are in the counts.
+    /// RSTs found but not listed (beyond --max-resets); they are in the counts. Listed records plus
+    /// this always make `rstCount`.
     package var resetsNotListed: Int
     package var resetFlows: [FlowOutcome]
+    /// RSTs by class and server port, by class and sender.
+    package var groups: ResetGroups
     /// Set when the file could not be read to its end: what was read is analysed above.
     package var error: String?
 
@@ -153,17 +159,42 @@ package struct CaptureReport: Codable, Sendable {
         case schema, source, linkType = "link_type", packets, tcpPackets = "tcp_packets", malformed, fragments
         case filteredOut = "filtered_out", flows, firstTime = "first_time", lastTime = "last_time", rstCount = "rst_count"
         case resetsByClass = "resets_by_class", resetsByCause = "resets_by_cause", connStates = "conn_states", tunnels
-        case notDecoded = "not_decoded", resets, resetsNotListed = "resets_not_listed", resetFlows = "reset_flows", error
+        case notDecoded = "not_decoded", resets, resetsNotListed = "resets_not_listed", resetFlows = "reset_flows", groups, error
     }
 
     /// Whether some RST points to a cause (exit status 1 of `rstdoctor capture`).
     package var pointsToCause: Bool { resetsByCause.contains { $0.key != "none" && $0.value > 0 } }
 
-    /// JSON as printed by `--format json`: sorted keys, so output is stable.
-    package func json() -> String {
-        let enc = JSONEncoder()
-        enc.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-        guard let data = try? enc.encode(self) else { return "{}" }
-        return String(decoding: data, as: UTF8.self)
+    /// JSON as printed by `--format json` (CaptureJSON): records, then the summary with sorted keys.
+    package func json() -> String { CaptureJSON.document(self) }
+
+    /// Everything but the streamed parts (schema, source, resets, reset_flows), which CaptureJSON
+    /// writes itself; with `CaptureJSON.fullReport` in the encoder's userInfo, everything.
+    package func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        if encoder.userInfo[CaptureJSON.fullReport] as? Bool == true {
+            try c.encode(schema, forKey: .schema)
+            try c.encode(source, forKey: .source)
+            try c.encode(resets, forKey: .resets)
+            try c.encode(resetFlows, forKey: .resetFlows)
+        }
+        try c.encode(linkType, forKey: .linkType)
+        try c.encode(packets, forKey: .packets)
+        try c.encode(tcpPackets, forKey: .tcpPackets)
+        try c.encode(malformed, forKey: .malformed)
+        try c.encode(fragments, forKey: .fragments)
+        try c.encode(filteredOut, forKey: .filteredOut)
+        try c.encode(flows, forKey: .flows)
+        try c.encodeIfPresent(firstTime, forKey: .firstTime)
+        try c.encodeIfPresent(lastTime, forKey: .lastTime)
+        try c.encode(rstCount, forKey: .rstCount)
+        try c.encode(resetsByClass, forKey: .resetsByClass)
+        try c.encode(resetsByCause, forKey: .resetsByCause)
+        try c.encode(connStates, forKey: .connStates)
+        try c.encode(tunnels, forKey: .tunnels)
+        try c.encode(notDecoded, forKey: .notDecoded)
+        try c.encode(resetsNotListed, forKey: .resetsNotListed)
+        try c.encode(groups, forKey: .groups)
+        try c.encodeIfPresent(error, forKey: .error)
     }
 }

@@ -27,6 +27,8 @@ package final class LiveCapture: @unchecked Sendable {
     package let options: CaptureOptions
     /// Called on the capture thread; set before `start`.
     package var onProgress: (@Sendable (Progress) -> Void)?
+    /// Where the records go as they become final (default: kept in the report); set before `start`.
+    package var sink: (any ResetSink)?
     /// Called on the capture thread for each RST as it is classified; set before `start`.
     package var onReset: (@Sendable (ResetRecord) -> Void)?
 
@@ -141,7 +143,7 @@ package final class LiveCapture: @unchecked Sendable {
         lock.unlock()
         opened.signal()
 
-        let analyzer = CaptureAnalyzer(classes: classes, options: options, source: "live:\(interface)", linkType: h.linkType)
+        let analyzer = CaptureAnalyzer(classes: classes, options: options, source: "live:\(interface)", linkType: h.linkType, sink: sink)
         analyzer.wantRecords = onReset != nil
         var lastProgress = Date()
         let progress = onProgress

@@ -41,6 +41,46 @@ package final class PcapngReader {
         return magic == 0x0A0D_0D0A
     }
 
+    /// The first interface's link type when interfaces of one section differ in link type or
+    /// snapshot length (libpcap refuses those files); nil otherwise. Reads only block headers.
+    package static func mixedInterfaces(path: String) -> Int32? {
+        guard let f = fopen(path, "rb") else { return nil }
+        defer { fclose(f) }
+        var big = false
+        var first: (UInt16, UInt32)?
+        var head = [UInt8](repeating: 0, count: 16)
+        func u32(_ o: Int) -> UInt32 {
+            let v = UInt32(head[o]) | UInt32(head[o + 1]) << 8 | UInt32(head[o + 2]) << 16 | UInt32(head[o + 3]) << 24
+            return big ? v.byteSwapped : v
+        }
+        while fread(&head, 1, 12, f) == 12 {
+            let raw = UInt32(head[0]) | UInt32(head[1]) << 8 | UInt32(head[2]) << 16 | UInt32(head[3]) << 24
+            if raw == 0x0A0D_0D0A {
+                let bom = UInt32(head[8]) | UInt32(head[9]) << 8 | UInt32(head[10]) << 16 | UInt32(head[11]) << 24
+                guard bom == 0x1A2B_3C4D || bom == 0x4D3C_2B1A else { return nil }
+                big = bom == 0x4D3C_2B1A
+                first = nil
+            }
+            let type = big ? raw.byteSwapped : raw
+            let len = Int(u32(4))
+            guard len >= 12, len % 4 == 0, len <= maxBlock else { return nil }
+            var used = 12
+            if type == 1 && len >= 20 {
+                guard fread(&head[12], 1, 4, f) == 4 else { return nil }
+                used = 16
+                let lt = big ? (UInt16(head[8]) << 8 | UInt16(head[9])) : (UInt16(head[8]) | UInt16(head[9]) << 8)
+                let snap = u32(12)
+                if let (l, s) = first {
+                    if l != lt || s != snap { return Int32(l) }
+                } else {
+                    first = (lt, snap)
+                }
+            }
+            guard fseek(f, len - used, SEEK_CUR) == 0 else { return nil }
+        }
+        return nil
+    }
+
     package enum Next {
         case packet(UnsafeRawBufferPointer, time: Double, wireLength: Int, linkType: Int32)
         case end

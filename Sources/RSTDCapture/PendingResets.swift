@@ -39,6 +39,14 @@ struct PendingResets {
         }
     }
 
+    /// The frame of the oldest waiting entry.
+    var oldestFrame: Int? {
+        mutating get {
+            guard let o = oldest else { return nil }
+            return ring[Int(o)].map { Int($0.ctx.p.frame) }
+        }
+    }
+
     /// Adds an entry (the caller makes room first when full); returns its slot.
     mutating func add(_ e: Entry) -> Int32 {
         precondition(!isFull)

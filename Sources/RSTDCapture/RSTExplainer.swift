@@ -59,27 +59,44 @@ enum RSTExplainer {
             if parts.isEmpty { return "it has IPv6 flow label 0 where its other packets carry one" }
             return parts.joined(separator: "; ")
         }
-        let values: [String: () -> String] = [
-            "ack_note": ackNote, "sender_seen": senderSeen,
-            "sender": { sender }, "receiver": { receiver },
-            "sender_role": { roleName(j.role.0) }, "receiver_role": { roleName(j.role.1) },
-            "answered": { answeredText }, "delay": { delay.map(Seconds.render) ?? "?" },
-            "idle": { Seconds.render(j.idle) }, "ttl": { String(p.ttl) }, "usual_ttl": { j.usualTTL.map { String($0) } ?? "?" },
-            "hops": { String(abs(j.ttlDelta)) }, "closer": { j.ttlDelta > 0 ? "closer" : "farther" },
-            "mac": { MAC.text(p.srcMAC) }, "usual_mac": { j.usualMAC.map(MAC.text) ?? "?" },
-            "prior_frame": { String(f.firstRSTFrame) }, "prior_class": { f.firstRSTClass.rawValue },
-            "inflight": { "\(j.inflight) byte(s)" },
-            "baseline": { baselineText },
-            "ttl_check": { j.usualTTL == nil
+        // Only the placeholders the template names are computed.
+        func value(_ name: String) -> String? {
+            switch name {
+            case "ack_note": ackNote()
+            case "sender_seen": senderSeen()
+            case "sender": sender
+            case "receiver": receiver
+            case "sender_role": roleName(j.role.0)
+            case "receiver_role": roleName(j.role.1)
+            case "answered": answeredText
+            case "delay": delay.map(Seconds.render) ?? "?"
+            case "idle": Seconds.render(j.idle)
+            case "ttl": String(p.ttl)
+            case "usual_ttl": j.usualTTL.map { String($0) } ?? "?"
+            case "hops": String(abs(j.ttlDelta))
+            case "closer": j.ttlDelta > 0 ? "closer" : "farther"
+            case "mac": MAC.text(p.srcMAC)
+            case "usual_mac": j.usualMAC.map(MAC.text) ?? "?"
+            case "prior_frame": String(f.firstRSTFrame)
+            case "prior_class": f.firstRSTClass.rawValue
+            case "inflight": "\(j.inflight) byte(s)"
+            case "baseline": baselineText
+            case "ttl_check": j.usualTTL == nil
                 ? "no other packet from that host in the capture, before or after the RST, to compare its TTL with"
-                : "the TTL matches \(baselineText), so the RST came from that host, not from a device in between" },
-            "idle_note": { j.isIdle ? ", idle for \(Seconds.render(j.idle)) before that segment" : "" },
-            "shape": { "\(j.rstHasAck ? "RST/ACK" : "RST without ACK"), window \(p.window)\(p.hasTimestamps ? ", timestamps" : (p.hasOptions ? ", options" : ", no options"))" },
-            "answered_note": { j.hasTrigger ? "after \(answeredText)" : "on its own (it sent the last packet)" },
-            "injected_evidence": injectedEvidence,
-            "own_fin": { s.finFrame > 0 ? "its FIN of frame \(s.finFrame), \(Seconds.render(max(0, p.time - s.finTime))) before the RST" : "its FIN" },
-        ]
-        var explain = CaptureClasses.render(info.explain) { values[$0]?() }
+                : "the TTL matches \(baselineText), so the RST came from that host, not from a device in between"
+            case "idle_note": j.isIdle ? ", idle for \(Seconds.render(j.idle)) before that segment" : ""
+            case "shape": "\(j.rstHasAck ? "RST/ACK" : "RST without ACK"), window \(p.window)\(p.hasTimestamps ? ", timestamps" : (p.hasOptions ? ", options" : ", no options"))"
+            case "answered_note": j.hasTrigger ? "after \(answeredText)" : "on its own (it sent the last packet)"
+            case "injected_evidence": injectedEvidence()
+            case "duplicate":
+                "\(s.lastLen > 0 ? "its \(s.lastLen)-byte segment" : "its segment") of frame \(s.lastFrame), "
+                    + "which \(receiver) had already received: its ACK acknowledges up to \(o.highestAck), "
+                    + "beyond everything the capture saw \(sender) send (up to \(s.nextSeq))"
+            case "own_fin": s.finFrame > 0 ? "its FIN of frame \(s.finFrame), \(Seconds.render(max(0, p.time - s.finTime))) before the RST" : "its FIN"
+            default: nil
+            }
+        }
+        var explain = CaptureClasses.render(info.explain, value: value)
         if let first = explain.first, first.isLowercase { explain = first.uppercased() + explain.dropFirst() }
         if let payload = c.payload { explain += " The RST carries the text: \"\(payload)\"." }
         if j.roles == "ports" { explain += " (Roles guessed from the ports: no handshake in the capture.)" }

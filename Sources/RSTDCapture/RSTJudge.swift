@@ -140,6 +140,12 @@ enum RSTJudge {
         } else if f.closed && f.firstFinDir == Int8(1 - dir) && p.time - f.closeTime <= options.timeWait && hasTrigger
             && o.lastFlags & (TCPFlag.syn | TCPFlag.fin | TCPFlag.rst) == 0 && o.lastTime >= f.closeTime {
             cls = .intoTimeWait
+        } else if stateless && !rstHasAck && answered == "ACK" && s.hasSeq && o.hasAck && s.lastNonRSTTime <= o.lastTime
+            && o.lastTime - s.lastNonRSTTime <= options.duplicateAckDelay && seqAfter(o.highestAck, s.nextSeq) && p.seq == o.highestAck {
+            // The receiver ACKed a segment of the sender with an ack beyond anything the sender was seen
+            // sending (it had that segment and more already: a duplicate), and the sender answered the
+            // ACK with a stateless RST: its stack has no socket, so the segment was not its own now.
+            cls = .oldDuplicateAck
         } else if s.sawFin && !(f.closed && f.firstFinDir == Int8(1 - dir)) && hasTrigger && o.lastLen > 0 {
             cls = .afterOwnFin
         } else if stateless && !rstHasAck && hasTrigger && server == dir && s.sawSynAck && s.payloadBytes == 0

@@ -39,15 +39,20 @@ package enum Observation {
         let def = catalog.check(CaptureFacts.checkID)
         let name = Sanitize.line(path)
         do {
-            let report = try CaptureFile.analyze(path: path, classes: try classes(catalog), options: captureOptions(o))
+            let report = try CaptureFile.analyze(
+                path: path, classes: try classes(catalog), options: captureOptions(o), sink: CaptureFacts.list())
             if report.packets > 0 && report.tcpPackets == 0 && report.linkType.hasPrefix("DLT ") {
-                let why = "\(name) has link type \(report.linkType), which rstdoctor cannot decode: \(report.packets) packets read, none as IP/TCP"
-                let problem = "\(why). Capture on an Ethernet, loopback or `any` interface (`tcpdump -i any -w FILE`); `capinfos \\(name)` shows the file's encapsulation."
+                let why = "\(name) has link type \(report.linkType), which rstdoctor cannot decode: "
+                    + "\(report.packets) packets read, none as IP/TCP"
+                let problem = "\(why). Capture on an Ethernet, loopback or `any` interface (`tcpdump -i any -w FILE`); "
+                    + "`capinfos \(name)` shows the file's encapsulation."
                 return Result(records: [CheckRecord(id: CaptureFacts.checkID, status: .failed, reason: why, fix: def?.fix)], problem: problem)
             }
             if let e = report.error {
-                let why = "\(name) is cut short or damaged: \(report.packets) packets (\(report.rstCount) RST) were read, the rest is missing — \(e)"
-                let problem = "\(why) Copy the whole file again (a capture still being written is cut short), or analyse what was read with `rstdoctor capture \(name)`."
+                let why = "\(name) is cut short or damaged: \(report.packets) packets (\(report.rstCount) RST) were read, "
+                    + "the rest is missing — \(e)"
+                let problem = "\(why) Copy the whole file again (a capture still being written is cut short), "
+                    + "or analyse what was read with `rstdoctor capture \(name)`."
                 var rec = CheckRecord(id: CaptureFacts.checkID, status: .failed, reason: why, fix: def?.fix)
                 rec.durationMs = Int(Date().timeIntervalSince(start) * 1000)
                 return Result(records: [rec], facts: CaptureFacts.store(report), problem: problem)
@@ -116,6 +121,7 @@ package enum Observation {
                 case .pid(let p): "/proc/\(p)/ns/net"
                 }
                 let live = LiveCapture(interface: "any", netns: netns, port: o.port, peer: o.peer, classes: try classes(catalog))
+                live.sink = CaptureFacts.list()
                 try live.start()
                 capture = live
             } catch {
@@ -142,23 +148,28 @@ package enum Observation {
         captureDone.set()
         var events: [ResetEvent] = []
         var coverage: ClosedRange<Double>?
+        var foreignListeners = 0
         if let trace {
             await traceTask?.value
             events = trace.stop()
+            (events, foreignListeners) = withoutForeignListeners(events, listeners: records, local: local, catalog: catalog)
             let from = trace.startTime.timeIntervalSince1970, to = (trace.stopTime ?? Date()).timeIntervalSince1970
             coverage = from...max(from, to)
             // A window cut short (Ctrl-C) says so: the counters' record holds the time that really passed.
             let watched = records.compactMap(\.window).first ?? duration
             var reason = "\(events.count) resets traced in \(Seconds.render(watched < duration ? (watched * 10).rounded() / 10 : duration))"
             if watched < duration { reason += " (the \(Seconds.render(duration)) window was stopped early)" }
-            if trace.elsewhere > 0 {
-                reason += "; \(trace.elsewhere) more of the same port/peer happened in other network namespaces of this machine and are not counted"
+            for n in trace.notes where n.hasPrefix("tracefs was not mounted") { reason += "; " + n }
+            let elsewhere = trace.elsewhere + foreignListeners
+            if elsewhere > 0 {
+                reason += "; \(elsewhere) more of the same port/peer happened in other network namespaces of this machine"
+                    + " and are not counted"
             }
             extra.records.append(CheckRecord(id: "kernel-trace", status: .ok, reason: reason,
                                              durationMs: Int(Date().timeIntervalSince(started) * 1000)))
             let source = FactSource(check: "kernel-trace", origin: "tracefs")
             extra.facts += TraceSession.facts(events: events, reasonNames: trace.reasonNames, reasonReported: trace.reasonReported,
-                                              drops: trace.drops, elsewhere: trace.elsewhere, source: source)
+                                              drops: trace.drops, elsewhere: elsewhere, source: source)
         }
         if let report {
             extra.records.append(CheckRecord(id: CaptureFacts.checkID, status: .ok, reason: summary(report, what: "live capture on \(o.target.display)"),
@@ -193,7 +204,15 @@ package enum Observation {
                     // Sent from here with another host's address and never received: the stack only
                     // sends from its own addresses, so a firewall rule on this (forwarding) host built it.
                     r["cause"] = .string("firewall-reset")
+                    r["also"] = .string("")
                     r["firewall_built"] = .bool(true)
+                } else if received, let coverage, (coverage.lowerBound + tolerance)...(coverage.upperBound - tolerance) ~= time,
+                          Self.sentOnThisMachine(src: src, sport: Int(sport), dst: dst, dport: Int(dport), time: time,
+                                                 in: events, tolerance: tolerance),
+                          case .string(let also)? = r["also"] {
+                    // Another namespace of this machine sent it, and its stack traced tcp_send_reset:
+                    // no firewall built it, whatever its shape.
+                    r["also"] = .string(also.split(separator: ",").filter { $0 != "firewall-reset" }.joined(separator: ","))
                 } else if let coverage, isLocal && !received,
                           time < coverage.lowerBound + tolerance || time > coverage.upperBound - tolerance {
                     // The trace was not running (or not yet drained) when this RST left: no verdict.
@@ -205,7 +224,11 @@ package enum Observation {
                     // missing tcp_send_reset tells them apart, so the record's cause is the firewall's.
                     if !sent {
                         r["cause"] = .string("firewall-reset")
+                        r["also"] = .string("")
                         r["firewall_built"] = .bool(true)
+                    } else if case .string(let also)? = r["also"] {
+                        // The stack sent it: no firewall built it, whatever its shape.
+                        r["also"] = .string(also.split(separator: ",").filter { $0 != "firewall-reset" }.joined(separator: ","))
                     }
                 }
                 return r
@@ -214,6 +237,39 @@ package enum Observation {
             g.value = .records(out)
             return g
         }
+    }
+
+    /// Whether a RST received here was traced as sent by a TCP stack of another namespace of this
+    /// machine: the correlator joined its tcp_send_reset to the tcp_receive_reset here (kept as the
+    /// received event, or merged into the sent one when the sender, e.g. a listener, was kept too).
+    static func sentOnThisMachine(src: String, sport: Int, dst: String, dport: Int, time: Double, in events: [ResetEvent],
+                                  tolerance: Double) -> Bool {
+        let s = TraceAddress.canonical(src), d = TraceAddress.canonical(dst)
+        if WireJoin.tracedSender(src: src, sport: sport, dst: dst, dport: dport, time: time, in: events, tolerance: tolerance) != nil {
+            return true
+        }
+        return events.contains { e in
+            e.direction == .received && e.alsoSentHere && abs(e.time - time) <= tolerance
+                && e.src == s && e.sport == sport && e.dst == d && e.dport == dport
+        }
+    }
+
+    /// Leaves out the listener RSTs of ports nothing listens on here. A RST a listener sends (accept
+    /// queue overflow, a segment for a connection the listener's port no longer has) is traced with the
+    /// listener's wildcard address, so its address cannot place it; but it comes from a listening
+    /// socket on its port, and a namespace with no listener on that port (`ss` at the window's end)
+    /// did not send it: another namespace of the machine did. One whose receiver is here (a local
+    /// destination) stays: it is the RST this namespace received. Returns the events kept and how many left.
+    static func withoutForeignListeners(_ events: [ResetEvent], listeners records: [CheckRecord], local: Set<String>,
+                                        catalog: CheckCatalog) -> ([ResetEvent], Int) {
+        let (facts, _) = EvidenceBuilder.facts(from: records.filter { $0.id == "listeners" }, catalog: catalog)
+        guard case .records(let ls)? = facts.value("listeners") else { return (events, 0) }
+        let ports = Set(ls.compactMap { r -> Int? in if case .int(let p)? = r["port"] { Int(p) } else { nil } })
+        let kept = events.filter { e in
+            !(e.direction == .sent && e.listener && TraceAddress.isWildcard(e.src) && !ports.contains(e.sport)
+                && !local.contains(TraceAddress.canonical(e.dst)))
+        }
+        return (kept, events.count - kept.count)
     }
 
     /// This namespace's addresses (loopback excluded), read with `ip -j addr` inside it.

@@ -76,6 +76,7 @@ package enum TimeWaitJoin {
         var r = r
         r["time_wait_kept"] = .bool(true)
         r["cause"] = .string("")
+        if r["also"] != nil { r["also"] = .string("") }
         if let cls { r["class"] = .string(cls) }
         return r
     }

@@ -91,3 +91,19 @@ package indirect enum JSON: Sendable, Equatable {
         out += "\""
     }
 }
+
+/// Reading JSON (`nft -j`, `ip -j`): decoded with JSONDecoder, so booleans stay booleans and numbers
+/// stay numbers (JSONSerialization's NSNumber cannot tell `1` from `true` on every platform), with
+/// Foundation's own nesting limit. An object's keys come in sorted order.
+extension JSON: Decodable {
+    package init(from decoder: any Decoder) throws {
+        let c = try decoder.singleValueContainer()
+        if c.decodeNil() { self = .null }
+        else if let b = try? c.decode(Bool.self) { self = .bool(b) }
+        else if let i = try? c.decode(Int64.self) { self = .int(i) }
+        else if let d = try? c.decode(Double.self) { self = .double(d) }
+        else if let s = try? c.decode(String.self) { self = .string(s) }
+        else if let a = try? c.decode([JSON].self) { self = .array(a) }
+        else { self = .object(try c.decode([String: JSON].self).sorted { $0.key < $1.key }) }
+    }
+}

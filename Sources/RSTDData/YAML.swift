@@ -163,3 +163,31 @@ extension KnowledgeProblem {
         (error as? KnowledgeProblem) ?? KnowledgeProblem(file: "?", line: 0, "internal error: \(error)")
     }
 }
+
+extension YNode {
+    /// A copy with every `$name` in its scalars (keys and values) replaced by `values[name]`, keeping
+    /// each scalar's style and position: a rule expanded from a template keeps the template's file:line.
+    package func substituting(_ values: [String: String]) -> YNode {
+        // Longest names first, so `$cause_title` is not read as `$cause` followed by `_title`.
+        let names = values.keys.sorted { $0.count != $1.count ? $0.count > $1.count : $0 < $1 }
+        func text(_ s: String) -> String {
+            guard s.contains("$") else { return s }
+            var out = s
+            for n in names { out = out.replacingOccurrences(of: "$" + n, with: values[n]!) }
+            return out
+        }
+        func copy(_ n: Node) -> Node {
+            switch n {
+            case .scalar(let s):
+                return .scalar(Node.Scalar(text(s.string), s.tag, s.style, s.mark))
+            case .mapping(let m):
+                return .mapping(Node.Mapping(m.map { (copy($0.key), copy($0.value)) }, m.tag, m.style, m.mark))
+            case .sequence(let q):
+                return .sequence(Node.Sequence(q.map(copy), q.tag, q.style, q.mark))
+            case .alias:
+                return n
+            }
+        }
+        return YNode(node: copy(node), file: file)
+    }
+}

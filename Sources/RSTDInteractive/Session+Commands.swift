@@ -80,7 +80,7 @@ extension Session {
             guard let p = args.first else { say("usage: pid <PID> — a process in the container's network namespace."); return }
             setNamespace(pid: p)
         case "drop": drop(args)
-        case "resets": say(ResetGroups.text(diagnosis().facts, singles: args.first == "all"), terminator: "")
+        case "resets": say(ResetSummary.text(diagnosis().facts, singles: args.first == "all"), terminator: "")
         default: say("`\(spec.name)` is not implemented.")
         }
     }

@@ -151,8 +151,8 @@ extension Session {
             let after = diagnosis()
             let ids = ev.records.map(\.id)
             // The resets first, in groups (`resets all` lists each one).
-            if !ResetGroups.groups(after.facts).isEmpty {
-                let text = ResetGroups.text(after.facts, singles: false).split(separator: "\n").map { "  " + $0 }.joined(separator: "\n")
+            if !ResetSummary.groups(after.facts).isEmpty {
+                let text = ResetSummary.text(after.facts, singles: false).split(separator: "\n").map { "  " + $0 }.joined(separator: "\n")
                 say(text + "\n  (`resets all` lists each RST)")
             }
             if !ids.isEmpty {

@@ -5,8 +5,13 @@ import RSTDData
 /// What the checker knows about names: declared facts with their types.
 package struct ExprScope: Sendable {
     package var facts: [String: FactDeclaration]
+    /// Combined record lists (`combine:`), read through their sources.
+    package var combined: [String: Combiner]
 
-    package init(facts: [String: FactDeclaration]) { self.facts = facts }
+    package init(facts: [String: FactDeclaration], combined: [String: Combiner] = [:]) {
+        self.facts = facts
+        self.combined = combined
+    }
 }
 
 /// The type checker: resolves names (record fields vs facts), checks operand and argument types,
@@ -22,6 +27,15 @@ package enum ExprChecker {
     /// Parses and checks `text` in one step.
     package static func compile(_ text: String, scope: ExprScope) throws(ExprError) -> (Expr, ExprType, Set<String>) {
         try check(try ExprParser.parse(text), scope: scope)
+    }
+
+    /// Parses and checks `text` over one record of the record list `record` (its fields are names).
+    package static func compile(
+        _ text: String, scope: ExprScope, record: FactDeclaration
+    ) throws(ExprError) -> (Expr, ExprType, Set<String>) {
+        var c = Checker(scope: scope)
+        let (r, t) = try c.check(try ExprParser.parse(text), fields: (record.fields, record.absent))
+        return (r, t, c.reads)
     }
 
     private struct Checker {
@@ -44,6 +58,10 @@ package enum ExprChecker {
                 guard let d = scope.facts[n] else {
                     let near = DidYouMean.nearest(n, in: Array(scope.facts.keys) + Array(fields?.types.keys ?? [:].keys))
                     throw ExprError("unknown fact `\(n)`" + (near.map { " (did you mean `\($0)`?)" } ?? ""))
+                }
+                if let c = scope.combined[n] {
+                    let from = c.sources.map(\.key).joined(separator: ", ")
+                    throw ExprError("`\(n)` combines \(from): read it with any(), all(), count() or sum()")
                 }
                 reads.insert(n)
                 return (e, ExprType(d.type, fields: d.fields, absent: d.absent))
@@ -117,6 +135,7 @@ package enum ExprChecker {
                 return try plain([.string, .string], "\(fn.rawValue)() takes two strings")
             case .any, .all, .count, .sum, .max, .min:
                 guard (1...2).contains(args.count) else { throw ExprError("\(fn.rawValue)() takes a record list and an expression") }
+                if case .name(let n) = args[0], fields?.types[n] == nil, let c = scope.combined[n] { return try combined(fn, c, args) }
                 let (rl, tl) = try check(args[0], fields: fields)
                 guard case .records(let types, let absent) = tl else { throw ExprError("\(fn.rawValue)() needs a record list first, got \(tl)") }
                 if args.count == 1 {
@@ -133,6 +152,30 @@ package enum ExprChecker {
                     return (.call(fn, [rl, rp]), .number)
                 }
             }
+        }
+
+        /// An aggregate over a combined list: checked against the combined fields, then read from each source.
+        mutating func combined(_ fn: ExprFunction, _ c: Combiner, _ args: [Expr]) throws(ExprError) -> (Expr, ExprType) {
+            var predicate: Expr?
+            var type = ExprType.number
+            if args.count == 2 {
+                let (rp, tp) = try check(args[1], fields: (c.fieldTypes, [:]))
+                switch fn {
+                case .any, .all, .count:
+                    guard tp.matches(.bool) else { throw ExprError("\(fn.rawValue)() needs a condition, got \(tp)") }
+                    if fn != .count { type = .bool }
+                default:
+                    guard tp.matches(.number) else { throw ExprError("\(fn.rawValue)() needs a number per record, got \(tp)") }
+                }
+                predicate = rp
+            } else if fn != .count {
+                throw ExprError("\(fn.rawValue)() needs an expression over each record")
+            }
+            guard let (e, r) = c.expand(fn, predicate: predicate) else {
+                throw ExprError("\(fn.rawValue)() of `\(c.key)`: a combined list is read with any(), all(), count() or sum()")
+            }
+            reads.formUnion(r)
+            return (e, type)
         }
     }
 }

@@ -9,11 +9,18 @@ package struct KnowledgeBase: Sendable {
     package var steps: [Step] = []
     package var questions: [Question] = []
     package var rules: [Rule] = []
+    /// Combined record lists (`combine:`): rules read their sources through them.
+    package var combiners: [Combiner] = []
     /// Every fact a rule may read, with its type and where it is declared.
     package var declarations: [String: FactDeclaration] = [:]
     /// Derived rules in an order where each comes after those it reads.
     package var derivedOrder: [Rule] = []
     package var files: KnowledgeFiles
+
+    /// What rule expressions may name: the declared facts and the combined lists.
+    package var exprScope: ExprScope {
+        ExprScope(facts: declarations, combined: Dictionary(combiners.map { ($0.key, $0) }, uniquingKeysWith: { a, _ in a }))
+    }
 
     package func check(_ id: String) -> CheckDefinition? { checks.first { $0.id == id } }
     /// The part of the knowledge that collection sees.
@@ -117,22 +124,32 @@ package struct KnowledgeBase: Sendable {
         }
 
         // Rules: first their targets (derived facts are declarations too), then their expressions.
-        struct RawRule { var node: YNode; var id: String; var target: Rule.Target; var type: FactType }
+        struct RawRule { var node: YNode; var id: String; var target: Rule.Target; var type: FactType; var sortKey: String }
         var raws: [RawRule] = []
         let causeIDs = Set(kb.causes.map(\.id))
-        for path in files.files.keys.sorted() where path.hasPrefix("knowledge/rules/") {
-            guard let d = doc(path) else { continue }
+        /// `path` is the rule's own file, nil for a rule expanded from a template.
+        var combinerNodes: [YNode] = []
+        func target(_ d: YNode, path: String?, sortKey: String) {
+            if let path, d["combine"] != nil {
+                combinerNodes.append(d)
+                if let id = d["id"]?.scalar, (path as NSString).lastPathComponent != "\(id).yaml" {
+                    problems.append(d.problem("rule `\(id)` must live in a file named \(id).yaml"))
+                }
+                return
+            }
             do {
                 try d.allowOnly(["id", "cause", "derive", "type", "when", "value", "weight", "explain", "examples"])
                 let id = try d.string("id")
-                let fileName = (path as NSString).lastPathComponent
-                if fileName != "\(id).yaml" { problems.append(d.problem("rule `\(id)` must live in a file named \(id).yaml")) }
+                if let path, (path as NSString).lastPathComponent != "\(id).yaml" {
+                    problems.append(d.problem("rule `\(id)` must live in a file named \(id).yaml"))
+                }
                 let target: Rule.Target
                 var type = FactType.bool
                 if let c = try d.optionalString("cause") {
                     if !causeIDs.contains(c) { throw d["cause"]!.problem("unknown cause `\(c)`") }
-                    let folder = (path as NSString).deletingLastPathComponent
-                    if !folder.hasSuffix("/\(c)") { problems.append(d.problem("a rule for `\(c)` belongs in knowledge/rules/\(c)/")) }
+                    if let path, !(path as NSString).deletingLastPathComponent.hasSuffix("/\(c)") {
+                        problems.append(d.problem("a rule for `\(c)` belongs in knowledge/rules/\(c)/"))
+                    }
                     target = .cause(c)
                 } else if let key = try d.optionalString("derive") {
                     if let t = try d.optionalString("type") {
@@ -140,14 +157,36 @@ package struct KnowledgeBase: Sendable {
                         type = ft
                     }
                     target = .derive(key)
-                    declare(FactDeclaration(key: key, type: type, doc: "derived by rule \(id)", file: path, line: d.line))
+                    declare(FactDeclaration(key: key, type: type, doc: "derived by rule \(id)", file: d.file, line: d.line))
                 } else {
                     throw d.problem("a rule needs `cause:` or `derive:`")
                 }
-                raws.append(RawRule(node: d, id: id, target: target, type: type))
+                raws.append(RawRule(node: d, id: id, target: target, type: type, sortKey: sortKey))
             } catch { problems.append(KnowledgeProblem.from(error)) }
         }
-        let scope = ExprScope(facts: kb.declarations)
+        for path in files.files.keys.sorted() where path.hasPrefix("knowledge/rules/") && path != RuleTemplates.path {
+            guard let d = doc(path) else { continue }
+            target(d, path: path, sortKey: path)
+        }
+        if let d = doc(RuleTemplates.path) {
+            for e in RuleTemplates.expand(d, causeIDs: causeIDs, problems: &problems) { target(e.node, path: nil, sortKey: e.sortKey) }
+        }
+        // Rules are evaluated in the order of their files, an expanded one where its file would be.
+        raws.sort { $0.sortKey < $1.sortKey }
+        // Combined facts: their sources are facts of checks, their fields are read through them.
+        var combined: [String: Combiner] = [:]
+        for d in combinerNodes {
+            do {
+                let c = try Combiner.load(d, scope: ExprScope(facts: kb.declarations))
+                if combined[c.key] != nil || kb.declarations[c.key] != nil {
+                    throw d.problem("fact `\(c.key)` is declared or combined twice")
+                }
+                combined[c.key] = c
+                kb.combiners.append(c)
+            } catch { problems.append(KnowledgeProblem.from(error)) }
+        }
+        for c in kb.combiners { declare(c.declaration) }
+        let scope = ExprScope(facts: kb.declarations, combined: combined)
         var seen: [String: String] = [:]
         for raw in raws {
             let d = raw.node

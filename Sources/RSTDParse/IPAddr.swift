@@ -8,7 +8,7 @@ package enum IPAddrParser: OutputParser {
     package static let id = "ip-addr"
 
     package static func parse(_ output: RawOutput) throws(ParseError) -> ParsedFacts {
-        let doc = try JSONValue.parse(output.text, what: "ip -j addr")
+        let doc = try JSON.parse(output.text, what: "ip -j addr")
         guard let links = doc.array else { throw ParseError("`ip -j addr` output is not a JSON list of interfaces") }
         var records: [Record] = []
         var dadFailed: Int64 = 0

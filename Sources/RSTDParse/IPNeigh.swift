@@ -8,7 +8,7 @@ package enum IPNeighParser: OutputParser {
     package static let id = "ip-neigh"
 
     package static func parse(_ output: RawOutput) throws(ParseError) -> ParsedFacts {
-        let doc = try JSONValue.parse(output.text, what: "ip -j neigh")
+        let doc = try JSON.parse(output.text, what: "ip -j neigh")
         guard let entries = doc.array else { throw ParseError("`ip -j neigh` output is not a JSON list of entries") }
         var records: [Record] = []
         var failed: Int64 = 0

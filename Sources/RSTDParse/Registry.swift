@@ -15,5 +15,6 @@ extension Parsers {
         KernelLogParser.self,
         AppLogParser.self,
         CounterAgeParser.self,
+        ConntrackStatParser.self,
     ]
 }

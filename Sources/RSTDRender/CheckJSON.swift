@@ -53,10 +53,18 @@ package enum CheckJSON {
             ("causes", .array(causes)),
             ("checks", .array(checks)),
             ("resets", .array(d.resets.map { JSON(.records([$0])) }.compactMap { if case .array(let a) = $0 { return a.first } else { return nil } })),
+            // Captures list a bounded set of records (every kind represented); the others are counted.
+            ("resets_not_listed", .int(notListed(d))),
             ("answers", .object(d.answers.keys.sorted().map { ($0, .string(d.answers[$0]!)) })),
             ("not_seen", .array(notSeen(d).map { .object([("fact", .string($0.0)), ("reason", .string($0.1))]) })),
             ("evidence", RawEvidence.json(d)),
         ])
+    }
+
+    /// Capture RSTs counted but not in `resets` (the list the engine gets is bounded).
+    static func notListed(_ d: Diagnosis) -> Int64 {
+        if case .int(let n)? = d.facts.value("capture.rst.not_listed") { return n }
+        return 0
     }
 
     static func evidence(_ e: FiredRule) -> JSON {

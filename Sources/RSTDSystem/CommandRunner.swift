@@ -113,9 +113,8 @@ package struct CommandRunner: Sendable {
                     return .done(outcome, r.standardOutput, r.standardError)
                 } catch let e as SubprocessError {
                     if Task.isCancelled { return .timeout }
-                    let text = "\(e)"
-                    if text.contains("limit") { return .done(.tooMuchOutput(limit), "", "") }
-                    return .done(.couldNotStart(text), "", "")
+                    if e.code == .outputLimitExceeded { return .done(.tooMuchOutput(limit), "", "") }
+                    return .done(.couldNotStart("\(e)"), "", "")
                 } catch {
                     if Task.isCancelled { return .timeout }
                     return .done(.couldNotStart("\(error)"), "", "")

@@ -30,7 +30,8 @@ package struct ResetCorrelator: Sendable {
     package private(set) var merged = 0
 
     enum Item: Sendable {
-        case reset(ResetEvent, skaddr: String?)
+        /// Boxed: the joins scan neighbours often, and a copy is then one reference, not every field.
+        indirect case reset(ResetEvent, skaddr: String?)
         case drop(skbaddr: String, reason: String, location: String?)
         case close(local: String, lport: Int, remote: String, rport: Int, oldState: String)
     }
@@ -74,8 +75,8 @@ package struct ResetCorrelator: Sendable {
     /// Feeds many lines of `trace` / `trace_pipe` text and flushes: for tests and saved traces.
     package mutating func consume(_ text: String) -> [ResetEvent] {
         var out: [ResetEvent] = []
-        for raw in text.split(whereSeparator: \.isNewline) {
-            guard let line = TraceLine.parse(raw) else { continue }
+        for raw in text.utf8.split(separator: UInt8(ascii: "\n")) {
+            guard let line = TraceLine.parse(Substring(raw)) else { continue }
             out += add(line)
         }
         return out + flush()
@@ -140,11 +141,6 @@ package struct ResetCorrelator: Sendable {
 
     // MARK: joining
 
-    private func item(_ id: Int) -> (time: Double, item: Item)? {
-        let i = id - base
-        return i >= 0 && i < recent.count ? recent[i] : nil
-    }
-
     private func near(_ t: Double) -> ArraySlice<(time: Double, item: Item)> {
         // `recent` is in arrival order, which tracefs keeps sorted by timestamp across CPUs.
         var lo = 0, upper = recent.count
@@ -168,18 +164,24 @@ package struct ResetCorrelator: Sendable {
 
     private mutating func finish(upTo limit: Double) -> [ResetEvent] {
         var out: [ResetEvent] = []
-        var remaining: [Int] = []
-        for id in pending {
-            guard let entry = item(id), case .reset(var e, _) = entry.item else { continue }
-            guard entry.time <= limit else { remaining.append(id); continue }
-            let neighbours = near(entry.time)
+        // `pending` is in arrival order, which tracefs keeps sorted by time: stop at the first
+        // reset still inside the join window instead of looking at every pending one per line.
+        var done = 0
+        while done < pending.count {
+            let index = pending[done] - base
+            guard index >= 0, index < recent.count else { done += 1; continue }  // forgotten at the bound
+            let time = recent[index].time
+            guard time <= limit else { break }
+            done += 1
+            guard case .reset(var e, _) = recent[index].item else { continue }
+            let neighbours = near(time)
             var reportedByReceiver = false
             switch e.direction {
             case .sent:
                 if let skb = e.skbaddr {
                     let d = neighbours.compactMap { n -> (Double, String, String?)? in
                         guard case .drop(let s, let r, let loc) = n.item, s == skb else { return nil }
-                        return (abs(n.time - entry.time), r, loc)
+                        return (abs(n.time - time), r, loc)
                     }.min { $0.0 < $1.0 }
                     e.dropReason = d?.1
                     e.dropLocation = d?.2
@@ -189,7 +191,7 @@ package struct ResetCorrelator: Sendable {
                 let rx = neighbours.compactMap { n -> (Double, ResetEvent)? in
                     guard case .reset(let r, _) = n.item, r.direction == .received, r.sport == e.sport,
                           (r.src == e.src || e.listener), e.listener || (r.dst == e.dst && r.dport == e.dport) else { return nil }
-                    return (abs(n.time - entry.time), r)
+                    return (abs(n.time - time), r)
                 }.min { $0.0 < $1.0 }?.1
                 // Received in a watched namespace: reported there, so not "elsewhere" when not here.
                 if let rx, filter.matches(rx) { reportedByReceiver = true }
@@ -210,9 +212,19 @@ package struct ResetCorrelator: Sendable {
                     return s
                 }.first
                 e.alsoSentHere = local != nil
-                if let s = local, filter.matches(s) {
-                    // The sender is watched too: this RST is reported once, as the sent event.
-                    merged += 1
+                if var s = local {
+                    // A listener's event printed a wildcard; joined with this one it takes the flow's
+                    // addresses (see `.sent`), and that is where it happened.
+                    if s.listener && s.peerUnknown { s.src = e.src; s.dst = e.dst; s.dport = e.dport }
+                    if filter.matches(s) {
+                        // The sender is watched too: this RST is reported once, as the sent event.
+                        merged += 1
+                        continue
+                    }
+                }
+                if local != nil && !filter.isHere(e) {
+                    // Sent and received by other namespaces of this machine: one RST, which the sent
+                    // event stands for (counted once in `elsewhere`).
                     continue
                 }
                 if var s = local, let reasons {
@@ -234,7 +246,7 @@ package struct ResetCorrelator: Sendable {
             }
             if !(reportedByReceiver && !filter.matches(e)) { emit(e, into: &out) }
         }
-        pending = remaining
+        pending.removeFirst(done)
         prune()
         return out
     }
@@ -252,9 +264,14 @@ package struct ResetCorrelator: Sendable {
 
     /// Forgets records no pending event can still join with.
     private mutating func prune() {
-        let oldestNeeded = pending.compactMap { item($0)?.time }.min() ?? now
+        var oldestNeeded = now
+        for id in pending {
+            let index = id - base
+            if index >= 0, index < recent.count { oldestNeeded = min(oldestNeeded, recent[index].time); break }
+        }
         let cutoff = min(oldestNeeded, now) - 2 * window
-        let drop = recent.prefix { $0.time < cutoff }.count
+        var drop = 0
+        while drop < recent.count, recent[drop].time < cutoff { drop += 1 }
         guard drop > 0 else { return }
         recent.removeFirst(drop)
         base += drop

@@ -86,6 +86,7 @@ package struct ResetEvent: Sendable, Hashable, Codable {
             "cause": .string(cause ?? ""),
             "listener": .bool(listener),
             "drop": .string(dropReason ?? ""),
+            "sent_here": .bool(alsoSentHere),
         ]
     }
 }
@@ -110,9 +111,34 @@ package enum TraceAddress {
 
     /// Numeric canonical form (as `Validate.address` returns it); the text itself if it is not an address.
     package static func canonical(_ text: String) -> String {
+        if isPlainIPv4(text) { return text }
         var t = text
         if t.lowercased().hasPrefix("::ffff:"), t.dropFirst(7).contains(".") { t = String(t.dropFirst(7)) }
         return (try? Validate.address(t)) ?? t
+    }
+
+    /// A dotted quad as the kernel prints it (`%pI4`: no leading zeros) is canonical already:
+    /// the common case needs no inet_pton/inet_ntop round trip.
+    static func isPlainIPv4(_ text: String) -> Bool {
+        var parts = 0, digits = 0, value = 0, leadingZero = false
+        for b in text.utf8 {
+            if b == UInt8(ascii: ".") {
+                guard digits > 0 else { return false }
+                parts += 1
+                digits = 0
+                value = 0
+                leadingZero = false
+            } else if b >= UInt8(ascii: "0") && b <= UInt8(ascii: "9") {
+                if leadingZero { return false }
+                if digits == 0 && b == UInt8(ascii: "0") { leadingZero = true }
+                digits += 1
+                value = value * 10 + Int(b - UInt8(ascii: "0"))
+                guard digits <= 3, value <= 255 else { return false }
+            } else {
+                return false
+            }
+        }
+        return parts == 3 && digits > 0
     }
 
     package static func isWildcard(_ address: String) -> Bool {

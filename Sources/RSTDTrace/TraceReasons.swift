@@ -91,13 +91,38 @@ package struct TraceReasonMap: Sendable {
         var out = e
         guard let entry = match(e) else { return out }
         out.cause = entry.cause
-        var text = entry.explain
-        let values: [String: String] = [
-            "src": e.src, "sport": String(e.sport), "dst": e.dst, "dport": String(e.dport), "state": e.state,
-            "reason": e.reason ?? "", "drop": e.dropReason ?? "",
-        ]
-        for (k, v) in values { text = text.replacingOccurrences(of: "{\(k)}", with: v) }
-        out.explain = text
+        out.explain = Self.fill(entry.explain) { key in
+            switch key {
+            case "src": e.src
+            case "sport": String(e.sport)
+            case "dst": e.dst
+            case "dport": String(e.dport)
+            case "state": e.state
+            case "reason": e.reason ?? ""
+            case "drop": e.dropReason ?? ""
+            default: nil
+            }
+        }
+        return out
+    }
+
+    /// `{name}` placeholders filled by `value(name)`; unknown names stay as written. One pass over
+    /// the bytes (classify runs for every traced RST: `record` sees thousands a second).
+    static func fill(_ template: String, _ value: (Substring) -> String?) -> String {
+        guard template.utf8.contains(UInt8(ascii: "{")) else { return template }
+        var out = ""
+        var rest = Substring(template)
+        while let open = rest.utf8.firstIndex(of: UInt8(ascii: "{")) {
+            out += rest[..<open]
+            let afterOpen = rest.utf8.index(after: open)
+            guard let close = rest[afterOpen...].utf8.firstIndex(of: UInt8(ascii: "}")) else {
+                rest = rest[open...]
+                break
+            }
+            if let v = value(rest[afterOpen..<close]) { out += v } else { out += rest[open...close] }
+            rest = rest[rest.utf8.index(after: close)...]
+        }
+        out += rest
         return out
     }
 }

@@ -27,6 +27,9 @@ package final class TraceSession: @unchecked Sendable {
     private let lock = NSLock()
     private var correlator: ResetCorrelator
     private var all: [ResetEvent] = []
+    /// Keep every reset for `events`, `stop()` and the facts (`check --observe`); `watch` prints
+    /// them as they come and counts them (WatchTally), so it turns this off: no memory per reset.
+    package var keepEvents = true
     private var started = false
     private var stopped = false
 
@@ -62,6 +65,9 @@ package final class TraceSession: @unchecked Sendable {
 
     private func setUp() throws(TraceUnavailable) {
         try instance.create()
+        if instance.mountedByUs {
+            notes.append("tracefs was not mounted: rstdoctor mounted it at \(options.root) (as systemd does at boot) and leaves it mounted, since other tracers may use it.")
+        }
         let send = try instance.format(system: "tcp", event: "tcp_send_reset")
         _ = try instance.format(system: "tcp", event: "tcp_receive_reset")
         reasonReported = send.hasField("reason")
@@ -134,7 +140,7 @@ package final class TraceSession: @unchecked Sendable {
         }
         // Quiet: nothing more can join the pending events.
         if lines.isEmpty { out += correlator.flush() }
-        all += out
+        if keepEvents { all += out }
         return out
     }
 
@@ -147,21 +153,24 @@ package final class TraceSession: @unchecked Sendable {
         return stop()
     }
 
-    /// Drains the buffer, removes the instance, and returns every reset seen.
+    /// Drains the buffer, removes the instance, and returns every reset seen (without
+    /// `keepEvents`: the ones completed while stopping).
     @discardableResult
     package func stop() -> [ResetEvent] {
         lock.lock()
         let wasStopped = stopped
         lock.unlock()
+        var last: [ResetEvent] = []
         if !wasStopped && started {
             _ = instance.setOption("tracing_on", "0")
             let lines = instance.readLines(timeout: 0)
             lock.lock()
             for raw in lines {
                 guard let line = TraceLine.parse(raw) else { continue }
-                all += correlator.add(line)
+                last += correlator.add(line)
             }
-            all += correlator.flush()
+            last += correlator.flush()
+            if keepEvents { all += last }
             stopped = true
             stopTime = Date()
             lock.unlock()
@@ -170,7 +179,7 @@ package final class TraceSession: @unchecked Sendable {
         lock.lock()
         defer { lock.unlock() }
         stopped = true
-        return all
+        return keepEvents ? all : last
     }
 
     package var events: [ResetEvent] {

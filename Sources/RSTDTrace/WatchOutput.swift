@@ -41,45 +41,53 @@ package enum WatchOutput {
 
     /// Counts by (direction, reason, cause), most frequent first.
     package static func summaryRows(_ events: [ResetEvent]) -> [(direction: String, reason: String, cause: String, count: Int)] {
+        summaryRows(WatchTally(events))
+    }
+
+    package static func summaryRows(_ t: WatchTally) -> [(direction: String, reason: String, cause: String, count: Int)] {
         var counts: [String: (String, String, String, Int)] = [:]
-        for e in events {
+        for (e, n) in t.kinds {
             let reason = e.direction == .sent ? (e.reason ?? ResetEvent.noReasonText) : (e.state.isEmpty ? "(state unknown)" : "(in \(e.state))")
             let cause = e.cause ?? ResetEvent.noCauseText
             let key = "\(e.direction.rawValue)|\(reason)|\(cause)"
             let old = counts[key]?.3 ?? 0
-            counts[key] = (e.direction.rawValue, reason, cause, old + 1)
+            counts[key] = (e.direction.rawValue, reason, cause, old + n)
         }
         return counts.values.map { (direction: $0.0, reason: $0.1, cause: $0.2, count: $0.3) }
             .sorted { $0.count != $1.count ? $0.count > $1.count : ($0.direction, $0.reason) < ($1.direction, $1.reason) }
     }
 
-    package static func causeCounts(_ events: [ResetEvent]) -> [(cause: String, count: Int)] {
+    package static func causeCounts(_ t: WatchTally) -> [(cause: String, count: Int)] {
         var c: [String: Int] = [:]
-        for e in events { if let cause = e.cause { c[cause, default: 0] += 1 } }
+        for (e, n) in t.kinds { if let cause = e.cause { c[cause, default: 0] += n } }
         return c.map { (cause: $0.key, count: $0.value) }.sorted { $0.count != $1.count ? $0.count > $1.count : $0.cause < $1.cause }
     }
 
     package static func summaryText(_ events: [ResetEvent], seconds: Double, explanations: Bool = true, elsewhere: Int = 0) -> String {
-        let sent = events.filter { $0.direction == .sent }.count
-        var out = "\n\(events.count) reset\(events.count == 1 ? "" : "s") in \(Seconds.render(seconds)) (\(sent) sent, \(events.count - sent) received)\n"
-        let both = events.filter { $0.direction == .sent && $0.peerState != nil }.count
+        summaryText(WatchTally(events), seconds: seconds, explanations: explanations, elsewhere: elsewhere)
+    }
+
+    package static func summaryText(_ t: WatchTally, seconds: Double, explanations: Bool = true, elsewhere: Int = 0) -> String {
+        let sent = t.sent, total = t.total
+        var out = "\n\(total) reset\(total == 1 ? "" : "s") in \(Seconds.render(seconds)) (\(sent) sent, \(total - sent) received)\n"
+        let both = t.receivedHereToo
         if both > 0 { out += "\(both) of the sent resets were received by another network namespace of this machine: each is counted once.\n" }
         if elsewhere > 0 {
             out += "\(elsewhere) reset\(elsewhere == 1 ? "" : "s") of the same port/peer happened in other network namespaces of this machine (the kernel's tracepoints are global) and are not counted here.\n"
         }
-        guard !events.isEmpty else {
+        guard total > 0 else {
             return out + "No TCP reset was sent or received while watching. If resets happen elsewhere, watch longer or on the other host.\n"
         }
         out += "\nBy reason:\n"
-        for r in summaryRows(events) {
+        for r in summaryRows(t) {
             out += "  \(String(r.count).leftPad(5))  \(r.direction.padding(toLength: 8, withPad: " ", startingAt: 0)) \(r.reason.padding(toLength: 30, withPad: " ", startingAt: 0)) -> \(r.cause)\n"
         }
-        let causes = causeCounts(events)
+        let causes = causeCounts(t)
         if !causes.isEmpty {
             out += "\nBy cause:\n"
             for c in causes {
                 out += "  \(String(c.count).leftPad(5))  \(c.cause)\n"
-                if explanations, let e = events.first(where: { $0.cause == c.cause }), let x = e.explain {
+                if explanations, let e = t.kinds.first(where: { $0.event.cause == c.cause })?.event, let x = e.explain {
                     out += "         \(x)\n"
                 }
             }
@@ -108,15 +116,20 @@ package enum WatchOutput {
 
     package static func jsonSummary(_ events: [ResetEvent], seconds: Double, reasonReported: Bool, notes: [String], filter: TraceFilter,
                                    elsewhere: Int = 0) -> String {
-        let sent = events.filter { $0.direction == .sent }.count
+        jsonSummary(WatchTally(events), seconds: seconds, reasonReported: reasonReported, notes: notes, filter: filter, elsewhere: elsewhere)
+    }
+
+    package static func jsonSummary(_ t: WatchTally, seconds: Double, reasonReported: Bool, notes: [String], filter: TraceFilter,
+                                   elsewhere: Int = 0) -> String {
+        let sent = t.sent
         var focus: [String: Any] = ["port": filter.port ?? NSNull(), "peer": filter.peer ?? NSNull()]
         if !filter.addresses.isEmpty { focus["addresses"] = filter.addresses.sorted() }
         let o: [String: Any] = [
-            "type": "summary", "schema": schema, "seconds": seconds, "resets": events.count, "sent": sent,
-            "received": events.count - sent, "elsewhere": elsewhere,
-            "received_here_too": events.filter { $0.direction == .sent && $0.peerState != nil }.count, "reason_reported": reasonReported, "notes": notes, "focus": focus,
-            "by_reason": summaryRows(events).map { ["direction": $0.direction, "reason": $0.reason, "cause": $0.cause, "count": $0.count] },
-            "by_cause": causeCounts(events).map { ["cause": $0.cause, "count": $0.count] },
+            "type": "summary", "schema": schema, "seconds": seconds, "resets": t.total, "sent": sent,
+            "received": t.total - sent, "elsewhere": elsewhere,
+            "received_here_too": t.receivedHereToo, "reason_reported": reasonReported, "notes": notes, "focus": focus,
+            "by_reason": summaryRows(t).map { ["direction": $0.direction, "reason": $0.reason, "cause": $0.cause, "count": $0.count] },
+            "by_cause": causeCounts(t).map { ["cause": $0.cause, "count": $0.count] },
         ]
         return encode(o)
     }

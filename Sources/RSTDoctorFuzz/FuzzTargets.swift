@@ -138,7 +138,7 @@ package enum FuzzTargets {
     /// records missing every field) so overflow and unknown paths run.
     static let expression: Body = { bytes in
         guard let e = try? ExprParser.parse(text(bytes[...])) else { return }
-        guard let (checked, _, reads) = try? ExprChecker.check(e, scope: ExprScope(facts: knowledge.declarations)) else { return }
+        guard let (checked, _, reads) = try? ExprChecker.check(e, scope: knowledge.exprScope) else { return }
         _ = ExprEvaluator(lookup: { _ in nil }).eval(checked)
         for extreme in [false, true] {
             _ = ExprEvaluator(lookup: { key in

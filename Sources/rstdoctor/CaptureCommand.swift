@@ -53,8 +53,11 @@ struct CaptureCommand: ParsableCommand {
     @Option(name: .long, help: ArgumentHelp("Silence before a segment that makes a RST answering it 'after idle' (default 5s).", valueName: "DURATION"))
     var idle: String?
 
-    @Option(name: .long, help: ArgumentHelp("List at most this many RSTs one by one (all are counted; default 20000).", valueName: "N"))
+    @Option(name: .long, help: ArgumentHelp("List at most this many RSTs one by one (all are counted; default: all).", valueName: "N"))
     var maxResets: Int?
+
+    @Flag(name: .long, help: "Text: list each RST after the summary and the groups (JSON always lists them).")
+    var resets = false
 
     @Option(name: .long, help: ArgumentHelp("Read the RST classes from this capture-classes.yaml instead of the built-in copy.", valueName: "PATH"))
     var classes: String?
@@ -72,19 +75,34 @@ struct CaptureCommand: ParsableCommand {
         } catch {
             Self.fail("rstdoctor capture: cannot load the RST classes: \(error)\nFix the file (see knowledge/capture-classes.yaml), or drop --classes to use the built-in one.", code: 3)
         }
+        // The records are written as their judgements become final and then forgotten: memory stays
+        // fixed however many RSTs the capture holds. Text lists single RSTs only with --resets.
+        let out = ByteOutput(fd: STDOUT_FILENO)
+        let json = setup.json ? CaptureJSON(out: out, source: setup.file ?? "live:\(setup.iface ?? "")") : nil
+        let text = setup.json ? nil : CaptureTextStream(out: out, classes: classes, listing: resets)
+        var options = setup.options
+        if !setup.json && !resets { options.maxListedResets = 0 }
+        // Reading a file, the output is written on the second core (measured: bench/capture);
+        // RSTDOCTOR_OUTPUT_THREAD=0 keeps it on one thread.
+        let writer: any ResetSink = json.map { $0 as any ResetSink } ?? text!
+        let oneThread = ProcessInfo.processInfo.environment["RSTDOCTOR_OUTPUT_THREAD"] == "0"
+        let threaded: ThreadedSink? = setup.file != nil && !oneThread ? ThreadedSink(writer) : nil
+        let sink: any ResetSink = threaded.map { $0 as any ResetSink } ?? writer
         let report: CaptureReport
         if let iface = setup.iface {
-            report = runLive(iface: iface, setup: setup, classes: classes)
+            report = runLive(iface: iface, setup: setup, options: options, sink: sink, classes: classes)
         } else if let path = setup.file {
             do {
-                report = try CaptureFile.analyze(path: path, classes: classes, options: setup.options)
+                report = try CaptureFile.analyze(path: path, classes: classes, options: options, sink: sink)
             } catch {
                 Self.fail("rstdoctor capture: \(error.message)", code: 3)
             }
         } else {
             Self.fail("rstdoctor capture: give a capture file, or --live IFACE to capture.", code: 2)
         }
-        print(setup.json ? report.json() : CaptureText.render(report, classes: classes), terminator: setup.json ? "\n" : "")
+        threaded?.finish()
+        json?.finish(report)
+        text?.finish(report)
         if report.error != nil { throw ExitCode(3) }
         throw ExitCode(report.pointsToCause ? 1 : 0)
     }
@@ -126,10 +144,13 @@ struct CaptureCommand: ParsableCommand {
             port: port, peer: peer, json: format == "json", options: options)
     }
 
-    private func runLive(iface: String, setup: Setup, classes: CaptureClasses) -> CaptureReport {
+    private func runLive(
+        iface: String, setup: Setup, options: CaptureOptions, sink: any ResetSink, classes: CaptureClasses
+    ) -> CaptureReport {
         let capture = LiveCapture(
             interface: iface, netns: setup.netns, port: setup.port, peer: setup.peer, writeTo: setup.writeTo,
-            classes: classes, options: setup.options)
+            classes: classes, options: options)
+        capture.sink = sink
         Cleanup.shared.installSignalHandlers()
         let interrupt = Cleanup.shared.onInterrupt { _ in capture.requestStop() }
         defer { Cleanup.shared.removeInterruptHandler(interrupt) }

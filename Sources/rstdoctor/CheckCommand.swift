@@ -22,6 +22,7 @@ struct CheckCommand: AsyncParsableCommand {
 
     @OptionGroup var evidence: EvidenceOptions
     @OptionGroup var knowledge: KnowledgeOptions
+    @OptionGroup var period: SinceOptions
 
     @Option(help: "Output format: text, json, openmetrics (node_exporter textfile collector).")
     var format: CheckFormat = .text
@@ -34,7 +35,8 @@ struct CheckCommand: AsyncParsableCommand {
 
     func run() async throws {
         let (kb, problems) = try knowledge.load()
-        let req = try evidence.request(kb: kb)
+        var req = try evidence.request(kb: kb)
+        let journal = try period.apply(to: &req)
         // The first SIGINT/SIGTERM ends the run early (commands in flight are stopped, an observation
         // window is cut short) and what was gathered is diagnosed and printed; a second one quits at once.
         let interrupt = Cleanup.shared.onInterrupt { sig in
@@ -43,15 +45,20 @@ struct CheckCommand: AsyncParsableCommand {
         defer { Cleanup.shared.removeInterruptHandler(interrupt) }
         let d = try await Pipeline.run(req, kb: kb, knowledgeProblems: problems.count)
         switch format {
-        case .json: print(CheckJSON.render(d).serialized())
+        case .json:
+            var doc = CheckJSON.render(d)
+            if let journal, case .object(let kv) = doc { doc = .object(kv + [("journal", SinceOptions.json(journal))]) }
+            print(doc.serialized())
         case .openmetrics: print(OpenMetrics.render(d), terminator: "")
         case .text:
-            print(TextRender.render(d, style: Style(enabled: Terminal.colourOnStdout()), verbose: verbose), terminator: "")
+            let style = Style(enabled: Terminal.colourOnStdout())
+            print(TextRender.render(d, style: style, verbose: verbose), terminator: "")
             // Resets in groups (per flow, port and verdict), single RSTs only with --resets.
-            if !ResetGroups.groups(d.facts).isEmpty || resets {
+            if !ResetSummary.groups(d.facts).isEmpty || resets {
                 print("\nResets" + (resets ? "" : " (`--resets` lists them one by one)"))
-                print(ResetGroups.text(d.facts, singles: resets), terminator: "")
+                print(ResetSummary.text(d.facts, singles: resets), terminator: "")
             }
+            if let journal { print(SinceOptions.text(journal, style: style), terminator: "") }
         }
         if let sig = Cleanup.shared.interruptSignal {
             FileHandle.standardError.write(Data("rstdoctor: the results above are partial: the run was interrupted by \(Cleanup.signalName(sig)) (checks marked failed did not finish). Run `rstdoctor check` again for a full diagnosis.\n".utf8))

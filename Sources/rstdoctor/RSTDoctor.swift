@@ -49,7 +49,10 @@ struct RSTDoctor: AsyncParsableCommand {
         Read-only: rstdoctor never changes sysctls, firewall rules, addresses or sockets.
         """,
         version: RSTDoctor.version,
-        subcommands: [DiagnoseCommand.self, CheckCommand.self, ReportCommand.self, CollectCommand.self, WatchCommand.self, CaptureCommand.self, KnowledgeCommand.self],
+        subcommands: [
+            DiagnoseCommand.self, CheckCommand.self, ReportCommand.self, CollectCommand.self, WatchCommand.self, RecordCommand.self,
+            CaptureCommand.self, KnowledgeCommand.self,
+        ],
         defaultSubcommand: DiagnoseCommand.self
     )
 

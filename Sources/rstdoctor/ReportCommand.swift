@@ -28,6 +28,7 @@ struct ReportCommand: AsyncParsableCommand {
 
     @OptionGroup var evidence: EvidenceOptions
     @OptionGroup var knowledge: KnowledgeOptions
+    @OptionGroup var period: SinceOptions
 
     @Option(help: "Output format: markdown, html, json.")
     var format: ReportFormat = .markdown
@@ -68,7 +69,8 @@ struct ReportCommand: AsyncParsableCommand {
             text = fmt.render(inputs, context: ReportContext(kb: kb))
             likely = inputs.contains { i in i.report.causes.contains { $0.probability >= Diagnosis.likely } }
         } else {
-            let req = try evidence.request(kb: kb)
+            var req = try evidence.request(kb: kb)
+            _ = try period.apply(to: &req)
             let d = try await Pipeline.run(req, kb: kb, knowledgeProblems: problems.count)
             text = fmt.render(d)
             likely = !d.likelyCauses.isEmpty
@@ -83,28 +85,22 @@ struct ReportCommand: AsyncParsableCommand {
     }
 }
 
-/// Writes a report so a reader never sees half of it: a temporary file beside the target, then rename.
+/// Writes a report so a reader never sees half of it: Foundation's atomic write (a temporary file
+/// beside the target, then rename).
 enum ReportFile {
     static func write(_ text: String, to path: String) throws {
-        let url = URL(fileURLWithPath: path)
-        let dir = url.deletingLastPathComponent().path
-        let tmp = dir + "/.\(url.lastPathComponent).rstdoctor-\(getpid()).tmp"
         var isDir: ObjCBool = false
         if FileManager.default.fileExists(atPath: path, isDirectory: &isDir), isDir.boolValue {
             throw Failure.usage("cannot write the report to \(Sanitize.line(path)): it is a directory; give a file name, e.g. -o \(Sanitize.line(path))/report.md")
         }
-        // An interrupt or an error between create and rename removes the temporary file.
-        let undo = Cleanup.shared.add { unlink(tmp) }
-        guard FileManager.default.createFile(atPath: tmp, contents: Data(text.utf8)) else {
-            let why = String(cString: strerror(errno))
-            Cleanup.shared.run(undo)
-            throw Failure.couldNotRun("cannot write the report to \(Sanitize.line(path)): creating a file in \(Sanitize.line(dir)) failed (\(why)); check that the directory exists and is writable")
+        do {
+            try Data(text.utf8).write(to: URL(fileURLWithPath: path), options: .atomic)
+        } catch {
+            // The system's own words (strerror), as `ls` or `cp` would say them.
+            let underlying = (error as NSError).userInfo[NSUnderlyingErrorKey]
+            let code = (underlying as? POSIXError)?.code.rawValue ?? (underlying as? NSError).flatMap { $0.domain == NSPOSIXErrorDomain ? Int32($0.code) : nil }
+            let why = code.map { String(cString: strerror($0)) } ?? error.localizedDescription
+            throw Failure.couldNotRun("cannot write the report to \(Sanitize.line(path)): \(Sanitize.line(why)); check that the directory exists and is writable")
         }
-        if rename(tmp, path) != 0 {
-            let why = String(cString: strerror(errno))
-            Cleanup.shared.run(undo)
-            throw Failure.couldNotRun("cannot write the report to \(Sanitize.line(path)): \(why); check that the directory is writable")
-        }
-        Cleanup.shared.remove(undo)
     }
 }

@@ -73,6 +73,7 @@ struct WatchCommand: AsyncParsableCommand {
         var options = TraceSession.Options(filter: filter, reasons: reasons)
         options.root = tracefs
         let session = TraceSession(options: options)
+        session.keepEvents = false
 
         Cleanup.shared.installSignalHandlers()
         let stop = StopFlag()
@@ -93,30 +94,29 @@ struct WatchCommand: AsyncParsableCommand {
         }
 
         let started = Date()
-        var seen: [ResetEvent] = []
+        // Printed as they come and counted: nothing per reset is kept.
+        var seen = WatchTally()
         func emit(_ events: [ResetEvent]) {
             for e in events {
-                if let c = count, seen.count >= c { break }
-                seen.append(e)
+                if let c = count, seen.total >= c { break }
+                seen.add(e)
                 print(format == .json ? WatchOutput.jsonLine(e) : WatchOutput.line(e))
             }
             fflush(nil)
         }
         while !stop.isSet {
             if let d = duration, Date().timeIntervalSince(started) >= d { break }
-            if let c = count, seen.count >= c { break }
+            if let c = count, seen.total >= c { break }
             let left = duration.map { max(0.01, $0 - Date().timeIntervalSince(started)) } ?? 0.2
             emit(session.poll(timeout: min(0.2, left)))
         }
-        let before = session.events.count
-        let all = session.stop()
-        emit(Array(all.dropFirst(before)))
+        emit(session.stop())
         let elapsed = Date().timeIntervalSince(started)
         switch format {
         case .text: print(WatchOutput.summaryText(seen, seconds: elapsed, elsewhere: session.elsewhere), terminator: "")
         case .json: print(WatchOutput.jsonSummary(seen, seconds: elapsed, reasonReported: session.reasonReported, notes: notes, filter: filter, elsewhere: session.elsewhere))
         }
         fflush(nil)
-        if seen.contains(where: { $0.cause != nil }) { throw ExitCode(1) }
+        if seen.kinds.contains(where: { $0.event.cause != nil }) { throw ExitCode(1) }
     }
 }

@@ -121,4 +121,58 @@ final class KnowledgeTests: XCTestCase {
         XCTAssertTrue(problems.contains { $0.contains("liar.yaml") && $0.contains("fires example 1: the rule does not fire") }, "\(problems)")
         XCTAssertTrue(problems.contains { $0.contains("liar.yaml") && $0.contains("not_fires example 1: the rule fires") }, "\(problems)")
     }
+
+    func testTemplatesExpandPerCauseWithTheirFileAndLine() throws {
+        let (kb, problems) = KnowledgeBase.load(try KnowledgeFiles.directory(Self.root))
+        XCTAssertEqual(problems.map(\.description), [])
+        let expanded = kb.rules.filter { $0.file == "knowledge/rules/templates.yaml" }
+        XCTAssertEqual(expanded.count, 33)
+        let rule = try XCTUnwrap(kb.rules.first { $0.id == "trace-shows-application-abort" })
+        XCTAssertEqual(rule.file, "knowledge/rules/templates.yaml")
+        XCTAssertEqual(rule.causeID, "application-abort")
+        XCTAssertEqual(rule.weight, 3.5)
+        XCTAssertGreaterThan(rule.line, 1)
+        XCTAssertEqual(rule.examplesFire.count, 1)
+        // Causes that keep a rule file of their own for a template (`except:`).
+        XCTAssertEqual(kb.rules.first { $0.id == "trace-shows-no-listener" }?.file, "knowledge/rules/no-listener/trace-shows-no-listener.yaml")
+        XCTAssertEqual(kb.rules.first { $0.id == "capture-shows-no-time-wait-assassination" }?.file,
+                       "knowledge/rules/time-wait-assassination/capture-shows-no-time-wait-assassination.yaml")
+    }
+
+    func testTemplateProblemsAreReported() throws {
+        var files = try KnowledgeFiles.directory(Self.root)
+        files.files["knowledge/rules/templates.yaml"] = """
+        causes:
+          no-such-cause: {signature: "x"}
+          no-listener: {except: [nothing-like-this]}
+        templates:
+          - id: t-$cause
+            cause: $cause
+            when: 'any(capture.resets, cause == "$cause")'
+            weight: 1
+            explain: "$signature"
+            examples: {fires: [{capture.resets: [{cause: "$cause"}]}], not_fires: [{capture.resets: []}]}
+        """
+        let problems = KnowledgeBase.load(files).1.map(\.description)
+        XCTAssertTrue(problems.contains { $0.hasPrefix("knowledge/rules/templates.yaml:2:") && $0.contains("unknown cause `no-such-cause`") }, "\(problems)")
+        XCTAssertTrue(problems.contains { $0.hasPrefix("knowledge/rules/templates.yaml:5:") && $0.contains("`$signature` has no value") }, "\(problems)")
+        XCTAssertTrue(problems.contains { $0.contains("`except` names `nothing-like-this`") }, "\(problems)")
+    }
+
+    func testCombinedListIsReadThroughItsSources() throws {
+        let (kb, _) = KnowledgeBase.load(try KnowledgeFiles.directory(Self.root))
+        let rule = try XCTUnwrap(kb.rules.first { $0.id == "firewall-reset-rules" })
+        XCTAssertEqual(rule.reads, ["nft.rules", "iptables.rules", "ip6tables.rules"])
+        XCTAssertThrowsError(try ExprChecker.compile("count(firewall.rules) > 0 && known(firewall.rules)", scope: kb.exprScope)) {
+            XCTAssertTrue("\($0)".contains("combines nft.rules"), "\($0)")
+        }
+        XCTAssertThrowsError(try ExprChecker.compile("max(firewall.rules, 1) > 0", scope: kb.exprScope))
+        // nft lists a reset rule, iptables could not be read: still true (Kleene), as with the sources named.
+        var store = FactStore()
+        store.add("nft.rules", .records([["reject_type": .string("tcp reset"), "ct_state": .string(""), "tcp_flags": .string("")]]),
+                  source: FactSource(check: "nft-ruleset"))
+        let out = Engine(kb: kb).infer(store)
+        XCTAssertEqual(out.ruleOutcomes["firewall-reset-rules"], true)
+        XCTAssertNil(out.ruleOutcomes["firewall-resets-untracked"], "unknown: iptables was not read")
+    }
 }

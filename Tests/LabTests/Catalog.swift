@@ -14,6 +14,9 @@ enum Catalog {
         FirewallReset(onRouter: false),
         FirewallReset(onRouter: true),
         FirewallReset(onRouter: true, v6: true),
+        FirewallReset(onRouter: true, clientView: true),
+        FirewallReset(onRouter: true, v6: true, clientView: true),
+        FirewallReset(onRouter: false, clientView: true),
         TimeWait(rfc1337: false),
         TimeWait(rfc1337: true),
         ApplicationAbort(),
@@ -24,6 +27,12 @@ enum Catalog {
         DuplicateIP(),
         BusyPast(),
         ContainerHost(),
+        ConntrackInvalid(),
+        ConntrackInvalid(v6: true),
+        ConntrackInvalid(fix: .liberal),
+        ConntrackInvalid(fix: .dropInvalid),
+        ConntrackInvalid(place: "s"),
+        ConntrackInvalid(place: "c"),
     ]
 
     static func named(_ id: String) -> (any Scenario)? { all.first { $0.id == id } }

@@ -53,11 +53,29 @@ enum Verdict {
     ///   ranks first, with no threshold, and no unrelated cause reaches p ≥ 0.5.
     /// - control (no expected cause, nothing tolerated): exit 0 and no cause > 0.3.
     /// - contrast (no expected cause, some tolerated): no cause outside the tolerated ones > 0.3.
-    static func judge(_ d: Diagnosis, expected: String?, tolerated: Set<String>) -> [String] {
+    /// - indistinct (causes the side observed cannot tell apart): `--observe` ranks exactly them on top,
+    ///   in any order, the last of them with p ≥ 0.3 (a real contender), no other cause above 0.5, and
+    ///   the output says they cannot be told apart ("cannot tell").
+    static func judge(_ d: Diagnosis, expected: String?, tolerated: Set<String>, indistinct: Set<String> = []) -> [String] {
         guard let causes = d.causes else {
             return ["\(d.mode): no `causes` in the output (exit \(d.status.map(String.init) ?? "timeout")): \(d.stderr.prefix(300))"]
         }
         var problems: [String] = []
+        if !indistinct.isEmpty {
+            let top = causes.prefix(indistinct.count)
+            if Set(top.map(\.id)) != indistinct {
+                problems.append("\(d.mode): expected \(indistinct.sorted().joined(separator: " and ")) on top, got \(d.top3)")
+            } else if d.mode != "plain", let last = top.last, last.probability < controlMax {
+                problems.append("\(d.mode): \(last.id) is on top but with p = \(last.probability) < \(controlMax): not a contender")
+            }
+            for c in causes where !indistinct.contains(c.id) && !tolerated.contains(c.id) && c.probability >= unrelatedMax {
+                problems.append("\(d.mode): unrelated cause \(c.id) has p = \(c.probability) ≥ \(unrelatedMax)")
+            }
+            if d.mode != "plain" && !d.stdout.contains("cannot tell") {
+                problems.append("\(d.mode): the output does not say that \(indistinct.sorted().joined(separator: " and ")) cannot be told apart")
+            }
+            return problems
+        }
         if let expected {
             if let top = causes.first, top.id == expected {
                 if d.mode != "plain" && top.probability < firstMin {

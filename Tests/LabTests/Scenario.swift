@@ -21,6 +21,9 @@ protocol Scenario: Sendable {
     var expectedCause: String? { get }
     /// Causes that may legitimately score in a contrast scenario (e.g. the overflow without RST).
     var tolerated: Set<String> { get }
+    /// Causes the side rstdoctor runs on cannot tell apart (empty: one cause is expected first). When
+    /// set, they must be the top ones, in any order, and the output must say they cannot be told apart.
+    var indistinct: Set<String> { get }
     /// One line: what the scenario stages.
     var summary: String { get }
     /// Namespace and interface where the client-side capture runs.
@@ -48,6 +51,7 @@ protocol Scenario: Sendable {
 
 extension Scenario {
     var tolerated: Set<String> { [] }
+    var indistinct: Set<String> { [] }
     var capture: (ns: String, dev: String) { ("c", "eth0") }
     var counted: [String] { ["c", "s"] }
     var provokeSeconds: Double { 3 }

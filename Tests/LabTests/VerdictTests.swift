@@ -46,6 +46,18 @@ final class VerdictTests: XCTestCase {
         XCTAssertEqual(Verdict.judge(contrast, expected: nil, tolerated: ["accept-queue-overflow"]), [])
     }
 
+    func testIndistinctCausesOnTopInAnyOrderAndSaidSo() {
+        let both: Set<String> = ["firewall-reset", "no-listener"]
+        let said = d(#"{"causes":[{"id":"no-listener","probability":0.6},{"id":"firewall-reset","probability":0.4}],"x":"cannot tell"}"#)
+        XCTAssertEqual(Verdict.judge(said, expected: "firewall-reset", tolerated: [], indistinct: both), [])
+        let silent = d(#"{"causes":[{"id":"firewall-reset","probability":0.6},{"id":"no-listener","probability":0.4}]}"#)
+        XCTAssertEqual(Verdict.judge(silent, expected: "firewall-reset", tolerated: [], indistinct: both).count, 1, "must say so")
+        let third = d(#"{"causes":[{"id":"firewall-reset","probability":0.6},{"id":"half-open-after-restart","probability":0.5},{"id":"no-listener","probability":0.4}],"x":"cannot tell"}"#)
+        XCTAssertEqual(Verdict.judge(third, expected: "firewall-reset", tolerated: [], indistinct: both).count, 2, "another cause between them, at 0.5")
+        let faint = d(#"{"causes":[{"id":"firewall-reset","probability":0.9},{"id":"no-listener","probability":0.1}],"x":"cannot tell"}"#)
+        XCTAssertEqual(Verdict.judge(faint, expected: "firewall-reset", tolerated: [], indistinct: both).count, 1, "0.1 is no contender")
+    }
+
     func testOutputThatIsNotTheJSONFails() {
         for bad in ["", "Error: Unknown option '--netns'", #"{"causes":"x"}"#, #"{"causes":[{"id":"a"}]}"#, "[1,2"] {
             XCTAssertNil(d(bad).causes, bad)

@@ -44,6 +44,9 @@ final class VerifyTests: XCTestCase {
     func testFirewallResetServer() throws { try stage("firewall-reset-server") }
     func testFirewallResetRouter() throws { try stage("firewall-reset-router") }
     func testFirewallResetRouterV6() throws { try stage("firewall-reset-router-v6") }
+    func testFirewallResetRouterClient() throws { try stage("firewall-reset-router-client") }
+    func testFirewallResetRouterV6Client() throws { try stage("firewall-reset-router-v6-client") }
+    func testFirewallResetServerClient() throws { try stage("firewall-reset-server-client") }
     func testTimeWaitAssassination() throws { try stage("time-wait-assassination") }
     func testTimeWaitRFC1337() throws { try stage("time-wait-rfc1337") }
     func testApplicationAbort() throws { try stage("application-abort") }
@@ -54,6 +57,12 @@ final class VerifyTests: XCTestCase {
     func testDuplicateIP() throws { try stage("duplicate-ip") }
     func testBusyPast() throws { try stage("busy-past") }
     func testContainerHostNoListener() throws { try stage("container-host-no-listener") }
+    func testConntrackInvalidDNAT() throws { try stage("conntrack-invalid-dnat") }
+    func testConntrackInvalidDNATV6() throws { try stage("conntrack-invalid-dnat-v6") }
+    func testConntrackInvalidDNATLiberal() throws { try stage("conntrack-invalid-dnat-liberal") }
+    func testConntrackInvalidDNATDropped() throws { try stage("conntrack-invalid-dnat-dropped") }
+    func testConntrackInvalidDNATFromBackend() throws { try stage("conntrack-invalid-dnat-from-backend") }
+    func testConntrackInvalidDNATFromClient() throws { try stage("conntrack-invalid-dnat-from-client") }
 }
 
 /// Every scenario of the catalogue is staged by exactly one test of `VerifyTests`, and ids are unique.

@@ -1,12 +1,14 @@
 #!/usr/bin/env python3
 """Writes a synthetic Ethernet/IPv4 pcap for the capture benchmark.
 
-gen.py OUT.pcap [--flows N] [--size-mb M] [--concurrency C] [--seed S]
+gen.py OUT.pcap [--flows N] [--size-mb M] [--concurrency C] [--seed S] [--refused-pct P]
 
 N connections (default 20000) totalling about M MiB (default 100), C of them interleaved at a time
-(default 500). Each connection: handshake, data both ways, then one of: FIN close (80%), SYN
-answered by RST/ACK (no listener, 10%), RST/ACK abort by the server mid-stream (5%), stateless RST to a
-client segment (5%). Prints a JSON line with packets, bytes and the number of RSTs written.
+(default 500). Each connection: a SYN answered by RST/ACK (no listener, P% of them, default 10), or
+a handshake, data both ways, then one of: FIN close (80%), RST/ACK abort by the server mid-stream
+(5%), stateless RST to a client segment (5%) (shares of the whole with P = 10; the three keep their
+proportions for another P). A capture with a million RSTs: --flows 1000000 --size-mb 1
+--refused-pct 100. Prints a JSON line with packets, bytes and the number of RSTs written.
 """
 import json, random, struct, sys
 
@@ -16,7 +18,7 @@ def main():
     if not args or args[0].startswith("-"):
         sys.exit(__doc__)
     out = args[0]
-    opts = {"--flows": 20000, "--size-mb": 100, "--concurrency": 500, "--seed": 1}
+    opts = {"--flows": 20000, "--size-mb": 100, "--concurrency": 500, "--seed": 1, "--refused-pct": 10}
     i = 1
     while i < len(args):
         if args[i] not in opts or i + 1 >= len(args):
@@ -25,6 +27,7 @@ def main():
         i += 2
     flows, size, conc = opts["--flows"], opts["--size-mb"] << 20, opts["--concurrency"]
     rnd = random.Random(opts["--seed"])
+    refused = min(100, max(0, opts["--refused-pct"])) / 100
 
     # Data bytes per connection to reach the size: ~ (size / flows) minus headers of ~10 packets.
     per_flow = max(0, size // flows - 10 * 70)
@@ -70,7 +73,7 @@ def main():
         c, s = rnd.getrandbits(32), rnd.getrandbits(32)
         kind = rnd.random()
         yield lambda: emit(cli, srv, sp, dp, c, 0, 0x02, 0, 64)
-        if kind < 0.10:
+        if kind < refused:
             yield lambda: emit(srv, cli, dp, sp, 0, c + 1, 0x14, 0, 63, opts_on=False, win=0)
             return
         yield lambda: emit(srv, cli, dp, sp, s, c + 1, 0x12, 0, 63)
@@ -88,9 +91,9 @@ def main():
             yield (lambda cc=sent_c, ss=sent_s, n=n: emit(srv, cli, dp, sp, s + ss, c + cc, 0x18, n, 63))
             sent_s += n
             left -= n
-        if kind < 0.15:
+        if kind < refused + (1 - refused) * 5 / 90:
             yield lambda: emit(srv, cli, dp, sp, s + sent_s, c + sent_c, 0x14, 0, 63)
-        elif kind < 0.20:
+        elif kind < refused + (1 - refused) * 10 / 90:
             yield lambda: emit(cli, srv, sp, dp, c + sent_c, s + sent_s, 0x18, 10, 64)
             yield lambda: emit(srv, cli, dp, sp, s + sent_s, 0, 0x04, 0, 63, opts_on=False, win=0)
         else:

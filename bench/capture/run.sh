@@ -1,20 +1,29 @@
 #!/bin/bash
-# Capture benchmark: rstdoctor capture vs tcpdump and tshark on one synthetic capture, measured in
-# the same run. Usage (from anywhere):
-#   bench/capture/run.sh [--flows N] [--size-mb M] [--no-tshark] [--keep]
+# Capture benchmark: rstdoctor capture vs tcpdump and tshark on synthetic captures, every figure
+# measured in the same run. Usage (from anywhere):
+#   bench/capture/run.sh [--flows N] [--size-mb M] [--runs R] [--no-tshark] [--no-million] [--keep]
 # Defaults: 20000 connections, 100 MiB (quick). The issue's large run: --flows 200000 --size-mb 1024.
-# Prints throughput ratios (rstdoctor time vs tcpdump's / tshark's on the same file) and peak memory.
+# Measures, R times each (default 5, interleaved), and prints medians and ratios:
+#   tcpdump -r F -w /dev/null 'tcp[tcpflags] & tcp-rst != 0'      (BPF-only pass: the reference)
+#   rstdoctor capture --format json F                              (every RST listed)
+#   the same with RSTDOCTOR_OUTPUT_THREAD=0                        (output on the analysis thread)
+#   rstdoctor capture F                                            (text: summary and groups)
+#   tcpdump -nr F 'tcp[tcpflags] & tcp-rst != 0'                   (text)
+#   tshark -n -r F -Y 'tcp.flags.reset==1'
+# and the peak memory (GNU time) of the JSON output of F and of a capture with a million RSTs.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
-flows=20000 size=100 tshark=1 keep=0
+flows=20000 size=100 runs=5 tshark=1 million=1 keep=0
 while [ $# -gt 0 ]; do
   case $1 in
     --flows) flows=$2; shift 2 ;;
     --size-mb) size=$2; shift 2 ;;
+    --runs) runs=$2; shift 2 ;;
     --no-tshark) tshark=0; shift ;;
+    --no-million) million=0; shift ;;
     --keep) keep=1; shift ;;
-    *) echo "usage: $0 [--flows N] [--size-mb M] [--no-tshark] [--keep]" >&2; exit 2 ;;
+    *) echo "usage: $0 [--flows N] [--size-mb M] [--runs R] [--no-tshark] [--no-million] [--keep]" >&2; exit 2 ;;
   esac
 done
 for t in tcpdump python3 /usr/bin/time; do command -v $t >/dev/null || { echo "needs $t" >&2; exit 3; }; done
@@ -23,56 +32,87 @@ for t in tcpdump python3 /usr/bin/time; do command -v $t >/dev/null || { echo "n
 out="$root/bench/out"
 mkdir -p "$out"
 pcap="$out/capture-$flows-$size.pcap"
-[ $keep = 1 ] || trap 'rm -f "$pcap"' EXIT
+mpcap="$out/capture-million-rsts.pcap"
+[ $keep = 1 ] || trap 'rm -f "$pcap" "$mpcap"' EXIT
 
 echo "== building rstdoctor (release)"
 (cd "$root" && swift build -c release --product rstdoctor >/dev/null)
 bin="$root/.build/release/rstdoctor"
 
+gen() {  # gen FILE ARGS...: reuses FILE when --keep left it with the same arguments
+  local f=$1; shift
+  if [ $keep = 1 ] && [ -f "$f" ] && [ -f "$f.json" ] && [ "$(cat "$f.args" 2>/dev/null)" = "$*" ]; then cat "$f.json"; return; fi
+  python3 "$here/gen.py" "$f" "$@" | tee "$f.json"
+  echo "$*" >"$f.args"
+}
 echo "== generating $pcap ($flows connections, ~$size MiB)"
-gen=$(python3 "$here/gen.py" "$pcap" --flows "$flows" --size-mb "$size")
-echo "$gen"
-bytes=$(stat -c %s "$pcap")
-want_rsts=$(python3 -c "import json,sys; print(json.loads(sys.argv[1])['rsts'])" "$gen")
+want_rsts=$(gen "$pcap" --flows "$flows" --size-mb "$size" | python3 -c "import json,sys; print(json.load(sys.stdin)['rsts'])")
+if [ $million = 1 ]; then
+  echo "== generating $mpcap (a million refused connections: a million RSTs)"
+  gen "$mpcap" --flows 1000000 --size-mb 1 --refused-pct 100 >/dev/null
+fi
 
-# measure NAME CMD...: best of 3 wall times (the file is in the page cache after the first), peak RSS.
-measure() {
+# run NAME CMD...: one timed run (nanosecond wall clock), peak RSS in KiB from GNU time, appended
+# to $out/NAME.times / NAME.kb.
+run() {
   local name=$1; shift
-  local best="" rss=0
-  for _ in 1 2 3; do
-    # Wall time from a nanosecond clock (/usr/bin/time's %e has 10 ms steps); peak RSS from /usr/bin/time.
-    local t0 t1
-    t0=$(date +%s%N)
-    /usr/bin/time -f "%M" -o "$out/time.txt" "$@" >"$out/$name.stdout" 2>/dev/null || true
-    t1=$(date +%s%N)
-    secs=$(python3 -c "import sys; print((int(sys.argv[2]) - int(sys.argv[1])) / 1e9)" "$t0" "$t1")
-    kb=$(tail -n 1 "$out/time.txt")
-    if [ -z "$best" ] || python3 -c "import sys; sys.exit(0 if float(sys.argv[1]) < float(sys.argv[2]) else 1)" "$secs" "$best"; then best=$secs; fi
-    [ "$kb" -gt "$rss" ] && rss=$kb
-  done
-  eval "${name}_secs=$best ${name}_kb=$rss"
+  local t0 t1
+  t0=$(date +%s%N)
+  /usr/bin/time -f "%M" -o "$out/time.txt" "$@" >"$out/$name.stdout" 2>/dev/null || true
+  t1=$(date +%s%N)
+  echo $(( (t1 - t0) / 1000 )) >>"$out/$name.times"
+  tail -n 1 "$out/time.txt" >>"$out/$name.kb"
 }
 
+names="tcpdump_bpf rstdoctor_json rstdoctor_json_1t rstdoctor_text tcpdump_text"
+[ $tshark = 1 ] && names="$names tshark"
+for n in $names million_json; do rm -f "$out/$n.times" "$out/$n.kb"; done
 cat /dev/null "$pcap" >/dev/null  # warm the page cache
-echo "== measuring"
-measure tcpdump tcpdump -r "$pcap" -w /dev/null 'tcp[tcpflags] & tcp-rst != 0'
-measure rstdoctor "$bin" capture --format json --max-resets 0 "$pcap"
-if [ $tshark = 1 ]; then measure tshark tshark -n -r "$pcap" -Y 'tcp.flags.reset==1'; fi
+echo "== measuring ($runs runs each, interleaved)"
+for _ in $(seq "$runs"); do
+  run tcpdump_bpf tcpdump -r "$pcap" -w /dev/null 'tcp[tcpflags] & tcp-rst != 0'
+  run rstdoctor_json "$bin" capture --format json "$pcap"
+  run rstdoctor_json_1t env RSTDOCTOR_OUTPUT_THREAD=0 "$bin" capture --format json "$pcap"
+  run rstdoctor_text "$bin" capture "$pcap"
+  run tcpdump_text tcpdump -nr "$pcap" 'tcp[tcpflags] & tcp-rst != 0'
+  [ $tshark = 1 ] && run tshark tshark -n -r "$pcap" -Y 'tcp.flags.reset==1'
+done
+[ $million = 1 ] && run million_json "$bin" capture --format json "$mpcap"
 
-got_rsts=$(python3 -c "import json,sys; print(json.load(open(sys.argv[1]))['rst_count'])" "$out/rstdoctor.stdout")
-python3 - "$bytes" "$tcpdump_secs" "$rstdoctor_secs" "$rstdoctor_kb" "${tshark_secs:-0}" "$want_rsts" "$got_rsts" <<'PY'
-import sys
-size, td, rd, rkb, ts, want, got = sys.argv[1:]
-size, td, rd, rkb, ts = int(size), float(td), float(rd), int(rkb), float(ts)
-mb = size / 2**20
-fmt = lambda s: f"{s:.3f}s ({mb / s:.0f} MiB/s)" if s > 0 else "n/a"
-print(f"file            {mb:.0f} MiB")
-print(f"tcpdump         {fmt(td)}")
-print(f"rstdoctor       {fmt(rd)}, peak RSS {rkb / 1024:.1f} MiB")
-if ts: print(f"tshark          {fmt(ts)}")
-ratio = td / rd if rd else 0
-print(f"throughput vs tcpdump: {ratio:.2f}x  (must be >= 0.5x, aim >= 1x)  {'PASS' if ratio >= 0.5 else 'FAIL'}")
-if ts: print(f"throughput vs tshark:  {ts / rd:.2f}x")
-print(f"peak memory: {rkb / 1024:.1f} MiB  (must be <= 64 MiB)  {'PASS' if rkb <= 64 * 1024 else 'FAIL'}")
-print(f"RSTs: generator wrote {want}, rstdoctor found {got}  {'PASS' if want == got else 'FAIL'}")
+python3 - "$out" "$pcap" "$want_rsts" "$names" "$million" "$mpcap" <<'PY'
+import json, os, statistics, sys
+out, pcap, want, names, million, mpcap = sys.argv[1:]
+mb = os.path.getsize(pcap) / 2**20
+def med(n):
+    ts = [int(x) / 1e6 for x in open(f"{out}/{n}.times").read().split()]
+    return statistics.median(ts), ts
+def kb(n): return max(int(x) for x in open(f"{out}/{n}.kb").read().split())
+print(f"file {pcap}: {mb:.0f} MiB, {want} RSTs")
+t = {}
+for n in names.split():
+    t[n], all_ = med(n)
+    print(f"  {n:15} median {t[n]:.3f}s ({mb / t[n]:.0f} MiB/s)  runs {' '.join(f'{x:.3f}' for x in all_)}  peak {kb(n) / 1024:.1f} MiB")
+ref = t["tcpdump_bpf"]
+def verdict(ok): return "PASS" if ok else "FAIL"
+j = json.load(open(f"{out}/rstdoctor_json.stdout"))
+listed = len(j["resets"])
+print(f"JSON lists {listed} records + {j['resets_not_listed']} not listed = {j['rst_count']} RSTs (generator wrote {want})  "
+      f"{verdict(listed + j['resets_not_listed'] == j['rst_count'] == int(want) and listed == int(want))}")
+r = ref / t["rstdoctor_json"]
+print(f"JSON (every RST) vs tcpdump BPF-only: {r:.2f}x  (target >= 1.5x)  {verdict(r >= 1.5)}")
+print(f"JSON, output on a second thread vs on one thread: {t['rstdoctor_json_1t'] / t['rstdoctor_json']:.2f}x "
+      f"(same bytes: {open(f'{out}/rstdoctor_json.stdout','rb').read() == open(f'{out}/rstdoctor_json_1t.stdout','rb').read()})")
+print(f"JSON peak memory: {kb('rstdoctor_json') / 1024:.1f} MiB  (target <= 64 MiB)  {verdict(kb('rstdoctor_json') <= 64 * 1024)}")
+r = ref / t["rstdoctor_text"]
+print(f"text vs tcpdump BPF-only:            {r:.2f}x  (target >= 1.5x)  {verdict(r >= 1.5)}")
+print(f"text vs tcpdump -nr (text):          {t['tcpdump_text'] / t['rstdoctor_text']:.2f}x")
+print(f"JSON vs tcpdump -nr (text):          {t['tcpdump_text'] / t['rstdoctor_json']:.2f}x")
+if "tshark" in t:
+    print(f"JSON vs tshark -Y:                   {t['tshark'] / t['rstdoctor_json']:.2f}x")
+    print(f"text vs tshark -Y:                   {t['tshark'] / t['rstdoctor_text']:.2f}x")
+if million == "1":
+    m = json.load(open(f"{out}/million_json.stdout"))
+    k = kb("million_json")
+    print(f"million-RST capture ({os.path.getsize(mpcap) / 2**20:.0f} MiB): JSON lists {len(m['resets'])} of {m['rst_count']} RSTs in "
+          f"{med('million_json')[0]:.2f}s, peak {k / 1024:.1f} MiB  (target <= 64 MiB)  {verdict(k <= 64 * 1024 and len(m['resets']) == m['rst_count'])}")
 PY

@@ -19,8 +19,7 @@ while time.time() - start < seconds:
         for s in pending[:1000]:
             s.close()
         del pending[:1000]
-    target = start + made / rate
-    delay = target - time.time()
+    delay = start + made / rate - time.time()
     if delay > 0:
         time.sleep(delay)
 time.sleep(0.2)

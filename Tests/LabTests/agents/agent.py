@@ -22,6 +22,9 @@ import sys
 import time
 
 TCP_REPAIR = 19
+TCP_REPAIR_QUEUE = 20
+TCP_QUEUE_SEQ = 21
+IPV6_CHECKSUM = 7
 TCP_STATES = {1: "ESTABLISHED", 2: "SYN_SENT", 3: "SYN_RECV", 4: "FIN_WAIT1", 5: "FIN_WAIT2",
               6: "TIME_WAIT", 7: "CLOSE", 8: "CLOSE_WAIT", 9: "LAST_ACK", 10: "LISTEN", 11: "CLOSING"}
 SIOCINQ = 0x541B
@@ -137,6 +140,50 @@ class Agent:
         import fcntl
         buf = fcntl.ioctl(self.sock(c).fileno(), SIOCINQ, struct.pack("i", 0))
         return {"ok": True, "bytes": struct.unpack("i", buf)[0]}
+
+    def op_seqs(self, c):
+        # TCP_REPAIR exposes the socket's own sequence numbers (as CRIU reads them); leaving repair
+        # mode with TCP_REPAIR_OFF_NO_WP (-1) sends nothing, so the connection is untouched.
+        s = self.sock(c)
+        s.setsockopt(socket.IPPROTO_TCP, TCP_REPAIR, 1)
+        try:
+            s.setsockopt(socket.IPPROTO_TCP, TCP_REPAIR_QUEUE, 1)
+            rcv_nxt = struct.unpack("I", s.getsockopt(socket.IPPROTO_TCP, TCP_QUEUE_SEQ, 4))[0]
+            s.setsockopt(socket.IPPROTO_TCP, TCP_REPAIR_QUEUE, 2)
+            snd_nxt = struct.unpack("I", s.getsockopt(socket.IPPROTO_TCP, TCP_QUEUE_SEQ, 4))[0]
+        finally:
+            s.setsockopt(socket.IPPROTO_TCP, TCP_REPAIR, -1)
+        local, peer = s.getsockname(), s.getpeername()
+        return {"ok": True, "snd_nxt": snd_nxt, "rcv_nxt": rcv_nxt,
+                "local": [local[0], local[1]], "peer": [peer[0], peer[1]]}
+
+    def op_inject(self, c):
+        # One TCP segment built by hand (raw socket, the kernel adds the IP header), for segments a
+        # stack would send in a fault (data beyond the peer's window) but will not send on demand.
+        src, dst = c["src"], c["dst"]
+        v6 = ":" in dst
+        payload = c.get("data", "x").encode()
+        flags = {"F": 1, "S": 2, "R": 4, "P": 8, "A": 16}
+        fl = sum(flags[ch] for ch in c.get("flags", "PA"))
+        opts = b""
+        if "tsval" in c:  # NOP NOP TS: a PAWS test needs the segment's own timestamp
+            opts = struct.pack("!BBBBII", 1, 1, 8, 10, int(c["tsval"]) & 0xFFFFFFFF, int(c.get("tsecr", 0)) & 0xFFFFFFFF)
+        hdr = struct.pack("!HHIIBBHHH", int(c["sport"]), int(c["dport"]), int(c["seq"]) & 0xFFFFFFFF,
+                          int(c.get("ack", 0)) & 0xFFFFFFFF, (5 + len(opts) // 4) << 4, fl, int(c.get("win", 502)), 0, 0)
+        seg = bytearray(hdr + opts + payload)
+        if v6:
+            s = socket.socket(socket.AF_INET6, socket.SOCK_RAW, socket.IPPROTO_TCP)
+            s.setsockopt(socket.IPPROTO_IPV6, IPV6_CHECKSUM, 16)
+            s.bind((src, 0))
+            s.sendto(bytes(seg), (dst, 0))
+        else:
+            s = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_TCP)
+            s.bind((src, 0))
+            pseudo = socket.inet_aton(src) + socket.inet_aton(dst) + struct.pack("!BBH", 0, 6, len(seg))
+            seg[16:18] = struct.pack("!H", checksum(pseudo + bytes(seg)))
+            s.sendto(bytes(seg), (dst, 0))
+        s.close()
+        return {"ok": True, "bytes": len(payload)}
 
     def op_sleep(self, c):
         time.sleep(min(float(c.get("seconds", 0.1)), 20))

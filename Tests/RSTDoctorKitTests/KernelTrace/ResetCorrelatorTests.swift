@@ -68,6 +68,13 @@ final class ResetCorrelatorTests: XCTestCase {
         XCTAssertTrue(received.allSatisfy(\.alsoSentHere))
         XCTAssertEqual(received.map(\.cause), ["no-listener", "application-abort", "unread-data-close", "accept-queue-overflow", "application-abort"])
         XCTAssertTrue(received.allSatisfy { $0.reason == nil })
+
+        // Watched from a namespace that is neither end: nothing is its, and each RST happened
+        // elsewhere once (sent by one namespace, received by another: one RST, not two).
+        var third = ResetCorrelator(window: 0.02, reasons: try TraceFixtures.reasons(), filter: TraceFilter(addresses: ["198.18.99.1"]),
+                                    clockOffset: 1_000_000)
+        XCTAssertEqual(third.consume(try TraceFixtures.text("trace/lab-6.18.trace")).count, 0)
+        XCTAssertEqual(third.elsewhere, sent.count, "each RST of other namespaces counted once")
     }
 
     func testListenerResetWithoutLocalReceiverKeepsWildcardAndSurvivesPeerFilter() throws {
@@ -80,6 +87,28 @@ final class ResetCorrelatorTests: XCTestCase {
         XCTAssertTrue(e.peerUnknown)
         XCTAssertEqual(e.cause, "accept-queue-overflow")
         XCTAssertTrue(WatchOutput.line(e).contains("peer not reported"))
+    }
+
+    /// A restarted service's listener answers a forgotten connection (half-open, RST-SIGNALS.md 4b): it
+    /// prints its wildcard address and no peer; the client in another namespace logs the receive.
+    /// Watched from the client's namespace it is one RST, with the flow's addresses; from a third
+    /// namespace it happened elsewhere, once. (Lab, Linux 6.18.)
+    func testWildcardListenerResetReceivedInTheWatchedNamespace() throws {
+        let text = """
+                     python3-17346   [001] ..s1.  3183.322925: tcp_send_reset: skbaddr=00000000589e2621 skaddr=00000000448cf02d src=0.0.0.0:8080 dest=0.0.0.0:0 state=TCP_LISTEN reason=TCP_FLAGS
+                     python3-17346   [001] .....  3183.322984: tcp_receive_reset: family=AF_INET sport=54702 dport=8080 saddr=198.18.10.1 daddr=198.18.10.5 saddrv6=::ffff:198.18.10.1 daddrv6=::ffff:198.18.10.5 sock_cookie=1f27c
+            """
+        var atClient = ResetCorrelator(window: 0.02, reasons: try TraceFixtures.reasons(), filter: TraceFilter(port: 8080, addresses: ["198.18.10.1"]),
+                                       clockOffset: 1_000_000)
+        let here = atClient.consume(text + "\n")
+        XCTAssertEqual(here.count, 1, "the RST this namespace received is its evidence: \(here)")
+        XCTAssertEqual(here.first?.src, "198.18.10.5")
+        XCTAssertEqual(here.first?.dst, "198.18.10.1")
+        XCTAssertEqual(atClient.elsewhere, 0)
+        var third = ResetCorrelator(window: 0.02, reasons: try TraceFixtures.reasons(), filter: TraceFilter(port: 8080, addresses: ["198.18.99.1"]),
+                                    clockOffset: 1_000_000)
+        XCTAssertEqual(third.consume(text + "\n").count, 0)
+        XCTAssertEqual(third.elsewhere, 1)
     }
 
     func testFilters() throws {

@@ -105,3 +105,29 @@ final class TraceLineTests: XCTestCase {
         XCTAssertGreaterThan(rejected, 100, "mutations that break the header are rejected")
     }
 }
+
+final class TraceTemplateTests: XCTestCase {
+    func testPlaceholdersAreFilledInOnePass() {
+        let v: (Substring) -> String? = { ["sport": "8080", "src": "198.18.0.2"][String($0)] }
+        XCTAssertEqual(TraceReasonMap.fill("from {src}:{sport}", v), "from 198.18.0.2:8080")
+        XCTAssertEqual(TraceReasonMap.fill("no placeholder", v), "no placeholder")
+        XCTAssertEqual(TraceReasonMap.fill("{unknown} stays", v), "{unknown} stays")
+        XCTAssertEqual(TraceReasonMap.fill("open {sport", v), "open {sport")
+        XCTAssertEqual(TraceReasonMap.fill("{sport}{sport}}", v), "80808080}")
+        XCTAssertEqual(TraceReasonMap.fill("", v), "")
+    }
+}
+
+final class TraceAddressTests: XCTestCase {
+    func testCanonicalFastPathAgreesWithInetNtop() {
+        for a in ["198.18.0.2", "0.0.0.0", "255.255.255.255", "10.0.0.1"] {
+            XCTAssertTrue(TraceAddress.isPlainIPv4(a), a)
+            XCTAssertEqual(TraceAddress.canonical(a), try? Validate.address(a))
+        }
+        for a in ["198.018.0.2", "256.1.1.1", "1.2.3", "1.2.3.4.5", "1..2.3", "fd00::1", "::ffff:1.2.3.4", ""] {
+            XCTAssertFalse(TraceAddress.isPlainIPv4(a), a)
+        }
+        XCTAssertEqual(TraceAddress.canonical("::ffff:198.18.0.1"), "198.18.0.1")
+        XCTAssertEqual(TraceAddress.canonical("FD00:0::1"), "fd00::1")
+    }
+}

@@ -1,0 +1,94 @@
+import Foundation
+import RSTDData
+import RSTDSystem
+import RSTDCore
+
+/// Hands records to another sink on a thread of its own (the second core writes the output while the
+/// first one analyses), in batches, through a queue of at most `maxBatches` batches: memory stays
+/// fixed, and the analysis waits when the writer falls behind. `finish()` waits for the writer.
+package final class ThreadedSink: ResetSink, @unchecked Sendable {
+    private enum Item {
+        case reset(ResetRecord)
+        case make(() -> ResetRecord)
+        case flow(FlowOutcome)
+    }
+
+    private let inner: any ResetSink
+    private let cond = NSCondition()
+    private var queue: [[Item]] = []
+    private var batch: [Item] = []
+    private var closed = false
+    private var done = false
+    private static let batchSize = 256
+    private static let maxBatches = 16
+
+    package init(_ inner: any ResetSink) {
+        self.inner = inner
+        batch.reserveCapacity(Self.batchSize)
+        let t = Thread { [self] in run() }
+        t.name = "rstdoctor-output"
+        t.start()
+    }
+
+    /// Always listed: the inner sink must keep every record it is given (a writer does).
+    package func reset(_ r: ResetRecord) -> Bool {
+        add(.reset(r))
+        return true
+    }
+
+    /// The record is made on the writer's thread.
+    package func reset(making make: @escaping () -> ResetRecord) -> Bool {
+        add(.make(make))
+        return true
+    }
+
+    package func flow(_ o: FlowOutcome) { add(.flow(o)) }
+
+    private func add(_ i: Item) {
+        batch.append(i)
+        if batch.count >= Self.batchSize { push() }
+    }
+
+    private func push() {
+        guard !batch.isEmpty else { return }
+        cond.lock()
+        while queue.count >= Self.maxBatches { cond.wait() }
+        queue.append(batch)
+        cond.broadcast()
+        cond.unlock()
+        batch.removeAll(keepingCapacity: true)
+    }
+
+    /// Hands on what is left and waits until the writer has written everything.
+    package func finish() {
+        push()
+        cond.lock()
+        closed = true
+        cond.broadcast()
+        while !done { cond.wait() }
+        cond.unlock()
+    }
+
+    private func run() {
+        while true {
+            cond.lock()
+            while queue.isEmpty && !closed { cond.wait() }
+            if queue.isEmpty && closed {
+                done = true
+                cond.broadcast()
+                cond.unlock()
+                return
+            }
+            let items = queue.removeFirst()
+            cond.broadcast()
+            cond.unlock()
+            for i in items {
+                switch i {
+                case .reset(let r): _ = inner.reset(r)
+                case .make(let m): _ = inner.reset(m())
+                case .flow(let o): inner.flow(o)
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,272 @@
+import Foundation
+import RSTDParse
+import RSTDCapture
+import RSTDTrace
+import RSTDJournal
+import RSTDData
+import RSTDSystem
+import RSTDCore
+
+/// What `rstdoctor record` watches and where it keeps it.
+package struct RecorderOptions: Sendable {
+    package var target: NamespaceTarget = .host
+    /// Only resets to or from these ports (none = every port).
+    package var ports: [UInt16] = []
+    /// Counter snapshots every this many seconds (and at once on a burst).
+    package var counterInterval: Double = 10
+    /// This many resets within one second is a burst: counters and sockets are snapshotted at once.
+    package var burstThreshold: Int = 10
+    /// At most one burst snapshot per this many seconds.
+    package var burstCooldown: Double = 10
+    /// The RST-only capture for the wire's view (TTL / hop limit, payload text).
+    package var wire: Bool = true
+    package var tracefsRoot: String = TracefsInstance.defaultRoot
+    package var isRoot: Bool = geteuid() == 0
+    package init() {}
+}
+
+/// What a recorder run did, for its last line and the tests.
+package struct RecorderStats: Sendable {
+    package var events = 0
+    package var traced = 0
+    package var wireOnly = 0
+    package var counterSnapshots = 0
+    package var socketSnapshots = 0
+    package var bursts = 0
+    package var limits: [String] = []
+}
+
+/// `rstdoctor record`: the kernel's RST tracepoints (sent and received, reason, state, task), an
+/// RST-only capture, counter snapshots every 10 s and on bursts, socket snapshots on bursts, all
+/// into the journal through a `JournalWriter`. Read-only on the host: its own tracefs instance
+/// (removed on every exit) and its own journal.
+package final class Recorder: @unchecked Sendable {
+    package let options: RecorderOptions
+    package let writer: JournalWriter
+    package let reasons: TraceReasonMap?
+    /// Called for every event written (metrics); on the recorder's thread.
+    package var onEvent: (@Sendable (JournalEvent) -> Void)?
+    /// Progress and limits for the user (stderr), one line each.
+    package var onNote: (@Sendable (String) -> Void)?
+
+    private let lock = NSLock()
+    private var stats = RecorderStats()
+    private var filter = TraceFilter()
+    private var trace: TraceSession?
+    private var wire: RSTWireCapture?
+    private var joiner = WireTraceJoin()
+    private var recent: [Double] = []
+    private var lastBurst = Date.distantPast
+    private var netnsName: String { options.target.display }
+    private let runner: CommandRunner
+
+    package init(options: RecorderOptions, writer: JournalWriter, reasons: TraceReasonMap?) {
+        self.options = options
+        self.writer = writer
+        self.reasons = reasons
+        self.runner = CommandRunner(target: options.target)
+        writer.netns = options.target.display
+    }
+
+    package var currentStats: RecorderStats { lock.lock(); defer { lock.unlock() }; return stats }
+
+    private func note(_ kind: String, _ text: String) {
+        writer.add(JournalNote(timeMicros: Date().journalMicros, kind: kind, netns: netnsName, text: text))
+        if kind == "limit" { lock.lock(); stats.limits.append(text); lock.unlock() }
+        onNote?(text)
+    }
+
+    /// Runs until `shouldStop` returns true; always removes its tracefs instance and stops its capture.
+    package func run(shouldStop: @escaping @Sendable () -> Bool) async {
+        let ports = options.ports.map(String.init).joined(separator: ",")
+        note("start", "recorder started (pid \(getpid())) on \(netnsName)\(ports.isEmpty ? "" : ", ports \(ports)")")
+        await refreshAddresses()
+        startTrace()
+        startWire()
+        configureJoin()
+        await snapshotCounters(trigger: "start")
+        onNote?("ready: kernel tracepoints \(trace != nil ? "on" : "off"), RST-only capture \(wire != nil ? "on" : "off")")
+        var lastCounters = Date()
+        var lastAddresses = Date()
+        while !shouldStop() {
+            let events = trace?.poll(timeout: 0.2) ?? []
+            if trace == nil { try? await Task.sleep(nanoseconds: 200_000_000) }
+            record(traced: events)
+            if Date().timeIntervalSince(lastCounters) >= options.counterInterval {
+                lastCounters = Date()
+                await snapshotCounters(trigger: "interval")
+                checkTraceAlive()
+            }
+            if options.target != .host && Date().timeIntervalSince(lastAddresses) >= 30 {
+                lastAddresses = Date()
+                await refreshAddresses()
+            }
+            if burstDue() {
+                await snapshotCounters(trigger: "burst")
+                await snapshotSockets(trigger: "burst")
+            }
+        }
+        let before = trace?.events.count ?? 0
+        let all = trace?.stop() ?? []
+        record(traced: Array(all.dropFirst(before)))
+        wire?.requestStop()
+        wire?.join()
+        record(traced: [], final: true)
+        await snapshotCounters(trigger: "stop")
+        let s = currentStats
+        note("stop", "recorder stopped: \(s.events) reset(s) recorded (\(s.wireOnly) seen only on the wire), \(s.counterSnapshots) counter snapshot(s), \(s.bursts) burst(s); \(writer.dropped) dropped, \(writer.lost) lost")
+    }
+
+    // MARK: trace
+
+    private func startTrace() {
+        guard options.isRoot else {
+            note("limit", "not root: the kernel's RST tracepoints are not recorded (reasons, states, tasks); run as root (or with CAP_SYS_ADMIN + CAP_PERFMON)")
+            return
+        }
+        var o = TraceSession.Options(filter: TraceFilter(), reasons: reasons)
+        o.root = options.tracefsRoot
+        let session = TraceSession(options: o)
+        do {
+            try session.start()
+            trace = session
+            if !session.reasonReported {
+                note("limit", "this kernel's tcp_send_reset has no reason field (Linux 6.10+): resets are recorded without the kernel's reason, and those sent without a socket may be missing")
+            }
+            for n in session.notes where session.reasonReported { onNote?(n) }
+        } catch {
+            note("limit", "the kernel's RST tracepoints are not recorded: \(error.reason). \(error.fix)")
+        }
+    }
+
+    /// The instance removed under us (by hand, or a tracefs remount): say so and set up a new one.
+    private func checkTraceAlive() {
+        guard let t = trace, !FileManager.default.fileExists(atPath: t.instance.path) else { return }
+        note("limit", "the tracefs instance \(t.instance.name) was removed under the recorder: resets in between were not traced; setting up a new one")
+        _ = t.stop()
+        trace = nil
+        startTrace()
+        configureJoin()
+    }
+
+    /// Waits for a twin only when both sides run; a firewall is inferred only when the kernel reports reasons
+    /// (older kernels may not trace resets sent without a socket).
+    private func configureJoin() {
+        joiner.traced = trace?.reasonReported ?? false
+        joiner.hold = trace != nil && wire != nil ? 0.3 : 0
+    }
+
+    private func refreshAddresses() async {
+        guard options.target != .host else { return }
+        let r = await runner.run(["ip", "-j", "addr"], timeout: 3)
+        guard case .exited(0) = r.outcome, let a = try? NetnsAddresses.parse(r.stdout) else {
+            note("limit", "could not read the addresses of \(netnsName) (`ip -j addr`): resets cannot be told apart from other namespaces' until it answers")
+            return
+        }
+        lock.withLock { filter.addresses = Set(a.map(TraceAddress.canonical)) }
+    }
+
+    // MARK: wire
+
+    private func startWire() {
+        guard options.wire else { return }
+        guard options.isRoot else {
+            note("limit", "not root: no RST-only capture, so TTL / hop limit and payload text are not recorded (needs CAP_NET_RAW)")
+            return
+        }
+        let netns: String? = switch options.target {
+        case .host: nil
+        case .named(let n): n
+        case .pid(let p): "/proc/\(p)/ns/net"
+        }
+        let cap = RSTWireCapture(netns: netns, ports: options.ports)
+        do {
+            try cap.start()
+            wire = cap
+        } catch {
+            note("limit", "no RST-only capture (TTL / hop limit and payload text are not recorded): \(error)")
+        }
+    }
+
+    // MARK: events
+
+    /// Filters, joins with the wire, classifies and queues the events.
+    private func record(traced: [ResetEvent], final: Bool = false) {
+        lock.lock()
+        let f = filter
+        lock.unlock()
+        let ports = Set(options.ports.map(Int.init))
+        let kept = traced.filter { e in
+            if !ports.isEmpty && !ports.contains(e.sport) && !ports.contains(e.dport) { return false }
+            return f.matches(e)
+        }
+        let offset = Self.clockOffset()
+        let now = Date().timeIntervalSince1970
+        let wireNew = wire?.drain() ?? []
+        var out = joiner.add(traced: kept.map { e in
+            // Times from the boot clock with today's offset: a wall-clock jump moves later events, not earlier ones.
+            var e = e
+            if trace?.notes.contains(where: { $0.contains("trace_clock") }) == false { e.time = e.traceTime + offset }
+            return e
+        }, wire: wireNew, now: final ? .infinity : now, local: f.addresses, traceIdle: traced.isEmpty, wireIdle: wireNew.isEmpty)
+        out = out.filter { j in ports.isEmpty || ports.contains(j.sport) || ports.contains(j.dport) }
+        let rows = out.map { $0.journalEvent(netns: netnsName) }
+        writer.add(rows)
+        lock.lock()
+        stats.events += rows.count
+        stats.traced += rows.filter { $0.source != "wire" }.count
+        stats.wireOnly += rows.filter { $0.source == "wire" }.count
+        recent += rows.map { Double($0.timeMicros) / 1e6 }
+        recent.removeAll { $0 < now - 1 }
+        lock.unlock()
+        if let cb = onEvent { for r in rows { cb(r) } }
+    }
+
+    private func burstDue() -> Bool {
+        lock.lock(); defer { lock.unlock() }
+        guard recent.count >= options.burstThreshold, Date().timeIntervalSince(lastBurst) >= options.burstCooldown else { return false }
+        lastBurst = Date()
+        stats.bursts += 1
+        return true
+    }
+
+    static func clockOffset() -> Double {
+        var a = timespec(), b = timespec()
+        clock_gettime(CLOCK_REALTIME, &a)
+        clock_gettime(CLOCK_BOOTTIME, &b)
+        return (Double(a.tv_sec) + Double(a.tv_nsec) / 1e9) - (Double(b.tv_sec) + Double(b.tv_nsec) / 1e9)
+    }
+
+    // MARK: snapshots
+
+    /// /proc/net/netstat, snmp and snmp6 of the target namespace, parsed as the `counters` check parses them.
+    private func snapshotCounters(trigger: String) async {
+        var parts: [RawOutput.Part] = []
+        for path in ["/proc/net/netstat", "/proc/net/snmp", "/proc/net/snmp6"] {
+            let r = await runner.read(path, timeout: 2)
+            if case .exited(0) = r.outcome { parts.append(RawOutput.Part(name: path, text: r.stdout)) }
+        }
+        guard !parts.isEmpty, let parsed = try? ProcNetstatParser.parse(RawOutput(parts: parts)) else {
+            note("limit", "could not read the counters of \(netnsName) (/proc/net/netstat, snmp)")
+            return
+        }
+        var counters: [String: Int64] = [:]
+        for (k, v) in parsed.values {
+            guard k.hasPrefix("nstat."), case .int(let n) = v else { continue }
+            counters[String(k.dropFirst(6))] = n
+        }
+        writer.add(CounterSnapshot(timeMicros: Date().journalMicros, netns: netnsName, trigger: trigger, counters: counters))
+        lock.withLock { stats.counterSnapshots += 1 }
+    }
+
+    /// Listeners and sockets (`ss`, as the listeners and sockets checks run it) when resets burst.
+    private func snapshotSockets(trigger: String) async {
+        for (kind, argv) in [("listeners", ["ss", "-Hltnp"]), ("sockets", ["ss", "-Htanoi"])] {
+            let r = await runner.run(argv, timeout: 3)
+            guard case .exited(0) = r.outcome else { continue }
+            writer.add(SocketSnapshot(timeMicros: Date().journalMicros, netns: netnsName, trigger: trigger, kind: kind,
+                                      command: argv.joined(separator: " "), text: String(r.stdout.prefix(4 << 20))))
+            lock.withLock { stats.socketSnapshots += 1 }
+        }
+    }
+}
