@@ -51,7 +51,8 @@ package enum Bundle {
         let fm = FileManager.default
         if fm.fileExists(atPath: dir) {
             let contents = (try? fm.contentsOfDirectory(atPath: dir)) ?? ["?"]
-            if !contents.isEmpty { throw ValidationError("\(Sanitize.terminal(dir)) already exists and is not empty: choose a new directory for -o") }
+            if !contents.isEmpty { throw ValidationError("\(Sanitize.terminal(dir)) already exists and is not empty: choose a new "
+                + "directory for -o") }
         }
         let parent = (dir as NSString).deletingLastPathComponent.isEmpty ? "." : (dir as NSString).deletingLastPathComponent
         let tmp = parent + "/.rstdoctor-collect-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
@@ -81,7 +82,8 @@ package enum Bundle {
             if fm.fileExists(atPath: dir) { try fm.removeItem(atPath: dir) }
             try fm.moveItem(atPath: tmp, toPath: dir)
         } catch {
-            throw ValidationError("could not write the bundle to \(Sanitize.terminal(dir)): \(error.localizedDescription) — check the path, free space and permissions")
+            throw ValidationError("could not write the bundle to \(Sanitize.terminal(dir)): \(error.localizedDescription) — check the "
+                + "path, free space and permissions")
         }
     }
 
@@ -96,7 +98,8 @@ package enum Bundle {
     package static func contents(_ dir: String) throws(ValidationError) -> Contents {
         let manifestPath = dir + "/manifest.json"
         guard let data = FileManager.default.contents(atPath: manifestPath) else {
-            throw ValidationError("\(Sanitize.terminal(dir)) is not a bundle: no readable manifest.json (make one with `rstdoctor collect -o DIR`)")
+            throw ValidationError("\(Sanitize.terminal(dir)) is not a bundle: no readable manifest.json "
+                + "(make one with `rstdoctor collect -o DIR`)")
         }
         let dec = JSONDecoder()
         dec.dateDecodingStrategy = .iso8601
@@ -104,7 +107,8 @@ package enum Bundle {
         do { m = try dec.decode(Manifest.self, from: data) } catch {
             throw ValidationError("\(Sanitize.terminal(manifestPath)) is not a valid rstdoctor manifest: \(error.localizedDescription)")
         }
-        guard m.schema == schema else { throw ValidationError("\(Sanitize.terminal(manifestPath)) has schema \(Sanitize.terminal(m.schema)); this rstdoctor reads \(schema)") }
+        guard m.schema == schema else { throw ValidationError("\(Sanitize.terminal(manifestPath)) has schema "
+            + "\(Sanitize.terminal(m.schema)); this rstdoctor reads \(schema)") }
         var records: [CheckRecord] = []
         for c in m.checks {
             var samples: [RawOutput] = []

@@ -89,7 +89,8 @@ package enum Observation {
         var trace: TraceSession?
         let traceDef = catalog.check("kernel-trace")
         if !o.isRoot {
-            extra.records.append(CheckRecord(id: "kernel-trace", status: .skipped, reason: "tracing the kernel needs root", fix: traceDef?.fix))
+            extra.records.append(CheckRecord(id: "kernel-trace", status: .skipped, reason: "tracing the kernel needs "
+                + "root", fix: traceDef?.fix))
             extra.facts += TraceSession.unavailableFacts(TraceUnavailable("tracing the kernel needs root", fix: "run with sudo"))
         } else {
             // The tracepoints are global: every namespace of the machine reports through them. Only
@@ -112,7 +113,8 @@ package enum Observation {
         var capture: LiveCapture?
         let capDef = catalog.check(CaptureFacts.checkID)
         if !o.isRoot {
-            extra.records.append(CheckRecord(id: CaptureFacts.checkID, status: .skipped, reason: "capturing packets needs root (or CAP_NET_RAW)", fix: capDef?.fix))
+            extra.records.append(CheckRecord(id: CaptureFacts.checkID, status: .skipped, reason: "capturing packets needs root (or "
+                + "CAP_NET_RAW)", fix: capDef?.fix))
         } else {
             do {
                 let netns: String? = switch o.target {
@@ -125,7 +127,8 @@ package enum Observation {
                 try live.start()
                 capture = live
             } catch {
-                extra.records.append(CheckRecord(id: CaptureFacts.checkID, status: .failed, reason: "could not capture: \(error)", fix: capDef?.fix))
+                extra.records.append(CheckRecord(id: CaptureFacts.checkID, status: .failed, reason: "could not capture: "
+                    + "\(error)", fix: capDef?.fix))
             }
         }
 
@@ -157,7 +160,8 @@ package enum Observation {
             coverage = from...max(from, to)
             // A window cut short (Ctrl-C) says so: the counters' record holds the time that really passed.
             let watched = records.compactMap(\.window).first ?? duration
-            var reason = "\(events.count) resets traced in \(Seconds.render(watched < duration ? (watched * 10).rounded() / 10 : duration))"
+            var reason = "\(events.count) resets traced in "
+                + "\(Seconds.render(watched < duration ? (watched * 10).rounded() / 10 : duration))"
             if watched < duration { reason += " (the \(Seconds.render(duration)) window was stopped early)" }
             for n in trace.notes where n.hasPrefix("tracefs was not mounted") { reason += "; " + n }
             let elsewhere = trace.elsewhere + foreignListeners
@@ -172,7 +176,8 @@ package enum Observation {
                                               drops: trace.drops, elsewhere: elsewhere, source: source)
         }
         if let report {
-            extra.records.append(CheckRecord(id: CaptureFacts.checkID, status: .ok, reason: summary(report, what: "live capture on \(o.target.display)"),
+            extra.records.append(CheckRecord(id: CaptureFacts.checkID, status: .ok, reason: summary(report, what: "live capture on "
+                + "\(o.target.display)"),
                                              durationMs: Int(Date().timeIntervalSince(started) * 1000)))
             extra.facts += join(CaptureFacts.store(report), events: events, coverage: coverage, local: local)
             // `ss` ran at the end of the window: a RST whose connection is still in TIME-WAIT there hit

@@ -9,7 +9,9 @@ import RSTDCore
 package enum Remedies {
     package static func concrete(_ c: CauseResult, facts: FactStore) -> [Cause.Remedy] {
         let port = focusPort(facts) ?? resetPort(c.cause.id, facts)
-        let peer = facts.value("focus.peer").flatMap { v -> String? in if case .string(let s) = v { return s }; return nil }
+        let peer = facts.value("focus.peer").flatMap { v -> String? in
+            if case .string(let s) = v { return s }; return nil
+        }
         let who = port.flatMap { listener(on: $0, facts) }
         return c.cause.remedies.map { r in
             var r = r
@@ -40,19 +42,27 @@ package enum Remedies {
                 let chain = ResetText.string(r, "chain")
                 let handle = ResetText.int(r, "handle").flatMap { $0 > 0 ? $0 : nil }
                 let named = "nft table \(where_), chain \(chain)" + (handle.map { ", handle \($0)" } ?? "")
-                out.append(Cause.Remedy(
-                    text: "The rule that resets: \(named): `\(ResetText.string(r, "text"))`. Change or remove it if these connections should pass.",
-                    change: "nft -a list chain \(where_) \(chain)" + (handle.map { "   # the rule is handle \($0); `nft delete rule \(where_) \(chain) handle \($0)` removes it" } ?? ""),
-                    verify: "the RSTs stop; `rstdoctor check --observe 10s` no longer names firewall-reset"))
+                out.append(
+                    Cause.Remedy(
+                        text:
+                            "The rule that resets: \(named): `\(ResetText.string(r, "text"))`. Change or remove it if these "
+                                + "connections should pass.",
+                        change: "nft -a list chain \(where_) \(chain)"
+                            + (handle.map { "   # the rule is handle \($0); `nft delete rule \(where_) \(chain) handle \($0)` removes it" }
+                                ?? ""),
+                        verify: "the RSTs stop; `rstdoctor check --observe 10s` no longer names firewall-reset"))
             }
         }
         if case .records(let rs)? = facts.value("iptables.rules") {
             for r in rs where ResetText.string(r, "reject_with") == "tcp-reset" {
                 let table = ResetText.string(r, "table"), chain = ResetText.string(r, "chain")
-                out.append(Cause.Remedy(
-                    text: "The rule that resets: iptables table \(table), chain \(chain): `\(ResetText.string(r, "spec"))`. Change or remove it if these connections should pass.",
-                    change: "iptables -t \(table) -S \(chain)   # lists the chain's rules; -D with the same rule spec removes it",
-                    verify: "the RSTs stop; `rstdoctor check --observe 10s` no longer names firewall-reset"))
+                out.append(
+                    Cause.Remedy(
+                        text:
+                            "The rule that resets: iptables table \(table), chain \(chain): `\(ResetText.string(r, "spec"))`. Change "
+                                + "or remove it if these connections should pass.",
+                        change: "iptables -t \(table) -S \(chain)   # lists the chain's rules; -D with the same rule spec removes it",
+                        verify: "the RSTs stop; `rstdoctor check --observe 10s` no longer names firewall-reset"))
             }
         }
         return Array(out.prefix(3))
@@ -95,7 +105,9 @@ package enum Remedies {
             if case .int(let pid)? = r["pid"] { return "\(p) (pid \(pid))" }
             return p
         }
-        return names.isEmpty ? "a socket listens on it here (run as root to see which process)" : "\(Array(Set(names)).sorted().joined(separator: ", ")) listens on it here"
+        return names.isEmpty
+            ? "a socket listens on it here (run as root to see which process)"
+            : "\(Array(Set(names)).sorted().joined(separator: ", ")) listens on it here"
     }
 }
 

@@ -29,7 +29,10 @@ extension Session {
         }
         if trimmed.isEmpty {
             if let q = pendingQuestion {
-                say("Waiting for an answer to “\(t(q.text))”: 1–\(q.answers.count + 1), or an answer id. `why` says why I ask; `next` skips it.")
+                say(
+                    "Waiting for an answer to “\(t(q.text))”: 1–\(q.answers.count + 1), or an answer id. `why` says why I ask; `next` "
+                        + "skips it."
+                )
             } else if !state.finished {
                 await next()
             } else {
@@ -41,7 +44,10 @@ extension Session {
         guard let first = words.first else { return }
         guard let spec = SessionCommands.spec(first.lowercased()) else {
             if let q = pendingQuestion {
-                say("“\(t(first))” is neither an answer nor a command. Answer “\(t(q.text))” with 1–\(q.answers.count + 1), an answer id (\(q.answers.map { t($0.id) }.joined(separator: ", "))) or d for don't know; `why` says why I ask.")
+                say(
+                    "“\(t(first))” is neither an answer nor a command. Answer “\(t(q.text))” with 1–\(q.answers.count + 1), an answer "
+                        + "id (\(q.answers.map { t($0.id) }.joined(separator: ", "))) or d for don't know; `why` says why I ask."
+                )
             } else {
                 let near = SessionCommands.nearest(first).map { " Did you mean `\($0)`?" } ?? ""
                 say("Unknown command `\(t(first))`.\(near) `help` lists the commands.")
@@ -68,7 +74,9 @@ extension Session {
         case "quit": wantsQuit = true
         case "focus": setFocus(args)
         case "logs":
-            guard let p = args.first else { say("usage: logs <file> — the application's log, e.g. `logs /var/log/nginx/error.log`."); return }
+            guard let p = args.first else {
+                say("usage: logs <file> — the application's log, e.g. `logs /var/log/nginx/error.log`."); return
+            }
             if addLogs(p) && state.interview == nil { await readLogsNow() }
         case "unit":
             guard let u = args.first else { say("usage: unit <name> — the application's systemd unit, e.g. `unit nginx`."); return }
@@ -104,16 +112,21 @@ extension Session {
         return nil
     }
 
-
     func answerCommand(_ args: [String]) async {
         guard args.count >= 2 else {
-            say("usage: answer <question> <answer> — e.g. `answer reset_timing after-idle`. Questions: \(kb.questions.map { t($0.id) }.joined(separator: ", ")).")
+            say(
+                "usage: answer <question> <answer> — e.g. `answer reset_timing after-idle`. Questions: "
+                    + "\(kb.questions.map { t($0.id) }.joined(separator: ", "))."
+            )
             return
         }
         guard let q = question(args[0]) else { return }
         let text = args.dropFirst().joined(separator: " ")
         guard let choice = Self.parseAnswer(text, q) else {
-            say("“\(t(text))” is not an answer to \(t(q.id)) (\(t(q.text))). Answers: \(q.answers.map { t($0.id) }.joined(separator: ", ")), or dont-know.")
+            say(
+                "“\(t(text))” is not an answer to \(t(q.id)) (\(t(q.text))). Answers: "
+                    + "\(q.answers.map { t($0.id) }.joined(separator: ", ")), or dont-know."
+            )
             return
         }
         await answer(q, choice, continueFlow: q.id == state.pending)
@@ -148,7 +161,10 @@ extension Session {
     func step(_ name: String?) async {
         guard let name else {
             if let i = state.step, i < kb.steps.count {
-                say(state.finished ? "The walk through the steps is done." : "You are at step \(i + 1) of \(kb.steps.count): \(t(kb.steps[i].title)).")
+                say(
+                    state.finished
+                        ? "The walk through the steps is done." : "You are at step \(i + 1) of \(kb.steps.count): "
+                            + "\(t(kb.steps[i].title)).")
             } else {
                 say("The walk has not started: `next` starts step 1.")
             }
@@ -159,17 +175,20 @@ extension Session {
             return
         }
         let lower = name.lowercased()
-        let index = Int(lower).map { $0 - 1 }
+        let index =
+            Int(lower).map { $0 - 1 }
             ?? kb.steps.firstIndex { $0.id == lower }
             ?? kb.steps.firstIndex { $0.title.lowercased().hasPrefix(lower) }
         guard let i = index, i >= 0, i < kb.steps.count else {
             let near = DidYouMean.hint(lower, in: kb.steps.map(\.id))
-            say("There is no step `\(t(name))`.\(near) Steps: \(kb.steps.map { t($0.id) }.joined(separator: ", ")) (or 1–\(kb.steps.count)).")
+            say(
+                "There is no step `\(t(name))`.\(near) Steps: \(kb.steps.map { t($0.id) }.joined(separator: ", ")) (or "
+                    + "1–\(kb.steps.count))."
+            )
             return
         }
         await enterStep(i)
     }
-
 
     func why(_ id: String?) {
         let qid = id ?? state.pending ?? lastAsked

@@ -35,7 +35,9 @@ extension Session {
             state.pending = nil
             say("Dropped \(n) answer\(n == 1 ? "" : "s"); `ask` asks the most telling question again.")
         case "answer":
-            guard args.count > 1 else { say("usage: drop answer <question> — answered: \(state.answers.keys.sorted().map(t).joined(separator: ", "))."); return }
+            guard args.count > 1 else {
+                say("usage: drop answer <question> — answered: \(state.answers.keys.sorted().map(t).joined(separator: ", "))."); return
+            }
             guard let q = question(args[1]) else { return }
             guard state.answers.removeValue(forKey: q.id) != nil || state.dontKnow.contains(q.id) else {
                 say("\(t(q.id)) has no answer to drop.")
@@ -57,7 +59,10 @@ extension Session {
                 return
             }
             forget(what)
-            say("Dropped \(t(what)) and the facts it brought; `run \(t(what))` reads it again\(kb.check(what)?.optIn == true ? " (or `observe` / `capture`)" : "").")
+            say(
+                "Dropped \(t(what)) and the facts it brought; `run \(t(what))` reads it "
+                    + "again\(kb.check(what)?.optIn == true ? " (or `observe` / `capture`)" : "")."
+            )
         }
         save()
         say(SessionText.movers(from: before, to: diagnosis(), style: style), terminator: "")
@@ -82,10 +87,14 @@ extension Session {
         let loose = Set(state.facts.map(\.check)).subtracting(state.records.map(\.id))
         for c in loose.sorted() { say("  facts    \(t(c)) (\(state.facts.filter { $0.check == c }.count))") }
         if !state.answers.isEmpty {
-            say("  answers  " + state.answers.keys.sorted().map { "\(t($0)) = \(t(state.answers[$0] ?? ""))" }.joined(separator: ", ") + " (`drop answer Q`, `drop answers`)")
+            say(
+                "  answers  " + state.answers.keys.sorted().map { "\(t($0)) = \(t(state.answers[$0] ?? ""))" }.joined(separator: ", ")
+                    + " (`drop answer Q`, `drop answers`)")
         }
         if !state.target.logs.isEmpty || !state.target.units.isEmpty {
-            say("  logs     " + (state.target.logs + state.target.units.map { "unit \($0)" }).map(t).joined(separator: ", ") + " (`drop logs`)")
+            say(
+                "  logs     " + (state.target.logs + state.target.units.map { "unit \($0)" }).map(t).joined(separator: ", ")
+                    + " (`drop logs`)")
         }
     }
 }

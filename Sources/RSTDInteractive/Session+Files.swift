@@ -25,7 +25,9 @@ extension Session {
                 continue
             }
             if a.hasPrefix("--format=") { format = String(a.dropFirst(9)); i += 1; continue }
-            if a.hasPrefix("-") { say("Unknown option `\(t(a))`: usage: report [file] [--format \(reportFormats.joined(separator: "|"))]."); return }
+            if a.hasPrefix("-") {
+                say("Unknown option `\(t(a))`: usage: report [file] [--format \(reportFormats.joined(separator: "|"))]."); return
+            }
             if file != nil { say("report writes one file: usage: report [file] [--format F]."); return }
             file = a
             i += 1

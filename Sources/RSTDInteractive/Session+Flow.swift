@@ -32,7 +32,12 @@ extension Session {
     package func start(notice: String? = nil) async {
         banner()
         if let notice { say(SessionText.wrap(t(notice), indent: 0)) }
-        say(SessionText.wrap("I'll go through the \(kb.steps.count) troubleshooting steps with you: for each I say what it is for, run its checks, show what they found, and ask only the questions whose answer could change the ranking. `help` lists the commands; Ctrl-D quits; the session is saved as it goes.", indent: 0))
+        say(
+            SessionText.wrap(
+                "I'll go through the \(kb.steps.count) troubleshooting steps with you: for each I say what it is for, run its checks, "
+                    + "show what they found, and ask only the questions whose answer could change the ranking. `help` lists the "
+                        + "commands; Ctrl-D quits; the session is saved as it goes.",
+                indent: 0))
         save()
         if asksFocus && needsFocus {
             // The listening ports are offered as answers to the first question.
@@ -63,11 +68,18 @@ extension Session {
     /// Continues a saved session where it stopped.
     package func resume(from file: String) async {
         banner()
-        let stepText = state.step.flatMap { $0 < kb.steps.count ? "at step \($0 + 1) (\(t(kb.steps[$0].title)))" : nil } ?? "before the first step"
+        let stepText =
+            state.step.flatMap { $0 < kb.steps.count ? "at step \($0 + 1) (\(t(kb.steps[$0].title)))" : nil } ?? "before the first step"
         say("Resumed the session saved in \(t(file)): \(state.records.count) checks ran, \(state.answers.count) answers, \(stepText).")
         say()
         say(SessionText.ranking(diagnosis(), style: style))
-        if let item = state.interview.flatMap(FocusItem.init(rawValue:)) { askFocus(item) } else if let q = pendingQuestion { ask(q) } else { invite() }
+        if let item = state.interview.flatMap(FocusItem.init(rawValue:)) {
+            askFocus(item)
+        } else if let q = pendingQuestion {
+            ask(q)
+        } else {
+            invite()
+        }
     }
 
     func invite() {
@@ -97,7 +109,6 @@ extension Session {
         say("Session saved to \(t(path)): `rstdoctor diagnose --resume` continues it.")
         return d.likelyCauses.isEmpty ? 0 : 1
     }
-
 
     // MARK: the walk
 
@@ -134,8 +145,9 @@ extension Session {
             say(note)
         } else {
             let already = defs.filter { ran.contains($0.id) }.map(\.id)
-            if !toRun.isEmpty { await runAndShow(toRun, alsoShow: already) }
-            else {
+            if !toRun.isEmpty {
+                await runAndShow(toRun, alsoShow: already)
+            } else {
                 say(SessionText.checkResults(already, diagnosis(), style: style), terminator: "")
                 say(SessionText.found(Set(already), diagnosis(), kb: kb, style: style), terminator: "")
             }
@@ -178,7 +190,10 @@ extension Session {
     func noUsefulQuestion(_ ids: [String], scope: String) -> String {
         let d = diagnosis()
         let top = d.causes.first.map { "\(t($0.cause.id)), \(SessionText.pctShort($0.probability))" } ?? "none"
-        return SessionText.wrap("No answer to \(scope) open question\(ids.count == 1 ? "" : "s") (\(ids.map(t).joined(separator: ", "))) could change the top of the ranking (\(top)), so I won't ask \(ids.count == 1 ? "it" : "them"); `ask ID` asks anyway.", indent: 0)
+        return SessionText.wrap(
+            "No answer to \(scope) open question\(ids.count == 1 ? "" : "s") (\(ids.map(t).joined(separator: ", "))) could change the "
+                + "top of the ranking (\(top)), so I won't ask \(ids.count == 1 ? "it" : "them"); `ask ID` asks anyway.",
+            indent: 0)
     }
 
     /// After the last step: one more sweep for questions that could still change the top, then the verdict.
@@ -186,7 +201,10 @@ extension Session {
         state.finished = true
         state.step = kb.steps.isEmpty ? nil : kb.steps.count - 1
         if let sc = QuestionChoice.next(kb: kb, facts: inputFacts(), excluding: excludedQuestions) {
-            say("Before concluding: a question from the \(t(kb.step(sc.question.step)?.title ?? sc.question.step)) step could still change the top of the ranking.")
+            say(
+                "Before concluding: a question from the \(t(kb.step(sc.question.step)?.title ?? sc.question.step)) step could still "
+                    + "change the top of the ranking."
+            )
             ask(sc.question)
             return
         }
@@ -199,18 +217,26 @@ extension Session {
         say("No open question could change the top of the ranking, so I stop asking.")
         say(SessionText.ranking(d, style: style))
         if let top = d.likelyCauses.first {
-            say(style.bold("Conclusion:") + " most likely \(t(top.cause.id)) — \(t(top.cause.title)) (\(SessionText.pctShort(top.probability))).")
+            say(
+                style.bold("Conclusion:")
+                    + " most likely \(t(top.cause.id)) — \(t(top.cause.title)) (\(SessionText.pctShort(top.probability))).")
             for r in Remedies.concrete(top, facts: d.facts).prefix(2) {
                 say(SessionText.wrap("• " + t(r.text), indent: 2))
                 if let c = r.change { say("      change: " + style.cyan(t(c))) }
                 if let v = r.verify { say("      verify: " + t(v)) }
             }
-            say("`how \(t(top.cause.id))` shows the chain of evidence; `report FILE` writes it all up (remedies are shown, never applied).")
+            say("`how \(t(top.cause.id))` shows the chain of evidence; `report FILE` writes it all up (remedies are shown, never "
+                + "applied).")
         } else {
             let lead = d.causes.first.map { "\(t($0.cause.id)) at \(SessionText.pctShort($0.probability))" } ?? "none"
             say(style.bold("Conclusion:") + " no cause is likely from what could be seen (the leader is \(lead)).")
             let unseen = d.checks.filter { $0.status == .skipped || $0.status == .failed }
-            if !unseen.isEmpty { say("\(unseen.count) check\(unseen.count == 1 ? "" : "s") could not run (\(unseen.map { t($0.id) }.joined(separator: ", "))): fixing that may show more.") }
+            if !unseen.isEmpty {
+                say(
+                    "\(unseen.count) check\(unseen.count == 1 ? "" : "s") could not run "
+                        + "(\(unseen.map { t($0.id) }.joined(separator: ", "))): fixing that may show more."
+                )
+            }
             say("While the resets happen, `observe 30s` watches them live; `capture FILE` reads a capture taken elsewhere.")
         }
     }

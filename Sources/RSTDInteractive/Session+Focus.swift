@@ -40,7 +40,11 @@ extension Session {
     func beginInterview() {
         state.interview = FocusItem.port.rawValue
         say()
-        say(SessionText.wrap("First, what are we looking at? Five short questions; Enter skips one, `done` skips the rest, and `focus`, `logs`, `unit`, `netns` change any of it later.", indent: 0))
+        say(
+            SessionText.wrap(
+                "First, what are we looking at? Five short questions; Enter skips one, `done` skips the rest, and `focus`, `logs`, "
+                    + "`unit`, `netns` change any of it later.",
+                indent: 0))
         askFocus(.port)
     }
 
@@ -60,7 +64,10 @@ extension Session {
             say("Where does the application log? A file (/var/log/…) or a systemd unit name (Enter: none).")
         case .netns:
             let names = namespaces()
-            say("Does the service run in another network namespace or a container? A namespace name or a container's PID (Enter: this host's).")
+            say(
+                "Does the service run in another network namespace or a container? A namespace name or a container's PID (Enter: this "
+                    + "host's)."
+            )
             if !names.isEmpty { say(style.dim("  Namespaces here: \(names.prefix(12).map(t).joined(separator: ", "))")) }
         }
     }
@@ -85,7 +92,7 @@ extension Session {
             case .logs: ok = text.hasPrefix("/") || text.hasPrefix(".") ? addLogs(text) : addUnit(text)
             case .netns: ok = Int32(text) != nil ? setNamespace(pid: text) : setNamespace(name: text)
             }
-            if !ok { return true }   // the message said what is wrong; the same item is asked again
+            if !ok { return true }  // the message said what is wrong; the same item is asked again
         }
         let all = FocusItem.allCases
         if let i = all.firstIndex(of: item), i + 1 < all.count {
@@ -119,8 +126,10 @@ extension Session {
     @discardableResult
     func setFocus(_ args: [String]) -> Bool {
         guard let what = args.first?.lowercased() else {
-            say(focusSummary.isEmpty ? "No focus: the whole host. `focus port 8080`, `focus peer 198.18.0.7`, `focus side client` set it."
-                : "Focus: \(focusSummary). `focus clear` forgets it.")
+            say(
+                focusSummary.isEmpty
+                    ? "No focus: the whole host. `focus port 8080`, `focus peer 198.18.0.7`, `focus side client` set it."
+                    : "Focus: \(focusSummary). `focus clear` forgets it.")
             return true
         }
         var target = state.target
@@ -151,7 +160,10 @@ extension Session {
             case let other?: say("`focus clear \(t(other))`: clear port, peer, side, or all three with `focus clear`."); return false
             }
         default:
-            say("`focus \(t(what))` is not something I can focus on: `focus port N`, `focus peer ADDR`, `focus side client|server`, `focus clear`; logs with `logs PATH` / `unit NAME`, namespaces with `netns NAME` / `pid PID`.")
+            say(
+                "`focus \(t(what))` is not something I can focus on: `focus port N`, `focus peer ADDR`, `focus side client|server`, "
+                    + "`focus clear`; logs with `logs PATH` / `unit NAME`, namespaces with `netns NAME` / `pid PID`."
+            )
             return false
         }
         return retarget(target)
@@ -198,7 +210,10 @@ extension Session {
             do { target.netns = try Validate.netnsName(name) } catch { say(error.message + "."); return false }
             guard namespaces().contains(name) else {
                 let near = DidYouMean.hint(name, in: namespaces())
-                say("There is no network namespace `\(t(name))` (/run/netns).\(near) `ip netns list` lists them; `netns host` goes back to this host's.")
+                say(
+                    "There is no network namespace `\(t(name))` (/run/netns).\(near) `ip netns list` lists them; `netns host` goes "
+                        + "back to this host's."
+                )
                 return false
             }
         }
@@ -238,7 +253,10 @@ extension Session {
             state.records.removeAll()
             state.facts.removeAll()
             state.observed = nil
-            say("Now looking at \(t(host.netns)): the \(n) earlier check results were from another namespace and are dropped (answers stay). `run all` reads this one.")
+            say(
+                "Now looking at \(t(host.netns)): the \(n) earlier check results were from another namespace and are dropped (answers "
+                    + "stay). `run all` reads this one."
+            )
         } else {
             say("Focus: \(focusSummary.isEmpty ? "the whole host" : focusSummary).")
         }

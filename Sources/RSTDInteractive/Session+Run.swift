@@ -67,17 +67,24 @@ extension Session {
         if let bundle = bundleRecords {
             return defs.map { d in
                 bundle.first { $0.id == d.id }
-                    ?? CheckRecord(id: d.id, status: .skipped, reason: "not in the bundle (it was collected without this check)",
-                                   fix: "collect a new bundle with `rstdoctor collect -o DIR`, or diagnose the live host")
+                    ?? CheckRecord(
+                        id: d.id, status: .skipped, reason: "not in the bundle (it was collected without this check)",
+                        fix: "collect a new bundle with `rstdoctor collect -o DIR`, or diagnose the live host")
             }
         }
         let collector = Collector(catalog: kb.catalog, options: options)
         let list = defs
-        let announce = { if !list.isEmpty && !quiet { self.say(self.style.dim("Running \(list.count) check\(list.count == 1 ? "" : "s")… (Ctrl-C cancels)")) } }
+        let announce = {
+            if !list.isEmpty && !quiet {
+                self.say(self.style.dim("Running \(list.count) check\(list.count == 1 ? "" : "s")… (Ctrl-C cancels)"))
+            }
+        }
         let (results, _) = await gate.cancellable(started: announce) { () async -> [(Int, CheckRecord, Bool)] in
             await withTaskGroup(of: (Int, CheckRecord, Bool).self) { group in
                 for (i, d) in list.enumerated() {
-                    group.addTask { let r = await collector.run(d); return (i, r, Task.isCancelled) }
+                    group.addTask {
+                        let r = await collector.run(d); return (i, r, Task.isCancelled)
+                    }
                 }
                 var out: [(Int, CheckRecord, Bool)] = []
                 for await x in group { out.append(x) }
@@ -88,7 +95,6 @@ extension Session {
             cancelled ? CheckRecord(id: r.id, status: .skipped, reason: Self.cancelledReason, fix: "`run \(r.id)` runs it again") : r
         }
     }
-
 
     // MARK: hooks
 
@@ -111,12 +117,18 @@ extension Session {
         let seconds: Double
         do { seconds = try Validate.duration(arg, min: 1, max: 3600) } catch { say(error.message); return }
         guard let hook = hooks.observe else {
-            say("observe is not available in this build (the live capture and kernel-trace pipeline is not linked in). Meanwhile: `rstdoctor check --observe \(Seconds.render(seconds))` if your build has it, or `capture FILE` with a tcpdump capture.")
+            say(
+                "observe is not available in this build (the live capture and kernel-trace pipeline is not linked in). Meanwhile: "
+                    + "`rstdoctor check --observe \(Seconds.render(seconds))` if your build has it, or `capture FILE` with a tcpdump "
+                        + "capture."
+            )
             return
         }
         if bundleRecords != nil { say("This session reads a bundle (--from): there is no live host to observe."); return }
-        await runHook(what: "observe \(Seconds.render(seconds))", window: true,
-                      announce: "Observing for \(Seconds.render(seconds))… (Ctrl-C stops early and keeps what was seen)") { [options] in
+        await runHook(
+            what: "observe \(Seconds.render(seconds))", window: true,
+            announce: "Observing for \(Seconds.render(seconds))… (Ctrl-C stops early and keeps what was seen)"
+        ) { [options] in
             try await hook(seconds, options)
         }
     }
@@ -126,21 +138,30 @@ extension Session {
         let path: String
         do { path = try Validate.path(arg) } catch { say(error.message); return }
         guard let hook = hooks.capture else {
-            say("capture is not available in this build (the capture decoder is not linked in). `tshark -r \(t(path)) -Y tcp.flags.reset==1` lists the resets meanwhile.")
+            say(
+                "capture is not available in this build (the capture decoder is not linked in). `tshark -r \(t(path)) -Y "
+                    + "tcp.flags.reset==1` lists the resets meanwhile."
+            )
             return
         }
-        guard FileManager.default.isReadableFile(atPath: path) else { say("Cannot read \(t(path)): check the path and permissions."); return }
+        guard FileManager.default.isReadableFile(atPath: path) else {
+            say("Cannot read \(t(path)): check the path and permissions."); return
+        }
         await runHook(what: "capture \(path)") { [options] in try await hook(path, options) }
     }
 
     /// Runs a hook. A window (`observe`) is ended early by Ctrl-C and keeps what it saw; anything
     /// else is cancelled by it.
-    func runHook(what: String, window: Bool = false, announce: String? = nil,
-                 _ work: @escaping @Sendable () async throws -> SessionEvidence) async {
+    func runHook(
+        what: String, window: Bool = false, announce: String? = nil,
+        _ work: @escaping @Sendable () async throws -> SessionEvidence
+    ) async {
         let before = diagnosis()
         let started = { if let announce { self.say(announce) } }
         let job = { @Sendable () async -> Result<SessionEvidence, ValidationError> in
-            do { return .success(try await work()) } catch let e as ValidationError { return .failure(e) } catch { return .failure(ValidationError("\(error)")) }
+            do { return .success(try await work()) } catch let e as ValidationError { return .failure(e) } catch {
+                return .failure(ValidationError("\(error)"))
+            }
         }
         let (result, cancelled) = window ? await gate.stoppable(started: started, job) : await gate.cancellable(started: started, job)
         switch result {

@@ -25,7 +25,10 @@ extension SessionText {
                 out += "  No rule reads this question, so no answer moves any cause.\n"
             } else {
                 let ids = readers.prefix(4).map { t($0.id) }.joined(separator: ", ") + (readers.count > 4 ? ", …" : "")
-                out += "  No answer moves any cause by half a point or more now: the \(readers.count) rule\(readers.count == 1 ? "" : "s") that read it (\(ids)) also need facts that are unknown or conditions that do not hold here (`how CAUSE` shows a cause's rules).\n"
+                out +=
+                    "  No answer moves any cause by half a point or more now: the \(readers.count) "
+                        + "rule\(readers.count == 1 ? "" : "s") that read it (\(ids)) also need facts that are unknown or conditions "
+                            + "that do not hold here (`how CAUSE` shows a cause's rules).\n"
             }
             return out
         }
@@ -38,15 +41,23 @@ extension SessionText {
                 let p0 = prior[c.cause.id] ?? 0
                 return abs(c.probability - p0) >= 0.005 ? (c.cause.id, p0, c.probability) : nil
             }.sorted { abs($0.2 - $0.1) > abs($1.2 - $1.1) }
-            let text = moves.isEmpty ? "nothing moves by half a point or more"
+            let text =
+                moves.isEmpty
+                ? "nothing moves by half a point or more"
                 : moves.prefix(3).map { "\(t($0.0)) \(pctShort($0.1)) → \(pctShort($0.2))" }.joined(separator: ", ")
             let leader = o.causes.first.map { "; leader \(t($0.cause.id)) \(pctShort($0.probability))" } ?? ""
             out += "    \(i + 1)) " + t(o.answer.id).padding(toLength: width, withPad: " ", startingAt: 0) + "  \(text)\(leader)\n"
         }
         out += "    \(sc.outcomes.count + 1)) " + "dont-know".padding(toLength: width, withPad: " ", startingAt: 0) + "  nothing changes\n"
-        out += "  \(readers.count) rule\(readers.count == 1 ? "" : "s") read it. Check any line: `answer \(t(q.id)) ANSWER`, then `rank`; `drop answer \(t(q.id))` takes it back.\n"
-        out += s.dim("  (Between questions I pick the one expected to settle the most: " + String(format: "%.2f", sc.gain) + " of the "
-                     + String(format: "%.2f", sc.entropy) + " bits left, weighting each answer by how well the causes predict it — a model, not the chance of your answer.)") + "\n"
+        out +=
+            "  \(readers.count) rule\(readers.count == 1 ? "" : "s") read it. Check any line: `answer \(t(q.id)) ANSWER`, then `rank`; "
+                + "`drop answer \(t(q.id))` takes it back.\n"
+        out +=
+            s.dim(
+                "  (Between questions I pick the one expected to settle the most: " + String(format: "%.2f", sc.gain) + " of the "
+                    + String(format: "%.2f", sc.entropy)
+                    + " bits left, weighting each answer by how well the causes predict it — a model, not the chance of your answer.)")
+            + "\n"
         return out
     }
 }

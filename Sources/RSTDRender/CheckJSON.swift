@@ -30,7 +30,10 @@ package enum CheckJSON {
                 ("against", .array(c.against.map(evidence))),
                 // The remedies with this run's port, peer and listener filled in (shown, never applied).
                 ("remedies", .array(Remedies.concrete(c, facts: d.facts).map { r in
-                    .object([("text", .string(r.text)), ("change", r.change.map(JSON.string) ?? .null), ("verify", r.verify.map(JSON.string) ?? .null)])
+                    .object([
+                        ("text", .string(r.text)), ("change", r.change.map(JSON.string) ?? .null),
+                        ("verify", r.verify.map(JSON.string) ?? .null),
+                    ])
                 })),
                 ("unknown", .array(c.unknown.map { .string($0.key) })),
                 ("unknown_reasons", .object(c.unknown.map { ($0.key, .string($0.reason)) })),

@@ -40,12 +40,19 @@ package enum ResetSummary {
             for r in rs {
                 let sp = int(r, "sport") ?? 0, dp = int(r, "dport") ?? 0
                 let port = min(sp == 0 ? Int.max : sp, dp == 0 ? Int.max : dp)
-                let label = source == "capture" ? string(r, "class")
+                let label =
+                    source == "capture"
+                    ? string(r, "class")
                     : [string(r, "direction"), string(r, "reason"), string(r, "state")].filter { !$0.isEmpty }.joined(separator: " ")
-                let g = Group(source: source, src: string(r, "src"), dst: string(r, "dst"), port: port == Int.max ? 0 : port,
-                              label: label, cause: string(r, "cause"), count: 0, first: nil, last: nil)
+                let g = Group(
+                    source: source, src: string(r, "src"), dst: string(r, "dst"), port: port == Int.max ? 0 : port,
+                    label: label, cause: string(r, "cause"), count: 0, first: nil, last: nil)
                 let k = "\(g.src)|\(g.dst)|\(g.port)|\(g.label)|\(g.cause)"
-                let i = index[k] ?? { out.append(g); index[k] = out.count - 1; return out.count - 1 }()
+                let i =
+                    index[k]
+                    ?? {
+                        out.append(g); index[k] = out.count - 1; return out.count - 1
+                    }()
                 out[i].count += 1
                 if case .double(let t)? = r["time"] {
                     out[i].first = min(out[i].first ?? t, t)
@@ -84,7 +91,9 @@ package enum ResetSummary {
             let these = gs.filter { $0.source == source }
             guard !these.isEmpty else { continue }
             let total = these.reduce(0) { $0 + $1.count }
-            out += (source == "capture" ? "On the wire (capture)" : "In the kernel (tcp_send_reset / tcp_receive_reset)") + ": \(total) RST in \(these.count) group\(these.count == 1 ? "" : "s")\n"
+            out +=
+                (source == "capture" ? "On the wire (capture)" : "In the kernel (tcp_send_reset / tcp_receive_reset)")
+                + ": \(total) RST in \(these.count) group\(these.count == 1 ? "" : "s")\n"
             for g in these.prefix(20) { out += "  " + line(g) + "\n" }
             if these.count > 20 { out += "  … \(these.count - 20) smaller groups\n" }
         }
@@ -93,10 +102,17 @@ package enum ResetSummary {
             guard case .records(let rs)? = facts.value(key), !rs.isEmpty else { continue }
             out += "Every RST (\(source)):\n"
             for r in rs.prefix(limit) {
-                let t: String = { if case .double(let t)? = r["time"] { return clock(t) + String(format: ".%03d", Int((t * 1000).truncatingRemainder(dividingBy: 1000))) }; return "" }()
+                let t: String = {
+                    if case .double(let t)? = r["time"] {
+                        return clock(t) + String(format: ".%03d", Int((t * 1000).truncatingRemainder(dividingBy: 1000)))
+                    }; return ""
+                }()
                 let frame = int(r, "frame").map { "#\($0) " } ?? ""
-                let what = source == "capture" ? string(r, "class") : "\(string(r, "direction")) \(string(r, "reason")) \(string(r, "state"))"
-                out += "  \(frame)\(t) \(Sanitize.line(string(r, "src"))):\(int(r, "sport") ?? 0) → \(Sanitize.line(string(r, "dst"))):\(int(r, "dport") ?? 0)  \(Sanitize.line(what))"
+                let what =
+                    source == "capture" ? string(r, "class") : "\(string(r, "direction")) \(string(r, "reason")) \(string(r, "state"))"
+                out +=
+                    "  \(frame)\(t) \(Sanitize.line(string(r, "src"))):\(int(r, "sport") ?? 0) → "
+                        + "\(Sanitize.line(string(r, "dst"))):\(int(r, "dport") ?? 0)  \(Sanitize.line(what))"
                 out += string(r, "cause").isEmpty ? "\n" : " → \(Sanitize.line(string(r, "cause")))\n"
             }
             if rs.count > limit { out += "  … \(rs.count - limit) more (`--format json` has them all)\n" }

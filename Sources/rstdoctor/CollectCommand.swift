@@ -38,7 +38,9 @@ struct CollectCommand: AsyncParsableCommand {
             // As `check --observe`: the capture, the kernel trace and the counters over the window;
             // the bundle keeps the observed facts so that `check --from` ranks as the live run did.
             let interrupt = Cleanup.shared.onInterrupt { sig in
-                FileHandle.standardError.write(Data("rstdoctor: \(Cleanup.signalName(sig)) received: ending the window early and writing what was seen (send it again to quit at once).\n".utf8))
+                let text = "rstdoctor: \(Cleanup.signalName(sig)) received: ending the window early and "
+                    + "writing what was seen (send it again to quit at once).\n"
+                FileHandle.standardError.write(Data(text.utf8))
             }
             defer { Cleanup.shared.removeInterruptHandler(interrupt) }
             let (recs, extra) = await Observation.observe(duration: d, catalog: kb.catalog, options: o)
@@ -59,6 +61,7 @@ struct CollectCommand: AsyncParsableCommand {
         var kept = "\(records.count) checks"
         if !facts.isEmpty { kept += ", \(facts.count) observed facts" }
         if !req.answers.isEmpty { kept += ", \(req.answers.count) answers" }
-        print("wrote \(kept) to \(Sanitize.terminal(dir)) (ok \(counts[.ok] ?? 0), skipped \(counts[.skipped] ?? 0), failed \(counts[.failed] ?? 0)); diagnose it with: rstdoctor check --from \(Sanitize.terminal(dir))")
+        print("wrote \(kept) to \(Sanitize.terminal(dir)) (ok \(counts[.ok] ?? 0), skipped \(counts[.skipped] ?? 0), failed "
+            + "\(counts[.failed] ?? 0)); diagnose it with: rstdoctor check --from \(Sanitize.terminal(dir))")
     }
 }

@@ -39,14 +39,16 @@ struct DiagnoseCommand: AsyncParsableCommand {
         let (kb, problems) = try knowledge.load()
         let path = try session.map { try Validate.path($0) } ?? SessionState.defaultPath()
         if !evidence.only.isEmpty || !evidence.skip.isEmpty {
-            throw Failure.usage("diagnose walks every step; --only/--skip are for `check`. Inside the session, `run CHECK` runs one check.")
+            throw Failure.usage("diagnose walks every step; --only/--skip are for `check`. Inside the session, `run CHECK` runs one "
+                + "check.")
         }
         var state: SessionState
         var notice: String?
         if resume {
             let e = evidence
             if e.port != nil || e.peer != nil || e.netns != nil || e.pid != nil || e.from != nil || !e.answers.isEmpty || !e.logs.isEmpty || !e.units.isEmpty {
-                throw Failure.usage("--resume continues the saved session with its own focus and answers: drop the other options, or start a new session without --resume")
+                throw Failure.usage("--resume continues the saved session with its own focus and answers: drop the other options, or "
+                    + "start a new session without --resume")
             }
             state = try SessionState.load(from: path)
         } else {
@@ -84,9 +86,11 @@ struct DiagnoseCommand: AsyncParsableCommand {
                 let traced = extra.facts.first { $0.key == "trace.sent" }?.value?.display ?? "?"
                 // Stopped early with Ctrl-C: the counters' record holds the time that really passed.
                 let watched = records.compactMap(\.window).first.map { min($0, seconds) } ?? seconds
-                let span = watched < seconds ? "\(Seconds.render((watched * 10).rounded() / 10)) of \(Seconds.render(seconds))" : Seconds.render(seconds)
+                let span = watched < seconds ? "\(Seconds.render((watched * 10).rounded() / 10)) of "
+                    + "\(Seconds.render(seconds))" : Seconds.render(seconds)
                 return SessionEvidence(records: records + extra.records, facts: extra.facts,
-                                       summary: "watched \(span): \(resets) RSTs captured, \(traced) sent by this host's TCP stack (kernel trace)")
+                                       summary: "watched \(span): \(resets) RSTs captured, \(traced) sent by this host's TCP stack "
+                                           + "(kernel trace)")
             },
             capture: { path, options in
                 let r = Observation.pcap(path, catalog: kb.catalog, options: options)

@@ -15,7 +15,8 @@ import RSTDCore
 
 /// The options that choose what evidence a diagnosis uses; shared by check, report and diagnose.
 struct EvidenceOptions: ParsableArguments {
-    @Option(help: ArgumentHelp("Focus on one service: its listener, queues, firewall rules and connections (a number or an /etc/services name).", valueName: "PORT"))
+    @Option(help: ArgumentHelp("Focus on one service: its listener, queues, firewall rules and connections (a number or an "
+        + "/etc/services name).", valueName: "PORT"))
     var port: PortArgument?
 
     @Option(help: ArgumentHelp("Focus on one remote host (numeric IPv4 or IPv6 address).", valueName: "ADDR"))
@@ -28,10 +29,12 @@ struct EvidenceOptions: ParsableArguments {
     @Option(help: ArgumentHelp("Run every check inside the network namespace of this process (a container or pod).", valueName: "PID"))
     var pid: String?
 
-    @Option(parsing: .unconditional, help: ArgumentHelp("Counter window: counters are read at its start and end (default 1s).", valueName: "DURATION"))
+    @Option(parsing: .unconditional, help: ArgumentHelp("Counter window: counters are read at its start and end (default "
+        + "1s).", valueName: "DURATION"))
     var sample: DurationArgument?
 
-    @Option(name: .customLong("answer"), help: ArgumentHelp("What only you know, as QUESTION=ANSWER (see `rstdoctor knowledge list questions`).", valueName: "KEY=VALUE"),
+    @Option(name: .customLong("answer"), help: ArgumentHelp("What only you know, as QUESTION=ANSWER "
+        + "(see `rstdoctor knowledge list questions`).", valueName: "KEY=VALUE"),
             completion: .custom { _, _, _ in Completions.answers() })
     var answers: [String] = []
 
@@ -47,21 +50,25 @@ struct EvidenceOptions: ParsableArguments {
             completion: .file())
     var logs: [String] = []
 
-    @Option(name: .customLong("unit"), help: ArgumentHelp("A systemd unit whose journal to search for reset errors (repeatable).", valueName: "NAME"))
+    @Option(name: .customLong("unit"), help: ArgumentHelp("A systemd unit whose journal to search for reset errors "
+        + "(repeatable).", valueName: "NAME"))
     var units: [String] = []
 
-    @Option(parsing: .unconditional, help: ArgumentHelp("The period asked about: log lines (--log, --unit) and kernel messages older than this do not count (default 1h).", valueName: "DURATION"))
+    @Option(parsing: .unconditional, help: ArgumentHelp("The period asked about: log lines (--log, --unit) and kernel messages older "
+        + "than this do not count (default 1h).", valueName: "DURATION"))
     var since: DurationArgument?
 
     @Option(help: ArgumentHelp("Diagnose a bundle saved by `rstdoctor collect` instead of this host.", valueName: "DIR"),
             completion: .directory)
     var from: String?
 
-    @Option(help: ArgumentHelp("Classify the RSTs of a saved capture (pcap or pcapng) together with the host's evidence.", valueName: "FILE"),
+    @Option(help: ArgumentHelp("Classify the RSTs of a saved capture (pcap or pcapng) together with the host's "
+        + "evidence.", valueName: "FILE"),
             completion: .file(extensions: ["pcap", "pcapng", "cap"]))
     var pcap: String?
 
-    @Option(parsing: .unconditional, help: ArgumentHelp("Watch live for this long: capture of the focused traffic, kernel RST tracepoints and counters (root).", valueName: "DURATION"))
+    @Option(parsing: .unconditional, help: ArgumentHelp("Watch live for this long: capture of the focused traffic, kernel RST "
+        + "tracepoints and counters (root).", valueName: "DURATION"))
     var observe: DurationArgument?
 
     /// Validates every value and builds the request.
@@ -89,15 +96,18 @@ struct EvidenceOptions: ParsableArguments {
         let known = Set(kb.checks.map(\.id) + kb.steps.map(\.id))
         for id in only + skip where !known.contains(id) {
             let near = DidYouMean.hint(id, in: Array(known))
-            throw Failure.usage("'\(Sanitize.terminal(id))' is neither a check nor a step id.\(near) See `rstdoctor knowledge list checks` and `rstdoctor knowledge list steps`.")
+            throw Failure.usage("'\(Sanitize.terminal(id))' is neither a check nor a step id.\(near) "
+                + "See `rstdoctor knowledge list checks` and `rstdoctor knowledge list steps`.")
         }
         o.only = Set(only)
         o.skip = Set(skip)
         o.logs = try logs.map { try Validate.path($0) }
         for l in o.logs where !FileManager.default.isReadableFile(atPath: l) {
             let missing = !FileManager.default.fileExists(atPath: l)
-            throw Failure.couldNotRun("cannot read the log \(Sanitize.terminal(l)): \(missing ? "there is no such file" : "permission denied"). "
-                + "Give the application's log file (--log PATH, repeatable) or its systemd unit (--unit NAME)\(missing ? "" : ", or run with sudo").")
+            throw Failure.couldNotRun("cannot read the log \(Sanitize.terminal(l)): "
+                + "\(missing ? "there is no such file" : "permission denied"). "
+                + "Give the application's log file (--log PATH, repeatable) or its systemd unit (--unit "
+                    + "NAME)\(missing ? "" : ", or run with sudo").")
         }
         o.units = try units.map { try Validate.unit($0) }
         o.since = try since?.checked("--since", min: 1, max: 366 * 86400) ?? 3600
@@ -124,7 +134,8 @@ struct EvidenceOptions: ParsableArguments {
         }
         if let f = from {
             r.bundle = try Validate.path(f)
-            if netns != nil || pid != nil { throw Failure.usage("--from reads a saved bundle; --netns/--pid choose a live namespace: give one or the other") }
+            if netns != nil || pid != nil { throw Failure.usage("--from reads a saved bundle; --netns/--pid choose a live namespace: "
+                + "give one or the other") }
         }
         return r
     }

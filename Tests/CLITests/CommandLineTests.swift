@@ -48,7 +48,7 @@ final class CommandLineTests: XCTestCase {
                 if let t = try? String(contentsOfFile: CLI.root + "/\(dir)/\(rel)", encoding: .utf8) { texts.append(("\(dir)/\(rel)", t)) }
             }
         }
-        let subcommands = ["diagnose", "check", "report", "collect", "watch", "capture", "knowledge"]
+        let subcommands = ["diagnose", "check", "report", "collect", "watch", "record", "capture", "knowledge"]
         var helps: [String: String] = [:]
         var seen = 0
         let pattern = try NSRegularExpression(pattern: "`rstdoctor( [^`]*)?`")
