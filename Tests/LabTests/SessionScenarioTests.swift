@@ -29,6 +29,8 @@ final class SessionScenarioTests: XCTestCase {
     static let answers: [String: [String: String]] = [
         "no-listener": ["reset_timing": "at-connect", "reset_side": "client", "middlebox": "no", "recent_restart": "no",
                         "under_load": "no", "app_closes_early": "no", "client_reuses_ports": "no"],
+        "firewall-reset-router-client": ["reset_timing": "mid-stream", "reset_side": "client", "middlebox": "yes", "recent_restart": "no",
+                                        "under_load": "no", "app_closes_early": "no", "client_reuses_ports": "no"],
         "application-abort": ["reset_timing": "after-connect", "reset_side": "client", "middlebox": "no", "recent_restart": "no",
                               "under_load": "no", "app_closes_early": "yes", "client_reuses_ports": "no"],
     ]
@@ -129,4 +131,5 @@ final class SessionScenarioTests: XCTestCase {
 
     func testNoListenerFromTheProblem() throws { try walk("no-listener") }
     func testApplicationAbortFromTheProblem() throws { try walk("application-abort") }
+    func testRouterFirewallSeenFromTheClientFromTheProblem() throws { try walk("firewall-reset-router-client") }
 }
