@@ -24,6 +24,8 @@ let package = Package(
     targets: [
         .systemLibrary(name: "CPcap", pkgConfig: "libpcap", providers: [.apt(["libpcap-dev"])]),
         .systemLibrary(name: "CReadline", pkgConfig: "readline", providers: [.apt(["libreadline-dev"])]),
+        // setns(2), which Swift's Glibc module does not declare.
+        .systemLibrary(name: "CNetns"),
         // Facts, values, durations, addresses, check records, validation and escaping. No I/O.
         .target(name: "RSTDCore"),
         // Running commands (argv only, timeouts, process groups, namespaces) and signal cleanup.
@@ -37,7 +39,7 @@ let package = Package(
         // Forward chaining, scoring, question choice. No I/O.
         .target(name: "RSTDInfer", dependencies: ["RSTDKnowledge", "RSTDCore"]),
         // libpcap reading and live capture, decoding, flow tracking, RST classification.
-        .target(name: "RSTDCapture", dependencies: ["CPcap", "RSTDData", "RSTDSystem", "RSTDCore"]),
+        .target(name: "RSTDCapture", dependencies: ["CPcap", "CNetns", "RSTDData", "RSTDSystem", "RSTDCore"]),
         // The kernel's RST tracepoints through a tracefs instance of our own.
         .target(name: "RSTDTrace", dependencies: ["RSTDData", "RSTDSystem", "RSTDCore"]),
         // The recorder's journal (DESIGN §9): SQLite through GRDB; plain value types of its own.

@@ -1,4 +1,5 @@
 import CPcap
+import CNetns
 import Foundation
 import RSTDData
 import RSTDSystem
@@ -192,21 +193,16 @@ package final class LiveCapture: @unchecked Sendable {
 
     /// Moves the calling thread (only it) into the named network namespace, or the one at an
     /// absolute path (/proc/PID/ns/net for `--pid`).
-    private static func enter(netns name: String) throws(CaptureError) {
+    /// Moves the calling thread (only it) into the network namespace (a name under /run/netns or an
+    /// absolute path such as /proc/PID/ns/net).
+    static func enter(netns name: String) throws(CaptureError) {
         let path = name.hasPrefix("/") ? name : "/run/netns/\(name)"
         let fd = open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else {
             throw CaptureError("cannot open network namespace \(name) (\(path)): \(String(cString: strerror(errno))). List them with `ip netns list`.")
         }
         defer { close(fd) }
-        // Glibc's setns is not visible to Swift (it needs _GNU_SOURCE): look it up in libc.
-        typealias SetnsFn = @convention(c) (Int32, Int32) -> Int32
-        guard let sym = dlsym(dlopen(nil, RTLD_NOW), "setns") else {
-            throw CaptureError("this C library has no setns(2): --netns cannot be used here; run the capture with `ip netns exec \(name) rstdoctor capture …` instead.")
-        }
-        let setns = unsafeBitCast(sym, to: SetnsFn.self)
-        let cloneNewnet: Int32 = 0x4000_0000
-        guard setns(fd, cloneNewnet) == 0 else {
+        guard rstd_setns_net(fd) == 0 else {
             throw CaptureError("cannot enter network namespace \(name): \(String(cString: strerror(errno))). Entering a namespace needs root (CAP_SYS_ADMIN).")
         }
     }

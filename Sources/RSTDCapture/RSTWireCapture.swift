@@ -97,7 +97,7 @@ package final class RSTWireCapture: @unchecked Sendable {
     private func body() {
         defer { finished.signal() }
         if let netns {
-            do { try Self.enter(netns: netns) } catch {
+            do { try LiveCapture.enter(netns: netns) } catch {
                 openError = error
                 opened.signal()
                 return
@@ -166,18 +166,5 @@ package final class RSTWireCapture: @unchecked Sendable {
             s.append(c >= 0x20 && c < 0x7F ? Character(UnicodeScalar(c)) : ".")
         }
         return s.contains(where: \.isLetter) ? s : nil
-    }
-
-    /// Moves the calling thread (only it) into the network namespace (name or absolute path).
-    static func enter(netns name: String) throws(CaptureError) {
-        let path = name.hasPrefix("/") ? name : "/run/netns/\(name)"
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { throw CaptureError("cannot open network namespace \(name): \(String(cString: strerror(errno)))") }
-        defer { close(fd) }
-        typealias SetnsFn = @convention(c) (Int32, Int32) -> Int32
-        guard let sym = dlsym(dlopen(nil, RTLD_NOW), "setns") else { throw CaptureError("this C library has no setns(2)") }
-        guard unsafeBitCast(sym, to: SetnsFn.self)(fd, 0x4000_0000) == 0 else {
-            throw CaptureError("cannot enter network namespace \(name): \(String(cString: strerror(errno))) (needs CAP_SYS_ADMIN)")
-        }
     }
 }

@@ -31,6 +31,8 @@ package enum JournalEvidence {
         package var summary: [CauseSummary] = []
         package var notes: [JournalNote] = []
         package var events = 0
+        /// Resets of other network namespaces the recorder left out in the period (its `elsewhere` notes).
+        package var elsewhere = 0
         package var period: Period
     }
 
@@ -55,6 +57,8 @@ package enum JournalEvidence {
         }
         out.notes = try j.notes(filter)
         out.events = out.summary.reduce(0) { $0 + $1.count }
+        out.elsewhere = elsewhere(out.notes, since: filter.sinceMicros)
+        let leftOut = out.elsewhere > 0 ? "; \(out.elsewhere) reset(s) of other network namespaces of this machine left out" : ""
         let span = "\(iso(p.since)) – \(iso(p.until))"
         let origin = "journal \(p.journal), \(span)"
         let source = FactSource(check: "kernel-trace", origin: origin)
@@ -69,7 +73,8 @@ package enum JournalEvidence {
             let events = rows.map(resetEvent)
             let reasonReported = !out.notes.contains { $0.kind == "limit" && $0.text.contains("no reason field") }
             let reasonNames = Array(Set(events.compactMap(\.reason)))
-            out.facts += TraceSession.facts(events: events, reasonNames: reasonNames, reasonReported: reasonReported, source: source)
+            out.facts += TraceSession.facts(events: events, reasonNames: reasonNames, reasonReported: reasonReported,
+                                            elsewhere: out.elsewhere, source: source)
             // The sample is bounded; the counts are the journal's own.
             let sent = out.summary.filter { $0.direction == "sent" }.reduce(0) { $0 + $1.count }
             out.facts.removeAll { $0.key == "trace.sent" || $0.key == "trace.received" }
@@ -77,7 +82,8 @@ package enum JournalEvidence {
             out.facts.append(Fact(key: "trace.received", value: .int(Int64(out.events - sent)), source: source))
             let causes = out.summary.compactMap(\.cause)
             out.records.append(CheckRecord(id: "kernel-trace", status: causes.isEmpty ? .ok : .finding,
-                                           reason: "\(out.events) reset(s) recorded in \(span) (\(sent) sent, \(out.events - sent) received)",
+                                           reason: "\(out.events) reset(s) recorded in \(span) "
+                                               + "(\(sent) sent, \(out.events - sent) received)" + leftOut,
                                            durationMs: ms()))
         }
         let wire = rows.filter { $0.ttl != nil }.count
@@ -90,6 +96,13 @@ package enum JournalEvidence {
                                            durationMs: ms(), samples: [sample(a, journal: p.journal), sample(b, journal: p.journal)], window: window))
         }
         return out
+    }
+
+    /// The sum of the period's `elsewhere` notes (each starts with its count).
+    static func elsewhere(_ notes: [JournalNote], since: Int64) -> Int {
+        notes.filter { $0.kind == "elsewhere" && $0.timeMicros >= since }.reduce(0) { n, note in
+            n + (Int(note.text.prefix { $0.isNumber }) ?? 0)
+        }
     }
 
     /// Counters as `Name value` lines, the shape the proc-netstat parser reads (as from snmp6).

@@ -22,6 +22,10 @@ package struct RecorderOptions: Sendable {
     package var wire: Bool = true
     package var tracefsRoot: String = TracefsInstance.defaultRoot
     package var isRoot: Bool = geteuid() == 0
+    /// Wall time to file events, boot time for intervals (a seam for the clock-jump test).
+    package var clock: any RecorderClock = SystemRecorderClock()
+    /// The namespace's addresses are read again this often (they change).
+    package var addressInterval: Double = 30
     package init() {}
 }
 
@@ -33,6 +37,9 @@ package struct RecorderStats: Sendable {
     package var counterSnapshots = 0
     package var socketSnapshots = 0
     package var bursts = 0
+    /// Resets of other network namespaces of this machine left out (the tracepoints are global).
+    package var elsewhere = 0
+    package var clockJumps = 0
     package var limits: [String] = []
 }
 
@@ -56,7 +63,12 @@ package final class Recorder: @unchecked Sendable {
     private var wire: RSTWireCapture?
     private var joiner = WireTraceJoin()
     private var recent: [Double] = []
-    private var lastBurst = Date.distantPast
+    private var lastBurst = -Double.infinity
+    private var jumps = ClockJumpDetector()
+    /// `elsewhere` of trace sessions that were replaced (tracefs instance removed), wire-only ones, and the count already noted.
+    private var elsewhereBefore = 0, wireElsewhere = 0, elsewhereNoted = 0
+    private var clock: any RecorderClock { options.clock }
+    private var lostSeen = 0, writeFailing = false
     private var netnsName: String { options.target.display }
     private let runner: CommandRunner
 
@@ -66,12 +78,14 @@ package final class Recorder: @unchecked Sendable {
         self.reasons = reasons
         self.runner = CommandRunner(target: options.target)
         writer.netns = options.target.display
+        filter.ports = Set(options.ports.map(Int.init))
+        filter.loopbackHere = options.target == .host
     }
 
     package var currentStats: RecorderStats { lock.lock(); defer { lock.unlock() }; return stats }
 
     private func note(_ kind: String, _ text: String) {
-        writer.add(JournalNote(timeMicros: Date().journalMicros, kind: kind, netns: netnsName, text: text))
+        writer.add(JournalNote(timeMicros: wallMicros(), kind: kind, netns: netnsName, text: text))
         if kind == "limit" { lock.lock(); stats.limits.append(text); lock.unlock() }
         onNote?(text)
     }
@@ -86,19 +100,23 @@ package final class Recorder: @unchecked Sendable {
         configureJoin()
         await snapshotCounters(trigger: "start")
         onNote?("ready: kernel tracepoints \(trace != nil ? "on" : "off"), RST-only capture \(wire != nil ? "on" : "off")")
-        var lastCounters = Date()
-        var lastAddresses = Date()
+        var lastCounters = clock.boot()
+        var lastAddresses = clock.boot()
+        _ = jumps.check(wall: clock.wall(), boot: clock.boot())
         while !shouldStop() {
             let events = trace?.poll(timeout: 0.2) ?? []
             if trace == nil { try? await Task.sleep(nanoseconds: 200_000_000) }
+            checkClock()
             record(traced: events)
-            if Date().timeIntervalSince(lastCounters) >= options.counterInterval {
-                lastCounters = Date()
+            if clock.boot() - lastCounters >= options.counterInterval {
+                lastCounters = clock.boot()
                 await snapshotCounters(trigger: "interval")
+                noteElsewhere()
                 checkTraceAlive()
+                checkWrites()
             }
-            if options.target != .host && Date().timeIntervalSince(lastAddresses) >= 30 {
-                lastAddresses = Date()
+            if clock.boot() - lastAddresses >= options.addressInterval {
+                lastAddresses = clock.boot()
                 await refreshAddresses()
             }
             if burstDue() {
@@ -106,27 +124,29 @@ package final class Recorder: @unchecked Sendable {
                 await snapshotSockets(trigger: "burst")
             }
         }
-        let before = trace?.events.count ?? 0
-        let all = trace?.stop() ?? []
-        record(traced: Array(all.dropFirst(before)))
+        record(traced: trace?.stop() ?? [])
         wire?.requestStop()
         wire?.join()
         record(traced: [], final: true)
         await snapshotCounters(trigger: "stop")
+        noteElsewhere()
         let s = currentStats
         note("stop", "recorder stopped: \(s.events) reset(s) recorded (\(s.wireOnly) seen only on the wire), \(s.counterSnapshots) counter snapshot(s), \(s.bursts) burst(s); \(writer.dropped) dropped, \(writer.lost) lost")
     }
 
     // MARK: trace
 
-    private func startTrace() {
+    private func startTrace(again: Bool = false) {
         guard options.isRoot else {
             note("limit", "not root: the kernel's RST tracepoints are not recorded (reasons, states, tasks); run as root (or with CAP_SYS_ADMIN + CAP_PERFMON)")
             return
         }
-        var o = TraceSession.Options(filter: TraceFilter(), reasons: reasons)
+        var o = TraceSession.Options(filter: lock.withLock { filter }, reasons: reasons)
         o.root = options.tracefsRoot
+        o.reclaim = again
         let session = TraceSession(options: o)
+        // The journal keeps them: no memory per reset over days of recording.
+        session.keepEvents = false
         do {
             try session.start()
             trace = session
@@ -143,10 +163,12 @@ package final class Recorder: @unchecked Sendable {
     private func checkTraceAlive() {
         guard let t = trace, !FileManager.default.fileExists(atPath: t.instance.path) else { return }
         note("limit", "the tracefs instance \(t.instance.name) was removed under the recorder: resets in between were not traced; setting up a new one")
-        _ = t.stop()
+        record(traced: t.stop())
+        lock.withLock { elsewhereBefore += t.elsewhere }
         trace = nil
-        startTrace()
+        startTrace(again: true)
         configureJoin()
+        if let t = trace { note("limit", "a new tracefs instance \(t.instance.name) is set up: resets are traced again from now on") }
     }
 
     /// Waits for a twin only when both sides run; a firewall is inferred only when the kernel reports reasons
@@ -156,14 +178,52 @@ package final class Recorder: @unchecked Sendable {
         joiner.hold = trace != nil && wire != nil ? 0.3 : 0
     }
 
+    /// The namespace's own addresses (the host's too: a container's resets are not the host's), read in it.
     private func refreshAddresses() async {
-        guard options.target != .host else { return }
         let r = await runner.run(["ip", "-j", "addr"], timeout: 3)
         guard case .exited(0) = r.outcome, let a = try? NetnsAddresses.parse(r.stdout) else {
             note("limit", "could not read the addresses of \(netnsName) (`ip -j addr`): resets cannot be told apart from other namespaces' until it answers")
             return
         }
-        lock.withLock { filter.addresses = Set(a.map(TraceAddress.canonical)) }
+        let addresses = Set(a.map(TraceAddress.canonical))
+        lock.withLock {
+            filter.addresses = addresses
+            filter.ports = Set(options.ports.map(Int.init))
+        }
+        trace?.setAddresses(addresses)
+    }
+
+    /// The wall clock stepped: noted once per jump (intervals run on the boot clock and go on).
+    private func checkClock() {
+        guard let delta = jumps.check(wall: clock.wall(), boot: clock.boot()) else { return }
+        lock.withLock { stats.clockJumps += 1 }
+        note("clock", ClockJumpDetector.text(delta, at: clock.wall()))
+    }
+
+    /// The journal cannot be written (disk full…): the journal cannot say so yet, stderr does (once per episode);
+    /// the rows are counted, and the writer notes the loss in the journal once writing works again.
+    private func checkWrites() {
+        let lost = writer.lost
+        if lost > lostSeen && !writeFailing {
+            let why = writer.lastError.map { "\($0.message)" } ?? "write error"
+            onNote?("the journal cannot be written (\(why)): rows are counted as lost")
+        }
+        writeFailing = lost > lostSeen
+        lostSeen = lost
+    }
+
+    /// Resets of other namespaces left out since the last note: one `elsewhere` note per period.
+    private func noteElsewhere() {
+        let total = lock.withLock { elsewhereBefore + wireElsewhere } + (trace?.elsewhere ?? 0)
+        let new = lock.withLock { () -> Int in
+            let n = total - elsewhereNoted
+            elsewhereNoted = total
+            stats.elsewhere = total
+            return n
+        }
+        guard new > 0 else { return }
+        note("elsewhere", "\(new) reset(s) of other network namespaces of this machine left out (placed by the local address: "
+             + "sent from, or received at, an address \(netnsName) does not have)")
     }
 
     // MARK: wire
@@ -196,19 +256,26 @@ package final class Recorder: @unchecked Sendable {
         let f = filter
         lock.unlock()
         let ports = Set(options.ports.map(Int.init))
-        let kept = traced.filter { e in
-            if !ports.isEmpty && !ports.contains(e.sport) && !ports.contains(e.dport) { return false }
-            return f.matches(e)
+        // The trace session placed them already (by the addresses of its time); the filter again for ports.
+        let kept = traced.filter { e in ports.isEmpty || ports.contains(e.sport) || ports.contains(e.dport) }
+        let offset = clock.wall() - clock.boot()
+        let now = clock.wall()
+        var wireNew = wire?.drain() ?? []
+        if !f.addresses.isEmpty {
+            // Forwarded through the namespace (neither end is its address): not its reset.
+            let isLocal = { (a: String) in f.addresses.contains(TraceAddress.canonical(a)) }
+            let here = wireNew.filter { isLocal($0.src) || isLocal($0.dst) }
+            let away = wireNew.count - here.count
+            if away > 0 { lock.withLock { wireElsewhere += away } }
+            wireNew = here
         }
-        let offset = Self.clockOffset()
-        let now = Date().timeIntervalSince1970
-        let wireNew = wire?.drain() ?? []
         var out = joiner.add(traced: kept.map { e in
             // Times from the boot clock with today's offset: a wall-clock jump moves later events, not earlier ones.
             var e = e
             if trace?.notes.contains(where: { $0.contains("trace_clock") }) == false { e.time = e.traceTime + offset }
             return e
-        }, wire: wireNew, now: final ? .infinity : now, local: f.addresses, traceIdle: traced.isEmpty, wireIdle: wireNew.isEmpty)
+        }, wire: wireNew, now: final ? .infinity : now, local: f.addresses, traceIdle: traced.isEmpty, wireIdle: wireNew.isEmpty,
+                             arrival: clock.boot())
         out = out.filter { j in ports.isEmpty || ports.contains(j.sport) || ports.contains(j.dport) }
         let rows = out.map { $0.journalEvent(netns: netnsName) }
         writer.add(rows)
@@ -216,26 +283,23 @@ package final class Recorder: @unchecked Sendable {
         stats.events += rows.count
         stats.traced += rows.filter { $0.source != "wire" }.count
         stats.wireOnly += rows.filter { $0.source == "wire" }.count
-        recent += rows.map { Double($0.timeMicros) / 1e6 }
-        recent.removeAll { $0 < now - 1 }
+        // Counted on the boot clock: a wall-clock jump neither starts nor hides a burst.
+        let boot = clock.boot()
+        recent += rows.map { _ in boot }
+        recent.removeAll { $0 < boot - 1 }
         lock.unlock()
         if let cb = onEvent { for r in rows { cb(r) } }
     }
 
     private func burstDue() -> Bool {
         lock.lock(); defer { lock.unlock() }
-        guard recent.count >= options.burstThreshold, Date().timeIntervalSince(lastBurst) >= options.burstCooldown else { return false }
-        lastBurst = Date()
+        guard recent.count >= options.burstThreshold, clock.boot() - lastBurst >= options.burstCooldown else { return false }
+        lastBurst = clock.boot()
         stats.bursts += 1
         return true
     }
 
-    static func clockOffset() -> Double {
-        var a = timespec(), b = timespec()
-        clock_gettime(CLOCK_REALTIME, &a)
-        clock_gettime(CLOCK_BOOTTIME, &b)
-        return (Double(a.tv_sec) + Double(a.tv_nsec) / 1e9) - (Double(b.tv_sec) + Double(b.tv_nsec) / 1e9)
-    }
+    private func wallMicros() -> Int64 { Int64((clock.wall() * 1_000_000).rounded()) }
 
     // MARK: snapshots
 
@@ -255,7 +319,7 @@ package final class Recorder: @unchecked Sendable {
             guard k.hasPrefix("nstat."), case .int(let n) = v else { continue }
             counters[String(k.dropFirst(6))] = n
         }
-        writer.add(CounterSnapshot(timeMicros: Date().journalMicros, netns: netnsName, trigger: trigger, counters: counters))
+        writer.add(CounterSnapshot(timeMicros: wallMicros(), netns: netnsName, trigger: trigger, counters: counters))
         lock.withLock { stats.counterSnapshots += 1 }
     }
 
@@ -264,7 +328,7 @@ package final class Recorder: @unchecked Sendable {
         for (kind, argv) in [("listeners", ["ss", "-Hltnp"]), ("sockets", ["ss", "-Htanoi"])] {
             let r = await runner.run(argv, timeout: 3)
             guard case .exited(0) = r.outcome else { continue }
-            writer.add(SocketSnapshot(timeMicros: Date().journalMicros, netns: netnsName, trigger: trigger, kind: kind,
+            writer.add(SocketSnapshot(timeMicros: wallMicros(), netns: netnsName, trigger: trigger, kind: kind,
                                       command: argv.joined(separator: " "), text: String(r.stdout.prefix(4 << 20))))
             lock.withLock { stats.socketSnapshots += 1 }
         }

@@ -58,12 +58,15 @@ package struct WireTraceJoin: Sendable {
     }
 
     /// Adds new events from both sides; returns those that are complete at `now` (`.infinity` = flush).
-    /// `traceIdle` / `wireIdle`: that side had nothing more to deliver now.
+    /// `traceIdle` / `wireIdle`: that side had nothing more to deliver now. `arrival`: a clock that never
+    /// jumps (boot time) for `maxHold`; default `now`. With the wall clock stepped back, an event held by
+    /// wall time alone would wait until the clock caught up again.
     package mutating func add(traced new: [ResetEvent], wire newWire: [WireRST], now: Double, local: Set<String>,
-                             traceIdle: Bool = true, wireIdle: Bool = true) -> [JoinedRST] {
-        let arrival = now.isFinite ? now : Date().timeIntervalSince1970
-        traceClock = max(traceClock, new.map(\.time).max() ?? 0, traceIdle ? arrival - hold : 0)
-        wireClock = max(wireClock, newWire.map(\.time).max() ?? 0, wireIdle ? arrival - hold : 0)
+                             traceIdle: Bool = true, wireIdle: Bool = true, arrival monotonic: Double? = nil) -> [JoinedRST] {
+        let wallNow = now.isFinite ? now : Date().timeIntervalSince1970
+        let arrival = monotonic ?? wallNow
+        traceClock = max(traceClock, new.map(\.time).max() ?? 0, traceIdle ? wallNow - hold : 0)
+        wireClock = max(wireClock, newWire.map(\.time).max() ?? 0, wireIdle ? wallNow - hold : 0)
         traces += new.map { (arrival, $0) }
         for w in newWire {
             let k = Self.key(w.src, w.sport)

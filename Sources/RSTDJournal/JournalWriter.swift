@@ -16,7 +16,7 @@ public final class JournalWriter: @unchecked Sendable {
     private var running = false
     private var thread: Thread?
     private var finished = DispatchSemaphore(value: 0)
-    private var unreportedLoss = 0
+    private var unreported = 0
     /// Retention settings, applied every `retentionEvery` seconds by the writer thread.
     public var maxAge: Double?
     public var maxBytes: Int64?
@@ -57,7 +57,7 @@ public final class JournalWriter: @unchecked Sendable {
         cond.lock()
         let (e, c, s, n) = (events, counters, sockets, notes)
         events = []; counters = []; sockets = []; notes = []
-        var loss = unreportedLoss
+        var loss = unreported
         cond.unlock()
         var allNotes = n
         if loss > 0 {
@@ -68,7 +68,7 @@ public final class JournalWriter: @unchecked Sendable {
             try journal.write(events: e, counters: c, sockets: s, notes: allNotes)
             cond.lock()
             written += e.count
-            unreportedLoss -= loss
+            unreported -= loss
             lastCommit = Date()
             cond.unlock()
             return true
@@ -76,7 +76,7 @@ public final class JournalWriter: @unchecked Sendable {
             loss = e.count + c.count + s.count + n.count
             cond.lock()
             lost += loss
-            unreportedLoss += loss
+            unreported += loss
             lastError = error
             cond.unlock()
             return false
@@ -134,6 +134,9 @@ public final class JournalWriter: @unchecked Sendable {
         cond.unlock()
         if wasRunning { finished.wait() } else { flush() }
     }
+
+    /// Rows lost whose loss is not yet in the journal as a `loss` note (it was still unwritable).
+    public var unreportedLoss: Int { cond.lock(); defer { cond.unlock() }; return unreported }
 
     /// Pending rows not yet committed.
     public var pending: Int { cond.lock(); defer { cond.unlock() }; return events.count }

@@ -11,17 +11,24 @@ package struct TraceFilter: Sendable, Hashable {
     package var peer: String?
     /// Addresses of the namespace being watched; empty = no address restriction.
     package var addresses: Set<String>
+    /// Several ports (the recorder's repeated `--port`); empty = no restriction beyond `port`.
+    package var ports: Set<Int> = []
+    /// Whether a reset on a loopback address (127.0.0.0/8, ::1: every namespace has them, so they cannot be
+    /// placed) is this namespace's: the host recorder keeps them, a namespace's watch leaves them out.
+    package var loopbackHere = false
 
-    package init(port: Int? = nil, peer: String? = nil, addresses: Set<String> = []) {
+    package init(port: Int? = nil, peer: String? = nil, addresses: Set<String> = [], ports: Set<Int> = []) {
         self.port = port
+        self.ports = ports
         self.peer = peer.map(TraceAddress.canonical)
         self.addresses = Set(addresses.map(TraceAddress.canonical))
     }
 
-    package var isEmpty: Bool { port == nil && peer == nil && addresses.isEmpty }
+    package var isEmpty: Bool { port == nil && peer == nil && addresses.isEmpty && ports.isEmpty }
 
     package func matches(_ e: ResetEvent) -> Bool {
         if let port, e.sport != port && e.dport != port { return false }
+        if !ports.isEmpty && !ports.contains(e.sport) && !ports.contains(e.dport) { return false }
         let srcKnown = !TraceAddress.isWildcard(e.src)
         let dstKnown = !(TraceAddress.isWildcard(e.dst) && e.dport == 0)
         if let peer {
@@ -45,6 +52,7 @@ package struct TraceFilter: Sendable, Hashable {
         // A listener RST printed with the listener's wildcard address cannot be placed by address:
         // it is kept (marked as a listener RST); its port was already matched above.
         if e.direction == .sent && TraceAddress.isWildcard(local) { return e.listener }
+        if local == "::1" || local.hasPrefix("127.") { return loopbackHere }
         return addresses.contains(local)
     }
 }

@@ -16,6 +16,8 @@ package final class TraceSession: @unchecked Sendable {
         package var window: Double = 0.02
         /// Ring buffer per CPU; kfree_skb bursts need room between two reads.
         package var bufferKB: Int = 2048
+        /// Take over an instance of the same name this process left (set up again after a removal).
+        package var reclaim = false
         package init(filter: TraceFilter = TraceFilter(), reasons: TraceReasonMap? = nil) {
             self.filter = filter
             self.reasons = reasons
@@ -64,7 +66,7 @@ package final class TraceSession: @unchecked Sendable {
     }
 
     private func setUp() throws(TraceUnavailable) {
-        try instance.create()
+        try instance.create(reclaim: options.reclaim)
         if instance.mountedByUs {
             notes.append("tracefs was not mounted: rstdoctor mounted it at \(options.root) (as systemd does at boot) and leaves it mounted, since other tracers may use it.")
         }
@@ -191,6 +193,13 @@ package final class TraceSession: @unchecked Sendable {
     package var elsewhere: Int {
         lock.lock(); defer { lock.unlock() }
         return correlator.elsewhere
+    }
+
+    /// New addresses of the watched namespace (they change: DHCP, containers coming and going);
+    /// applies to the events completed from now on.
+    package func setAddresses(_ addresses: Set<String>) {
+        lock.lock(); defer { lock.unlock() }
+        correlator.filter.addresses = Set(addresses.map(TraceAddress.canonical))
     }
 
     /// skb:kfree_skb counts by reason (NETFILTER_DROP included) over the session.

@@ -42,11 +42,14 @@ package final class TracefsInstance: @unchecked Sendable {
     /// Makes sure tracefs is mounted at `root` (mounting it, as systemd does at boot, when the
     /// directory is empty; `mountedByUs` tells the caller so it can say so), then creates the
     /// instance directory.
-    package func create() throws(TraceUnavailable) {
+    /// `reclaim`: an instance of this name left by this same process (its tracefs was unmounted and
+    /// mounted again under it) is removed first.
+    package func create(reclaim: Bool = false) throws(TraceUnavailable) {
         try Self.checkLockdown()
         try ensureMounted()
         removeStaleInstances()
-        let r = mkdir(path, 0o700)
+        var r = mkdir(path, 0o700)
+        if r != 0 && errno == EEXIST && reclaim && rmdir(path) == 0 { r = mkdir(path, 0o700) }
         if r != 0 {
             let err = errno
             switch err {

@@ -18,8 +18,9 @@ struct RecordCommand: AsyncParsableCommand {
         discussion: """
             Later, `rstdoctor check --since 2h` diagnoses a past period from the journal. Needs root for \
             the kernel tracepoints and the RST-only capture; without them it records what it can and the \
-            journal says what it could not. Exit codes: 0 stopped by a signal, 2 usage error, 3 could not \
-            run (journal refused or locked).
+            journal says what it could not. Exit codes: 0 stopped by a signal (losses, if any, are in the \
+            journal), 2 usage error, 3 could not run (journal refused or locked), or rows were lost and \
+            the journal could not record even that (disk still full at the end).
             """
     )
 
@@ -130,5 +131,12 @@ struct RecordCommand: AsyncParsableCommand {
         server?.stop()
         let s = recorder.currentStats
         FileHandle.standardError.write(Data("rstdoctor record: stopped; \(s.events) reset(s) recorded, \(writer.dropped) dropped, \(writer.lost) lost; journal \(Sanitize.terminal(path)).\n".utf8))
+        if writer.unreportedLoss > 0 {
+            // The journal cannot say so itself (still unwritable, e.g. the disk still full): the exit code does.
+            let why = writer.lastError.map { Sanitize.terminal($0.message) } ?? "write error"
+            let where_ = Sanitize.terminal((path as NSString).deletingLastPathComponent)
+            throw Failure.couldNotRun("\(writer.unreportedLoss) row(s) could not be written to the journal and the journal "
+                                      + "could not record the loss either (\(why)); free space in \(where_)")
+        }
     }
 }

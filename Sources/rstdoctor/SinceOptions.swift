@@ -68,6 +68,7 @@ struct SinceOptions: ParsableArguments {
             ("since", .string(ISO8601DateFormatter().string(from: r.period.since))),
             ("until", .string(ISO8601DateFormatter().string(from: r.period.until))),
             ("resets", .int(Int64(r.events))),
+            ("elsewhere", .int(Int64(r.elsewhere))),
             ("causes", .array(r.summary.map { s in
                 .object([
                     ("cause", s.cause.map { .string($0) } ?? .null),
@@ -98,7 +99,11 @@ struct SinceOptions: ParsableArguments {
             if !c.topTasks.isEmpty { o += "; tasks " + c.topTasks.map { "\(t($0.0)) (\($0.1))" }.joined(separator: ", ") }
             o += "\n"
         }
-        for n in r.notes where n.kind == "limit" || n.kind == "loss" { o += s.yellow("  note: ") + t(n.text) + "\n" }
+        for n in r.notes where ["limit", "loss", "clock"].contains(n.kind) { o += s.yellow("  note: ") + t(n.text) + "\n" }
+        if r.elsewhere > 0 {
+            o += "  left out: \(r.elsewhere) reset(s) of other network namespaces of this machine (the tracepoints are global; "
+                + "the recorder keeps those sent from or received at its namespace's addresses)\n"
+        }
         if r.summary.isEmpty { o += "  no reset was recorded in this period for this focus\n" }
         o += "  The individual resets: `rstdoctor check --since … --format json` (\"resets\"), or sqlite3 \(t(r.period.journal)) 'SELECT * FROM rst_event'\n"
         return o

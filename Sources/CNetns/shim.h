@@ -1,0 +1,8 @@
+#ifndef RSTDOCTOR_CNETNS_SHIM_H
+#define RSTDOCTOR_CNETNS_SHIM_H
+/* setns(2) is declared by glibc's <sched.h> only under _GNU_SOURCE, which Swift's Glibc module is
+   built without; the declaration below is glibc's own. CLONE_NEWNET is 0x40000000 in <linux/sched.h>. */
+extern int setns(int fd, int nstype);
+/* Moves the calling thread (only it) into the network namespace open at fd: 0, or -1 with errno. */
+static inline int rstd_setns_net(int fd) { return setns(fd, 0x40000000); }
+#endif
