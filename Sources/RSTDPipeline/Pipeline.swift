@@ -80,7 +80,7 @@ package enum Pipeline {
         }
         // The counters' real window (a window cut short by Ctrl-C, or a bundle's): explanations say
         // "in 4s", not the window asked for.
-        if let w = records.compactMap(\.window).first { host.window = w }
+        if let w = records.first(where: { $0.id == "counters" })?.window { host.window = w }
         let given = Set(req.extraRecords.map(\.id))
         records.removeAll { given.contains($0.id) }
         records += req.extraRecords
