@@ -10,7 +10,7 @@ ARGS ?=
 # A module may import only the targets Package.swift lists for it (docs/architecture.md).
 SWIFT_FLAGS ?= --explicit-target-dependency-import-check=error
 
-.PHONY: run test deps embed build release install uninstall lint bench fuzz clean test-browser format format-check
+.PHONY: run test deps embed build release install uninstall lint bench fuzz clean test-browser format format-check man completions
 
 # The binary carries checks/ and knowledge/ (Sources/RSTDData/EmbeddedData.swift).
 embed:
@@ -52,13 +52,34 @@ format:
 format-check:
 	$(SWIFT) format lint --recursive --parallel $(FILES)
 
-install: release
-	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/rstdoctor
+# The man page, from the command definitions (swift-argument-parser's generate-manual plugin).
+MANPAGE := .build/plugins/GenerateManual/outputs/rstdoctor/rstdoctor.1
+man: release
+	$(SWIFT) package plugin generate-manual
+
+# Shell completions from the same definitions; values (formats, check ids, answers, namespaces,
+# listening ports) are completed by asking rstdoctor itself when Tab is pressed.
+completions: release
+	install -d .build/completions
+	.build/release/rstdoctor --generate-completion-script bash > .build/completions/rstdoctor.bash
+	.build/release/rstdoctor --generate-completion-script zsh > .build/completions/_rstdoctor
+	.build/release/rstdoctor --generate-completion-script fish > .build/completions/rstdoctor.fish
+
+install: release man completions
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/rstdoctor $(DESTDIR)$(PREFIX)/share/man/man1 \
+	  $(DESTDIR)$(PREFIX)/share/bash-completion/completions $(DESTDIR)$(PREFIX)/share/zsh/site-functions \
+	  $(DESTDIR)$(PREFIX)/share/fish/vendor_completions.d
 	install -m 0755 .build/release/rstdoctor $(DESTDIR)$(PREFIX)/bin/rstdoctor
 	cp -R checks knowledge $(DESTDIR)$(PREFIX)/share/rstdoctor/
+	install -m 0644 $(MANPAGE) $(DESTDIR)$(PREFIX)/share/man/man1/rstdoctor.1
+	install -m 0644 .build/completions/rstdoctor.bash $(DESTDIR)$(PREFIX)/share/bash-completion/completions/rstdoctor
+	install -m 0644 .build/completions/_rstdoctor $(DESTDIR)$(PREFIX)/share/zsh/site-functions/_rstdoctor
+	install -m 0644 .build/completions/rstdoctor.fish $(DESTDIR)$(PREFIX)/share/fish/vendor_completions.d/rstdoctor.fish
 
 uninstall:
-	rm -f $(DESTDIR)$(PREFIX)/bin/rstdoctor
+	rm -f $(DESTDIR)$(PREFIX)/bin/rstdoctor $(DESTDIR)$(PREFIX)/share/man/man1/rstdoctor.1
+	rm -f $(DESTDIR)$(PREFIX)/share/bash-completion/completions/rstdoctor $(DESTDIR)$(PREFIX)/share/zsh/site-functions/_rstdoctor
+	rm -f $(DESTDIR)$(PREFIX)/share/fish/vendor_completions.d/rstdoctor.fish
 	rm -rf $(DESTDIR)$(PREFIX)/share/rstdoctor
 
 bench: release

@@ -30,15 +30,29 @@ package enum Bundle {
         var schema: String
         var host: HostInfo
         var checks: [Check]
+        /// `--answer` given to `collect`, and facts from `--observe` / `--pcap` (capture, kernel
+        /// trace): `check --from` uses them as the live run did. Absent in older bundles.
+        var answers: [String: String]?
+        var facts: [StoredFact]?
+    }
+
+    /// What a bundle holds.
+    package struct Contents: Sendable {
+        package var records: [CheckRecord]
+        package var host: HostInfo
+        package var answers: [String: String]
+        package var facts: [Fact]
     }
 
     /// Writes the bundle into a new temporary directory beside DIR, then renames it into place,
     /// so an interrupted or failed write never leaves a half-written bundle.
-    package static func write(_ records: [CheckRecord], host: HostInfo, to dir: String) throws(ValidationError) {
+    package static func write(_ records: [CheckRecord], host: HostInfo, answers: [String: String] = [:], facts: [Fact] = [],
+                              to dir: String) throws(ValidationError) {
         let fm = FileManager.default
         if fm.fileExists(atPath: dir) {
             let contents = (try? fm.contentsOfDirectory(atPath: dir)) ?? ["?"]
-            if !contents.isEmpty { throw ValidationError("\(Sanitize.terminal(dir)) already exists and is not empty: choose a new directory for -o") }
+            if !contents.isEmpty { throw ValidationError("\(Sanitize.terminal(dir)) already exists and is not empty: choose a new "
+                + "directory for -o") }
         }
         let parent = (dir as NSString).deletingLastPathComponent.isEmpty ? "." : (dir as NSString).deletingLastPathComponent
         let tmp = parent + "/.rstdoctor-collect-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
@@ -63,19 +77,29 @@ package enum Bundle {
             let enc = JSONEncoder()
             enc.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
             enc.dateEncodingStrategy = .iso8601
-            try enc.encode(Manifest(schema: schema, host: host, checks: checks)).write(to: URL(fileURLWithPath: tmp + "/manifest.json"))
+            try enc.encode(Manifest(schema: schema, host: host, checks: checks, answers: answers.isEmpty ? nil : answers,
+                                    facts: facts.isEmpty ? nil : facts.map(StoredFact.init))).write(to: URL(fileURLWithPath: tmp + "/manifest.json"))
             if fm.fileExists(atPath: dir) { try fm.removeItem(atPath: dir) }
             try fm.moveItem(atPath: tmp, toPath: dir)
         } catch {
-            throw ValidationError("could not write the bundle to \(Sanitize.terminal(dir)): \(error.localizedDescription) — check the path, free space and permissions")
+            throw ValidationError("could not write the bundle to \(Sanitize.terminal(dir)): \(error.localizedDescription) — check the "
+                + "path, free space and permissions")
         }
     }
 
     /// Reads a bundle back into check records. Paths inside the manifest must stay inside DIR.
     package static func read(_ dir: String) throws(ValidationError) -> ([CheckRecord], HostInfo) {
+        let c = try contents(dir)
+        return (c.records, c.host)
+    }
+
+    /// Reads everything a bundle holds: records, the host (with the focus it was collected for),
+    /// answers and observed facts.
+    package static func contents(_ dir: String) throws(ValidationError) -> Contents {
         let manifestPath = dir + "/manifest.json"
         guard let data = FileManager.default.contents(atPath: manifestPath) else {
-            throw ValidationError("\(Sanitize.terminal(dir)) is not a bundle: no readable manifest.json (make one with `rstdoctor collect -o DIR`)")
+            throw ValidationError("\(Sanitize.terminal(dir)) is not a bundle: no readable manifest.json "
+                + "(make one with `rstdoctor collect -o DIR`)")
         }
         let dec = JSONDecoder()
         dec.dateDecodingStrategy = .iso8601
@@ -83,7 +107,8 @@ package enum Bundle {
         do { m = try dec.decode(Manifest.self, from: data) } catch {
             throw ValidationError("\(Sanitize.terminal(manifestPath)) is not a valid rstdoctor manifest: \(error.localizedDescription)")
         }
-        guard m.schema == schema else { throw ValidationError("\(Sanitize.terminal(manifestPath)) has schema \(Sanitize.terminal(m.schema)); this rstdoctor reads \(schema)") }
+        guard m.schema == schema else { throw ValidationError("\(Sanitize.terminal(manifestPath)) has schema "
+            + "\(Sanitize.terminal(m.schema)); this rstdoctor reads \(schema)") }
         var records: [CheckRecord] = []
         for c in m.checks {
             var samples: [RawOutput] = []
@@ -104,6 +129,6 @@ package enum Bundle {
         }
         var host = m.host
         host.source = "bundle \(dir)"
-        return (records, host)
+        return Contents(records: records, host: host, answers: m.answers ?? [:], facts: (m.facts ?? []).map(\.fact))
     }
 }

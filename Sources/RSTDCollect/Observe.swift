@@ -15,6 +15,9 @@ package enum Observation {
     package struct Result: Sendable {
         package var records: [CheckRecord] = []
         package var facts: [Fact] = []
+        /// Set when an input file is not what it claims (not a capture, a link type that cannot be
+        /// decoded, cut short): what happened, how far reading got, what to do. `check` exits 3.
+        package var problem: String?
     }
 
     static func classes(_ catalog: CheckCatalog) throws(KnowledgeProblem) -> CaptureClasses {
@@ -28,20 +31,41 @@ package enum Observation {
         CaptureOptions(port: o.port, peer: o.peer.flatMap { IPAddress($0) })
     }
 
-    /// `--pcap FILE`: classify every RST of a saved capture.
+    /// `--pcap FILE`: classify every RST of a saved capture. A file that is not a capture, whose
+    /// link type cannot be decoded, or that is cut short is a failed record with `problem` set (the
+    /// packets read before the cut are still analysed, but "no RST" is never concluded from them).
     package static func pcap(_ path: String, catalog: CheckCatalog, options o: CollectOptions) -> Result {
         let start = Date()
         let def = catalog.check(CaptureFacts.checkID)
+        let name = Sanitize.line(path)
         do {
             let report = try CaptureFile.analyze(
                 path: path, classes: try classes(catalog), options: captureOptions(o), sink: CaptureFacts.list())
+            if report.packets > 0 && report.tcpPackets == 0 && report.linkType.hasPrefix("DLT ") {
+                let why = "\(name) has link type \(report.linkType), which rstdoctor cannot decode: "
+                    + "\(report.packets) packets read, none as IP/TCP"
+                let problem = "\(why). Capture on an Ethernet, loopback or `any` interface (`tcpdump -i any -w FILE`); "
+                    + "`capinfos \(name)` shows the file's encapsulation."
+                return Result(records: [CheckRecord(id: CaptureFacts.checkID, status: .failed, reason: why, fix: def?.fix)], problem: problem)
+            }
+            if let e = report.error {
+                let why = "\(name) is cut short or damaged: \(report.packets) packets (\(report.rstCount) RST) were read, "
+                    + "the rest is missing — \(e)"
+                let problem = "\(why) Copy the whole file again (a capture still being written is cut short), "
+                    + "or analyse what was read with `rstdoctor capture \(name)`."
+                var rec = CheckRecord(id: CaptureFacts.checkID, status: .failed, reason: why, fix: def?.fix)
+                rec.durationMs = Int(Date().timeIntervalSince(start) * 1000)
+                return Result(records: [rec], facts: CaptureFacts.store(report), problem: problem)
+            }
             var rec = CheckRecord(id: CaptureFacts.checkID, status: .ok, reason: summary(report, what: "the capture \(path)"))
             rec.durationMs = Int(Date().timeIntervalSince(start) * 1000)
             return Result(records: [rec], facts: CaptureFacts.store(report))
         } catch let e as CaptureError {
-            return Result(records: [CheckRecord(id: CaptureFacts.checkID, status: .failed, reason: "could not read \(Sanitize.line(path)): \(e)", fix: def?.fix)])
+            let why = "could not read \(name) as a capture: \(e)"
+            return Result(records: [CheckRecord(id: CaptureFacts.checkID, status: .failed, reason: why, fix: def?.fix)],
+                          problem: "\(e) (`file \(name)` says what it is.)")
         } catch {
-            return Result(records: [CheckRecord(id: CaptureFacts.checkID, status: .failed, reason: "\(error)", fix: def?.fix)])
+            return Result(records: [CheckRecord(id: CaptureFacts.checkID, status: .failed, reason: "\(error)", fix: def?.fix)], problem: "\(error)")
         }
     }
 
@@ -65,7 +89,8 @@ package enum Observation {
         var trace: TraceSession?
         let traceDef = catalog.check("kernel-trace")
         if !o.isRoot {
-            extra.records.append(CheckRecord(id: "kernel-trace", status: .skipped, reason: "tracing the kernel needs root", fix: traceDef?.fix))
+            extra.records.append(CheckRecord(id: "kernel-trace", status: .skipped, reason: "tracing the kernel needs "
+                + "root", fix: traceDef?.fix))
             extra.facts += TraceSession.unavailableFacts(TraceUnavailable("tracing the kernel needs root", fix: "run with sudo"))
         } else {
             // The tracepoints are global: every namespace of the machine reports through them. Only
@@ -88,7 +113,8 @@ package enum Observation {
         var capture: LiveCapture?
         let capDef = catalog.check(CaptureFacts.checkID)
         if !o.isRoot {
-            extra.records.append(CheckRecord(id: CaptureFacts.checkID, status: .skipped, reason: "capturing packets needs root (or CAP_NET_RAW)", fix: capDef?.fix))
+            extra.records.append(CheckRecord(id: CaptureFacts.checkID, status: .skipped, reason: "capturing packets needs root (or "
+                + "CAP_NET_RAW)", fix: capDef?.fix))
         } else {
             do {
                 let netns: String? = switch o.target {
@@ -101,7 +127,8 @@ package enum Observation {
                 try live.start()
                 capture = live
             } catch {
-                extra.records.append(CheckRecord(id: CaptureFacts.checkID, status: .failed, reason: "could not capture: \(error)", fix: capDef?.fix))
+                extra.records.append(CheckRecord(id: CaptureFacts.checkID, status: .failed, reason: "could not capture: "
+                    + "\(error)", fix: capDef?.fix))
             }
         }
 
@@ -131,7 +158,11 @@ package enum Observation {
             (events, foreignListeners) = withoutForeignListeners(events, listeners: records, local: local, catalog: catalog)
             let from = trace.startTime.timeIntervalSince1970, to = (trace.stopTime ?? Date()).timeIntervalSince1970
             coverage = from...max(from, to)
-            var reason = "\(events.count) resets traced in \(Seconds.render(duration))"
+            // A window cut short (Ctrl-C) says so: the counters' record holds the time that really passed.
+            let watched = records.compactMap(\.window).first ?? duration
+            var reason = "\(events.count) resets traced in "
+                + "\(Seconds.render(watched < duration ? (watched * 10).rounded() / 10 : duration))"
+            if watched < duration { reason += " (the \(Seconds.render(duration)) window was stopped early)" }
             for n in trace.notes where n.hasPrefix("tracefs was not mounted") { reason += "; " + n }
             let elsewhere = trace.elsewhere + foreignListeners
             if elsewhere > 0 {
@@ -145,7 +176,8 @@ package enum Observation {
                                               drops: trace.drops, elsewhere: elsewhere, source: source)
         }
         if let report {
-            extra.records.append(CheckRecord(id: CaptureFacts.checkID, status: .ok, reason: summary(report, what: "live capture on \(o.target.display)"),
+            extra.records.append(CheckRecord(id: CaptureFacts.checkID, status: .ok, reason: summary(report, what: "live capture on "
+                + "\(o.target.display)"),
                                              durationMs: Int(Date().timeIntervalSince(started) * 1000)))
             extra.facts += join(CaptureFacts.store(report), events: events, coverage: coverage, local: local)
             // `ss` ran at the end of the window: a RST whose connection is still in TIME-WAIT there hit

@@ -15,6 +15,7 @@ package enum SessionCommands {
     /// What a command's argument is, for completion and help.
     package enum Arg: Sendable, Equatable {
         case command, check, step, cause, question, answer, target, fact, file, format, duration, rankScope
+        case focus, namespace, unit, evidence, pid
     }
 
     package struct Spec: Sendable {
@@ -27,21 +28,47 @@ package enum SessionCommands {
 
     package static let all: [Spec] = [
         Spec(name: "help", aliases: ["?"], usage: "help [command]", summary: "list the commands, or explain one", args: [.command]),
-        Spec(name: "next", aliases: ["n"], usage: "next", summary: "go on to the next troubleshooting step (Enter does the same)", args: []),
-        Spec(name: "step", aliases: [], usage: "step [name|number]", summary: "show where you are, or go to a step: run its checks and ask its questions", args: [.step]),
-        Spec(name: "run", aliases: [], usage: "run <check|step|all>", summary: "run (again) one check, a step's checks, or every check", args: [.target]),
-        Spec(name: "ask", aliases: [], usage: "ask [question]", summary: "ask the most telling open question, or a given one", args: [.question]),
-        Spec(name: "answer", aliases: [], usage: "answer <question> <answer>", summary: "record an answer (an id, a number, or dont-know)", args: [.question, .answer]),
+        Spec(name: "next", aliases: ["n"], usage: "next", summary: "go on to the next troubleshooting step (Enter does the "
+            + "same)", args: []),
+        Spec(name: "step", aliases: [], usage: "step [name|number]", summary: "show where you are, or go to a step: run its checks and "
+            + "ask its questions", args: [.step]),
+        Spec(name: "run", aliases: [], usage: "run <check|step|all>", summary: "run (again) one check, a step's checks, or every "
+            + "check", args: [.target]),
+        Spec(name: "ask", aliases: [], usage: "ask [question]", summary: "ask the most telling open question, or a given "
+            + "one", args: [.question]),
+        Spec(name: "answer", aliases: [], usage: "answer <question> <answer>", summary: "record an answer (an id, a number, or "
+            + "dont-know)", args: [.question, .answer]),
         Spec(name: "rank", aliases: ["ranking"], usage: "rank [all]", summary: "show the current ranking of causes", args: [.rankScope]),
-        Spec(name: "why", aliases: [], usage: "why [question]", summary: "why the pending question is asked: which causes its answer separates, and by how much", args: [.question]),
-        Spec(name: "how", aliases: [], usage: "how <cause>", summary: "the chain of evidence behind a cause: rules, facts, values, sources", args: [.cause]),
-        Spec(name: "facts", aliases: [], usage: "facts [filter]", summary: "list the facts seen so far (known and unknown), optionally only those containing filter", args: [.fact]),
-        Spec(name: "observe", aliases: [], usage: "observe <duration>", summary: "watch live for a while: counters, kernel RST tracepoints and a capture", args: [.duration]),
-        Spec(name: "capture", aliases: [], usage: "capture <file>", summary: "read a pcap / pcapng file and classify its resets", args: [.file]),
-        Spec(name: "report", aliases: [], usage: "report [file] [--format F]", summary: "write the diagnosis up (to the screen, or to a file)", args: [.file, .format]),
-        Spec(name: "save", aliases: [], usage: "save [file]", summary: "save the session (it is also saved after every change)", args: [.file]),
+        Spec(name: "why", aliases: [], usage: "why [question]", summary: "why the pending question is asked: which causes its answer "
+            + "separates, and by how much", args: [.question]),
+        Spec(name: "how", aliases: [], usage: "how <cause>", summary: "the chain of evidence behind a cause: rules, facts, values, "
+            + "sources", args: [.cause]),
+        Spec(name: "facts", aliases: [], usage: "facts [filter]", summary: "list the facts seen so far (known and unknown), optionally "
+            + "only those containing filter", args: [.fact]),
+        Spec(name: "observe", aliases: [], usage: "observe <duration>", summary: "watch live for a while: counters, kernel RST "
+            + "tracepoints and a capture", args: [.duration]),
+        Spec(name: "capture", aliases: [], usage: "capture <file>", summary: "read a pcap / pcapng file and classify its "
+            + "resets", args: [.file]),
+        Spec(name: "report", aliases: [], usage: "report [file] [--format F]", summary: "write the diagnosis up (to the screen, or to "
+            + "a file)", args: [.file, .format]),
+        Spec(name: "save", aliases: [], usage: "save [file]", summary: "save the session (it is also saved after every "
+            + "change)", args: [.file]),
         Spec(name: "load", aliases: [], usage: "load <file>", summary: "continue a saved session", args: [.file]),
-        Spec(name: "quit", aliases: ["exit", "q"], usage: "quit", summary: "end the session (Ctrl-D does the same); it stays saved", args: []),
+        Spec(name: "resets", aliases: [], usage: "resets [all]", summary: "the RSTs seen, in groups per flow and verdict; `all` lists "
+            + "each one", args: [.rankScope]),
+        Spec(name: "focus", aliases: [], usage: "focus [port N|peer ADDR|side client|server|clear]",
+             summary: "show or set what the session looks at (shown in the prompt)", args: [.focus]),
+        Spec(name: "logs", aliases: ["log"], usage: "logs <file>", summary: "read the application's log file (and keep reading "
+            + "it)", args: [.file]),
+        Spec(name: "unit", aliases: [], usage: "unit <name>", summary: "read the application's systemd journal", args: [.unit]),
+        Spec(name: "netns", aliases: [], usage: "netns <name|host>", summary: "look inside a network namespace (or back at this "
+            + "host's)", args: [.namespace]),
+        Spec(name: "pid", aliases: [], usage: "pid <PID>", summary: "look inside a container's network namespace, given a process in "
+            + "it", args: [.pid]),
+        Spec(name: "drop", aliases: [], usage: "drop [check|observe|answer Q|answers|logs]",
+             summary: "list the evidence kept, or forget some of it", args: [.evidence]),
+        Spec(name: "quit", aliases: ["exit", "q"], usage: "quit", summary: "end the session (Ctrl-D does the same); it stays "
+            + "saved", args: []),
     ]
 
     package static var names: [String] { all.map(\.name) }
@@ -91,6 +118,11 @@ package enum SessionCommands {
         package var pending: Question?
         package var factKeys: [String]
         package var reportFormats: [String]
+        /// Listening ports, named network namespaces, systemd units, droppable evidence.
+        package var ports: [String] = []
+        package var namespaces: [String] = []
+        package var units: [String] = []
+        package var evidence: [String] = []
 
         package init(kb: KnowledgeBase, pending: Question?, factKeys: [String], reportFormats: [String]) {
             self.kb = kb
@@ -115,6 +147,8 @@ package enum SessionCommands {
                 if previous.last == "--format" { candidates = c.reportFormats }
                 else if word.hasPrefix("-") { candidates = ["--format"] }
                 else { candidates = nil }
+            } else if spec.name == "focus" || spec.name == "drop", argIndex <= 1 {
+                candidates = values(spec.args[0], previous: previous, context: c)
             } else if argIndex < spec.args.count {
                 candidates = values(spec.args[argIndex], previous: previous, context: c)
             } else {
@@ -145,6 +179,22 @@ package enum SessionCommands {
         case .format: return c.reportFormats
         case .duration: return ["10s", "30s", "1m"]
         case .rankScope: return ["all"]
+        case .focus:
+            if previous.count >= 2 {
+                switch previous[1] {
+                case "port": return c.ports
+                case "side": return ["client", "server"]
+                case "clear": return ["port", "peer", "side"]
+                default: return []
+                }
+            }
+            return ["port", "peer", "side", "clear"]
+        case .namespace: return c.namespaces + ["host"]
+        case .unit: return c.units
+        case .evidence:
+            if previous.count >= 2, previous[1] == "answer" { return c.kb.questions.map(\.id) }
+            return c.evidence
+        case .pid: return []
         }
     }
 

@@ -36,6 +36,8 @@ package struct SessionHooks: Sendable {
     package var report: (@Sendable (_ diagnosis: Diagnosis, _ kb: KnowledgeBase, _ format: String) throws -> String)?
     /// The formats `report` accepts; text and json are always there (built in).
     package var reportFormats: [String]
+    /// The systemd units of this host, for completing `unit`.
+    package var units: (@Sendable () -> [String])?
 
     package init(observe: (@Sendable (Double, CollectOptions) async throws -> SessionEvidence)? = nil,
                 capture: (@Sendable (String, CollectOptions) async throws -> SessionEvidence)? = nil,

@@ -21,6 +21,9 @@ package final class InterruptGate: @unchecked Sendable {
         /// A plain reader blocks in fgets: Ctrl-C can only end the session.
         case plainReading
         case running(@Sendable () -> Void)
+        /// An observation window: the first Ctrl-C ends the window early (what was gathered is
+        /// kept, the closing readings are taken), a second one cancels it.
+        case window(stopped: Bool, cancel: @Sendable () -> Void)
     }
 
     private let lock = NSLock()
@@ -48,7 +51,10 @@ package final class InterruptGate: @unchecked Sendable {
     func set(_ m: Mode) {
         lock.lock(); defer { lock.unlock() }
         mode = m
-        if case .running = m { cancelledFlag = false }
+        switch m {
+        case .running, .window: cancelledFlag = false
+        default: break
+        }
     }
 
     package func idle() { set(.idle) }
@@ -71,21 +77,50 @@ package final class InterruptGate: @unchecked Sendable {
         return (value, was)
     }
 
+    /// Runs an observation window that Ctrl-C ends early (the work sees `Cleanup.interruptSignal`
+    /// and stops waiting) and a second Ctrl-C cancels. Returns the result and whether Ctrl-C came.
+    package func stoppable<T: Sendable>(started: () -> Void = {}, _ work: @escaping @Sendable () async -> T) async -> (T, Bool) {
+        let task = Task { await work() }
+        set(.window(stopped: false, cancel: { task.cancel() }))
+        started()
+        let value = await task.value
+        let was = cancelled
+        set(.idle)
+        // The early stop must not leak into the next command: its checks would be cut short.
+        Cleanup.shared.clearInterrupt()
+        return (value, was)
+    }
+
     func deliver(_ sig: Int32) {
         // The session survives every Ctrl-C: none counts as the "second signal" that quits a check.
         if sig == SIGINT { Cleanup.shared.clearInterrupt() }
         lock.lock()
         let m = mode
-        if sig == SIGINT, case .running = m { cancelledFlag = true }
+        if sig == SIGINT {
+            switch m {
+            case .running: cancelledFlag = true
+            case .window(false, let cancel):
+                cancelledFlag = true
+                mode = .window(stopped: true, cancel: cancel)
+            default: break
+            }
+        }
         lock.unlock()
         if sig != SIGINT {
             if case .running(let cancel) = m { cancel() }
+            if case .window(_, let cancel) = m { cancel() }
             message("\nrstdoctor: stopped by signal \(sig); the session is saved — `rstdoctor diagnose --resume` continues it\n")
             Cleanup.shared.runAll()
             exit(128 + sig)
         }
         switch m {
         case .running(let cancel):
+            message("\n(cancelling…)\n")
+            cancel()
+        case .window(false, _):
+            message("\n(stopping the window early: taking the closing readings and keeping what was seen; Ctrl-C again cancels it)\n")
+            Cleanup.shared.stopEarly(sig)
+        case .window(true, let cancel):
             message("\n(cancelling…)\n")
             cancel()
         case .reading(let fd):

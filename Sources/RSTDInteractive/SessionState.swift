@@ -26,6 +26,8 @@ package struct SessionState: Codable, Sendable {
         package var window: Double
         package var logs: [String]
         package var units: [String]
+        /// Which side of the connections this host is: "client" (it connects) or "server" (it listens).
+        package var side: String?
 
         package init(port: Int? = nil, peer: String? = nil, netns: String? = nil, pid: Int32? = nil, bundle: String? = nil,
                     window: Double = 1, logs: [String] = [], units: [String] = []) {
@@ -54,12 +56,18 @@ package struct SessionState: Codable, Sendable {
     package var records: [CheckRecord] = []
     /// Facts from observe / capture hooks, kept with their sources.
     package var facts: [StoredFact] = []
+    /// Records brought by `observe` / `capture` (check id → what brought it, e.g. "observe 10s at
+    /// 20:45:39"): kept until `drop`, never replaced by a check that cannot see them (a plain run of
+    /// `capture` or `kernel-trace` only says "not observing"). Optional: older files lack it.
+    package var observed: [String: String]?
     /// Index into the knowledge base's steps of the step being walked; nil before the first.
     package var step: Int?
     /// Steps whose checks ran and whose questions were asked.
     package var stepsDone: [String] = []
     /// The question waiting for an answer, if any.
     package var pending: String?
+    /// The item of the opening interview (port, peer, side, logs, netns) being asked, if any.
+    package var interview: String?
     /// Whether the closing sweep (after the last step) happened.
     package var finished: Bool = false
     /// The commands typed, newest last (bounded).
@@ -139,62 +147,6 @@ package struct SessionState: Codable, Sendable {
         dec.dateDecodingStrategy = .iso8601
         do { return try dec.decode(SessionState.self, from: data) } catch {
             throw ValidationError("\(Sanitize.terminal(path)) is a damaged session file (\(Sanitize.line(describe(error)))): start a new session or `load` another file")
-        }
-    }
-}
-
-/// A fact kept in a session file (facts from hooks: captures, traces, observed counters).
-package struct StoredFact: Codable, Sendable, Equatable {
-    package var key: String
-    package var value: StoredValue?
-    package var unknown: String?
-    package var check: String
-    package var origin: String?
-
-    package init(_ f: Fact) {
-        key = f.key
-        value = f.value.map(StoredValue.init)
-        unknown = f.unknownReason
-        check = f.source.check
-        origin = f.source.origin
-    }
-
-    package var fact: Fact {
-        let src = FactSource(check: check, origin: origin)
-        if let v = value?.factValue { return Fact(key: key, value: v, source: src) }
-        return Fact(key: key, unknown: unknown ?? "unknown", source: src)
-    }
-}
-
-/// A FactValue as JSON: `{"type": "int", "value": 3}`; records as a list of field → StoredValue.
-package struct StoredValue: Codable, Sendable, Equatable {
-    package var type: FactType
-    package var number: Double?
-    package var text: String?
-    package var flag: Bool?
-    package var records: [[String: StoredValue]]?
-
-    package init(_ v: FactValue) {
-        type = v.type
-        switch v {
-        // Integers also keep their digits: a Double is exact only up to 2^53, counters go to 2^64.
-        case .int, .uint: number = v.number; text = v.display
-        case .double(let d), .duration(let d): number = d
-        case .bool(let b): flag = b
-        case .string(let s): text = s
-        case .records(let rs): records = rs.map { $0.mapValues(StoredValue.init) }
-        }
-    }
-
-    package var factValue: FactValue? {
-        switch type {
-        case .int: text.flatMap(FactValue.init(integerText:)) ?? number.flatMap { $0.isFinite && abs($0) < 9.2e18 ? .int(Int64($0)) : nil }
-        case .double: number.map { .double($0) }
-        case .duration: number.map { .duration($0) }
-        case .bool: flag.map { .bool($0) }
-        case .string: text.map { .string($0) }
-        case .records:
-            records.map { rs in .records(rs.map { r in r.compactMapValues { $0.factValue } }) }
         }
     }
 }

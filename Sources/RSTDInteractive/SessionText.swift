@@ -19,6 +19,14 @@ package enum SessionText {
 
     static func pctShort(_ p: Double) -> String { "\(Int((p * 100).rounded()))%" }
 
+    /// A local wall-clock time, HH:MM:SS.
+    static func clock(_ d: Date) -> String {
+        let f = DateFormatter()
+        f.locale = Locale(identifier: "en_US_POSIX")
+        f.dateFormat = "HH:mm:ss"
+        return f.string(from: d)
+    }
+
     /// Wraps text to `width` columns with an indent (knowledge texts are long single lines).
     package static func wrap(_ text: String, indent: Int = 2, width: Int = 78) -> String {
         let pad = String(repeating: " ", count: indent)
@@ -189,31 +197,6 @@ package enum SessionText {
         return out
     }
 
-    /// `why`: which causes a question separates, by how much, and what each answer would do.
-    package static func why(_ sc: QuestionChoice.Scored, style s: Style) -> String {
-        let q = sc.question
-        var out = "I ask \(s.bold(t(q.id))) (“\(t(q.text))”) because its answer is expected to remove "
-        out += String(format: "%.2f", sc.gain) + " of the " + String(format: "%.2f", sc.entropy) + " bits of uncertainty left about the cause"
-        out += " (expected information gain).\n"
-        if sc.separates.isEmpty {
-            out += "  No answer moves any cause: the rules do not use this question yet.\n"
-        } else {
-            out += "  It separates:\n"
-            let width = min(26, sc.separates.map(\.cause.count).max() ?? 20)
-            for sep in sc.separates.prefix(5) {
-                out += "    " + t(sep.cause).padding(toLength: width, withPad: " ", startingAt: 0)
-                out += "  \(pct(sep.low)) if \(t(sep.lowAnswer))  …  \(pct(sep.high)) if \(t(sep.highAnswer))\n"
-            }
-        }
-        out += "  What each answer would do (chance of that answer, then the leader):\n"
-        for (i, o) in sc.outcomes.enumerated() {
-            let lead = o.causes.first.map { "\(t($0.cause.id)) \(pctShort($0.probability))" } ?? "-"
-            out += "    \(i + 1)) " + t(o.answer.id).padding(toLength: 14, withPad: " ", startingAt: 0) + " \(pct(o.probability))   leader: \(lead)\n"
-        }
-        out += sc.changesTop ? "  At least one answer changes the top of the ranking.\n"
-                             : "  No answer changes the top of the ranking.\n"
-        return out
-    }
 
     /// `facts [filter]`: known facts with values and sources, unknown ones with the reason.
     package static func facts(_ d: Diagnosis, filter: String?, style s: Style, limit: Int = 400) -> String {

@@ -9,6 +9,12 @@ package struct Cause: Sendable {
         /// The exact change to consider (sysctl, nft rule, setting): shown, never applied.
         package var change: String?
         package var verify: String?
+
+        package init(text: String, change: String? = nil, verify: String? = nil) {
+            self.text = text
+            self.change = change
+            self.verify = verify
+        }
     }
 
     package var id: String

@@ -48,11 +48,18 @@ package enum Pipeline {
         var records: [CheckRecord]
         var host: HostInfo
         var extraFacts = req.extraFacts
-        let o = req.collect
+        var answers = req.answers
+        var o = req.collect
         if let dir = req.bundle {
-            (records, host) = try Bundle.read(dir)
-            host.port = o.port.map(Int.init)
-            host.peer = o.peer
+            // The bundle keeps the focus, answers and observed facts it was collected with; options
+            // given now take precedence.
+            let b = try Bundle.contents(dir)
+            records = b.records
+            host = b.host
+            if let p = o.port { host.port = Int(p) } else { o.port = host.port.flatMap { UInt16(exactly: $0) } }
+            if let p = o.peer { host.peer = p } else { o.peer = host.peer }
+            answers = b.answers.merging(req.answers) { _, new in new }
+            extraFacts += b.facts
         } else if let d = req.observe {
             let (recs, extra) = await Observation.observe(duration: d, catalog: kb.catalog, options: o)
             records = recs + extra.records
@@ -71,10 +78,15 @@ package enum Pipeline {
             records += r.records
             extraFacts += r.facts
         }
+        // The counters' real window (a window cut short by Ctrl-C, or a bundle's): explanations say
+        // "in 4s", not the window asked for.
+        if let w = records.first(where: { $0.id == "counters" })?.window { host.window = w }
+        let given = Set(req.extraRecords.map(\.id))
+        records.removeAll { given.contains($0.id) }
         records += req.extraRecords
         let context = EvidenceBuilder.contextFacts(port: o.port, peer: o.peer, window: host.window, netns: host.netns)
         return diagnose(kb: kb, records: records, extraFacts: context + extraFacts, host: host,
-                                  answers: req.answers, knowledgeProblems: knowledgeProblems)
+                                  answers: answers, knowledgeProblems: knowledgeProblems)
     }
 
     /// The checks' records to facts (each parsed by its check's parser), then inference.

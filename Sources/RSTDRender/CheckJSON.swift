@@ -28,6 +28,13 @@ package enum CheckJSON {
                 ("score", .double((c.score * 1000).rounded() / 1000)),
                 ("for", .array(c.forEvidence.map(evidence))),
                 ("against", .array(c.against.map(evidence))),
+                // The remedies with this run's port, peer and listener filled in (shown, never applied).
+                ("remedies", .array(Remedies.concrete(c, facts: d.facts).map { r in
+                    .object([
+                        ("text", .string(r.text)), ("change", r.change.map(JSON.string) ?? .null),
+                        ("verify", r.verify.map(JSON.string) ?? .null),
+                    ])
+                })),
                 ("unknown", .array(c.unknown.map { .string($0.key) })),
                 ("unknown_reasons", .object(c.unknown.map { ($0.key, .string($0.reason)) })),
             ])

@@ -15,8 +15,8 @@ package enum HTMLReport {
     static let css = """
     body{font:14px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;color:#1c2833;max-width:1100px;margin:24px auto;padding:0 16px}
     h1{font-size:22px;margin-bottom:4px}h2{border-bottom:2px solid #d5d8dc;padding-bottom:4px;margin-top:32px}h3{margin-bottom:6px}
-    table{border-collapse:collapse;margin:8px 0 16px;max-width:100%}th,td{border:1px solid #d5d8dc;padding:4px 8px;text-align:left;vertical-align:top;overflow-wrap:anywhere}
-    th{background:#f4f6f7}code,pre{font-family:ui-monospace,"DejaVu Sans Mono",monospace;font-size:12.5px}
+    table{border-collapse:collapse;margin:8px 0 16px;max-width:100%}th,td{border:1px solid #d5d8dc;padding:4px 8px;text-align:left;vertical-align:top;overflow-wrap:break-word;word-break:normal;hyphens:none}
+    th{background:#f4f6f7;white-space:nowrap}code,pre{font-family:ui-monospace,"DejaVu Sans Mono",monospace;font-size:12.5px}
     pre{background:#f4f6f7;padding:8px 10px;border-radius:4px;overflow-x:auto;white-space:pre-wrap}
     .likely{color:#c0392b;font-weight:bold}.possible{color:#b9770e;font-weight:bold}.unlikely{color:#7f8c8d}
     .for{color:#c0392b}.against{color:#1e8449}.unseen{color:#7f8c8d}

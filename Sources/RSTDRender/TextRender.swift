@@ -68,7 +68,7 @@ package enum TextRender {
         if !likely.isEmpty {
             out += "\n" + s.bold("What to consider") + " (shown, never applied)\n"
             for c in likely {
-                for r in c.cause.remedies.prefix(2) {
+                for r in Remedies.concrete(c, facts: d.facts).prefix(2) {
                     out += "  • \(c.cause.id): \(r.text)\n"
                     if let ch = r.change { out += "      change: " + s.cyan(ch) + "\n" }
                     if let v = r.verify { out += "      verify: \(v)\n" }

@@ -14,11 +14,14 @@ package final class Cleanup: @unchecked Sendable {
     private var sources: [DispatchSourceSignal] = []
     private var interruptHandlers: [Int: @Sendable (Int32) -> Void] = [:]
     private var firstInterrupt: Int32?
+    /// A stop asked for by a caller that handles Ctrl-C itself (`stopEarly`): long operations end
+    /// early as for an interrupt, but a later signal does not count as the second one.
+    private var requestedStop: Int32?
 
     /// The signal (SIGINT, SIGTERM) that asked a long operation to stop early, if one came.
     package var interruptSignal: Int32? {
         lock.lock(); defer { lock.unlock() }
-        return firstInterrupt
+        return firstInterrupt ?? requestedStop
     }
 
     /// Forgets the last interrupt, for a caller that handles every Ctrl-C itself (the REPL cancels the
@@ -26,6 +29,15 @@ package final class Cleanup: @unchecked Sendable {
     package func clearInterrupt() {
         lock.lock(); defer { lock.unlock() }
         firstInterrupt = nil
+        requestedStop = nil
+    }
+
+    /// Ends the running observation window early, as a first interrupt would (its closing readings
+    /// are still taken), without arming the "second signal quits" path: the guided session's Ctrl-C
+    /// during `observe`. `clearInterrupt` ends it.
+    package func stopEarly(_ sig: Int32 = SIGINT) {
+        lock.lock(); defer { lock.unlock() }
+        requestedStop = sig
     }
 
     /// Sleeps for `seconds`, or less when SIGINT/SIGTERM asks to stop early (an observation window

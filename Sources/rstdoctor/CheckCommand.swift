@@ -25,13 +25,15 @@ struct CheckCommand: AsyncParsableCommand {
     @OptionGroup var period: SinceOptions
 
     @Option(help: "Output format: text, json, openmetrics (node_exporter textfile collector).")
-    var format: String = "text"
+    var format: CheckFormat = .text
 
     @Flag(help: "Show every cause and every unseen fact.")
     var verbose = false
 
+    @Flag(help: "List every RST one by one after the groups (text format).")
+    var resets = false
+
     func run() async throws {
-        guard ["text", "json", "openmetrics"].contains(format) else { throw Failure.usage("unknown --format '\(Sanitize.terminal(format))': use text, json or openmetrics") }
         let (kb, problems) = try knowledge.load()
         var req = try evidence.request(kb: kb)
         let journal = try period.apply(to: &req)
@@ -43,14 +45,19 @@ struct CheckCommand: AsyncParsableCommand {
         defer { Cleanup.shared.removeInterruptHandler(interrupt) }
         let d = try await Pipeline.run(req, kb: kb, knowledgeProblems: problems.count)
         switch format {
-        case "json":
+        case .json:
             var doc = CheckJSON.render(d)
             if let journal, case .object(let kv) = doc { doc = .object(kv + [("journal", SinceOptions.json(journal))]) }
             print(doc.serialized())
-        case "openmetrics": print(OpenMetrics.render(d), terminator: "")
-        default:
+        case .openmetrics: print(OpenMetrics.render(d), terminator: "")
+        case .text:
             let style = Style(enabled: Terminal.colourOnStdout())
             print(TextRender.render(d, style: style, verbose: verbose), terminator: "")
+            // Resets in groups (per flow, port and verdict), single RSTs only with --resets.
+            if !ResetSummary.groups(d.facts).isEmpty || resets {
+                print("\nResets" + (resets ? "" : " (`--resets` lists them one by one)"))
+                print(ResetSummary.text(d.facts, singles: resets), terminator: "")
+            }
             if let journal { print(SinceOptions.text(journal, style: style), terminator: "") }
         }
         if let sig = Cleanup.shared.interruptSignal {

@@ -39,14 +39,16 @@ struct DiagnoseCommand: AsyncParsableCommand {
         let (kb, problems) = try knowledge.load()
         let path = try session.map { try Validate.path($0) } ?? SessionState.defaultPath()
         if !evidence.only.isEmpty || !evidence.skip.isEmpty {
-            throw Failure.usage("diagnose walks every step; --only/--skip are for `check`. Inside the session, `run CHECK` runs one check.")
+            throw Failure.usage("diagnose walks every step; --only/--skip are for `check`. Inside the session, `run CHECK` runs one "
+                + "check.")
         }
         var state: SessionState
         var notice: String?
         if resume {
             let e = evidence
             if e.port != nil || e.peer != nil || e.netns != nil || e.pid != nil || e.from != nil || !e.answers.isEmpty || !e.logs.isEmpty || !e.units.isEmpty {
-                throw Failure.usage("--resume continues the saved session with its own focus and answers: drop the other options, or start a new session without --resume")
+                throw Failure.usage("--resume continues the saved session with its own focus and answers: drop the other options, or "
+                    + "start a new session without --resume")
             }
             state = try SessionState.load(from: path)
         } else {
@@ -76,13 +78,19 @@ struct DiagnoseCommand: AsyncParsableCommand {
         let gate = InterruptGate()
         gate.install()
         defer { gate.uninstall() }
-        let hooks = SessionHooks(
+        let units = terminal ? await Self.serviceUnits() : []
+        var hooks = SessionHooks(
             observe: { seconds, options in
                 let (records, extra) = await Observation.observe(duration: seconds, catalog: kb.catalog, options: options)
                 let resets = extra.facts.first { $0.key == "capture.rst.count" }?.value?.display ?? "?"
                 let traced = extra.facts.first { $0.key == "trace.sent" }?.value?.display ?? "?"
+                // Stopped early with Ctrl-C: the counters' record holds the time that really passed.
+                let watched = records.compactMap(\.window).first.map { min($0, seconds) } ?? seconds
+                let span = watched < seconds ? "\(Seconds.render((watched * 10).rounded() / 10)) of "
+                    + "\(Seconds.render(seconds))" : Seconds.render(seconds)
                 return SessionEvidence(records: records + extra.records, facts: extra.facts,
-                                       summary: "watched \(Seconds.render(seconds)): \(resets) RSTs captured, \(traced) sent by this host's TCP stack (kernel trace)")
+                                       summary: "watched \(span): \(resets) RSTs captured, \(traced) sent by this host's TCP stack "
+                                           + "(kernel trace)")
             },
             capture: { path, options in
                 let r = Observation.pcap(path, catalog: kb.catalog, options: options)
@@ -93,8 +101,11 @@ struct DiagnoseCommand: AsyncParsableCommand {
                 return f.render(d)
             },
             reportFormats: ["text"] + ReportFormat.allCases.map(\.rawValue))
+        hooks.units = { units }
         let s = try Session(kb: kb, state: state, path: path, output: output, style: style, hooks: hooks, gate: gate,
                             knowledgeProblems: problems.count)
+        // On a terminal a session that knows nothing of the problem asks for the focus first.
+        s.asksFocus = terminal
         if resume { await s.resume(from: path) } else { await s.start(notice: notice) }
         let reader: LineReader
         if terminal {
@@ -107,5 +118,14 @@ struct DiagnoseCommand: AsyncParsableCommand {
         }
         let code = await REPL.run(s, reader: reader, output: output, gate: gate)
         if code != 0 { throw ExitCode(code) }
+    }
+
+    /// The service units systemd knows, for completing `unit` (none without systemd).
+    static func serviceUnits() async -> [String] {
+        let r = await CommandRunner().run(["systemctl", "list-units", "--type=service", "--all", "--plain", "--no-legend", "--no-pager"], timeout: 2)
+        guard case .exited(0) = r.outcome else { return [] }
+        return r.stdout.split(separator: "\n").compactMap { line in
+            line.split(separator: " ").first.map { String($0.hasSuffix(".service") ? $0.dropLast(8) : $0) }
+        }
     }
 }

@@ -40,20 +40,21 @@ struct KnowledgeCommand: ParsableCommand {
 
     struct List: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "List checks, causes, questions, steps or facts.")
+        enum What: String, ExpressibleByArgument, CaseIterable { case checks, causes, questions, steps, facts }
+
         @Argument(help: "checks, causes, questions, steps or facts.")
-        var what: String
+        var what: What
         @OptionGroup var knowledge: KnowledgeOptions
 
         func run() throws {
             let (kb, _) = try knowledge.load()
             switch what {
-            case "checks": for c in kb.checks { print("\(c.id.padding(toLength: 16, withPad: " ", startingAt: 0)) \(c.step.padding(toLength: 18, withPad: " ", startingAt: 0)) \(c.title)") }
-            case "causes": for c in kb.causes { print("\(c.id.padding(toLength: 26, withPad: " ", startingAt: 0)) prior \(c.prior)  \(c.title)") }
-            case "questions":
+            case .checks: for c in kb.checks { print("\(c.id.padding(toLength: 16, withPad: " ", startingAt: 0)) \(c.step.padding(toLength: 18, withPad: " ", startingAt: 0)) \(c.title)") }
+            case .causes: for c in kb.causes { print("\(c.id.padding(toLength: 26, withPad: " ", startingAt: 0)) prior \(c.prior)  \(c.title)") }
+            case .questions:
                 for q in kb.questions { print("\(q.id): \(q.text)\n    answers: \(q.answers.map(\.id).joined(separator: ", "))") }
-            case "steps": for s in kb.steps { print("\(s.id.padding(toLength: 18, withPad: " ", startingAt: 0)) \(s.title): \(s.purpose)") }
-            case "facts": for k in kb.declarations.keys.sorted() { let d = kb.declarations[k]!; print("\(k)  \(d.type.rawValue)  (\(d.file):\(d.line))") }
-            default: throw Failure.usage("unknown list '\(Sanitize.terminal(what))': use checks, causes, questions, steps or facts")
+            case .steps: for s in kb.steps { print("\(s.id.padding(toLength: 18, withPad: " ", startingAt: 0)) \(s.title): \(s.purpose)") }
+            case .facts: for k in kb.declarations.keys.sorted() { let d = kb.declarations[k]!; print("\(k)  \(d.type.rawValue)  (\(d.file):\(d.line))") }
             }
         }
     }

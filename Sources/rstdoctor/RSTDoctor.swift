@@ -42,17 +42,49 @@ struct RSTDoctor: AsyncParsableCommand {
         commandName: "rstdoctor",
         abstract: "Find out why TCP connections are reset (\"connection reset by peer\") on this Linux host.",
         discussion: """
-        Exit codes: 0 no likely cause found, 1 a likely cause found, 2 usage error, 3 could not run,
-        130/143 interrupted by SIGINT/SIGTERM (check prints what it gathered first).
+        Exit codes: 0 no likely cause found, 1 a likely cause found, 2 usage error, 3 could not run
+        (including an input file that is not what it claims: --pcap not a capture, of a link type rstdoctor cannot
+        decode, or cut short; a missing --log; a --from that is not a bundle), 130/143 interrupted by SIGINT/SIGTERM
+        (check prints what it gathered first).
         Read-only: rstdoctor never changes sysctls, firewall rules, addresses or sockets.
         """,
-        subcommands: [DiagnoseCommand.self, CheckCommand.self, ReportCommand.self, CollectCommand.self, WatchCommand.self, RecordCommand.self, CaptureCommand.self, KnowledgeCommand.self],
+        version: RSTDoctor.version,
+        subcommands: [
+            DiagnoseCommand.self, CheckCommand.self, ReportCommand.self, CollectCommand.self, WatchCommand.self, RecordCommand.self,
+            CaptureCommand.self, KnowledgeCommand.self,
+        ],
         defaultSubcommand: DiagnoseCommand.self
     )
+
+    /// The version `--version` prints and the reports carry.
+    static let version = "0.15.0"
+
+    /// The subcommands' names, for "unknown subcommand" (the default subcommand would otherwise
+    /// take any word as its own unexpected argument).
+    static var subcommandNames: [String] {
+        configuration.subcommands.compactMap { $0.configuration.commandName } + ["help"]
+    }
+
+    /// A first word that is neither an option nor a subcommand: lists the subcommands.
+    static func unknownSubcommand(_ args: [String]) -> String? {
+        guard let first = args.first, !first.hasPrefix("-"), !subcommandNames.contains(first) else { return nil }
+        let near = DidYouMean.nearest(first, in: subcommandNames).map { " Did you mean `rstdoctor \($0)`?" } ?? ""
+        var text = "'\(Sanitize.terminal(first))' is not a rstdoctor command.\(near) The commands:\n"
+        for c in configuration.subcommands {
+            let name = c.configuration.commandName ?? ""
+            text += "  " + name.padding(toLength: 10, withPad: " ", startingAt: 0) + " " + c.configuration.abstract + "\n"
+        }
+        text += "`rstdoctor` alone starts the guided session; `rstdoctor COMMAND --help` explains one."
+        return text
+    }
 
     /// ArgumentParser exits 64 on usage errors; rstdoctor documents 2.
     static func main() async {
         Cleanup.shared.installSignalHandlers()
+        if let message = unknownSubcommand(Array(CommandLine.arguments.dropFirst())) {
+            FileHandle.standardError.write(Data("rstdoctor: \(message)\n".utf8))
+            Glibc.exit(Exit.usage)
+        }
         do {
             var command = try parseAsRoot()
             if var async = command as? AsyncParsableCommand {
@@ -78,7 +110,8 @@ struct RSTDoctor: AsyncParsableCommand {
                 Glibc.exit(Exit.clean)
             }
             if let e = error as? ExitCode { Glibc.exit(e.rawValue) }
-            FileHandle.standardError.write(Data((fullMessage(for: error) + "\n").utf8))
+            // argument-parser quotes the refused value as typed: no escape sequence reaches the terminal.
+            FileHandle.standardError.write(Data((Sanitize.terminal(fullMessage(for: error)) + "\n").utf8))
             Glibc.exit(code == .validationFailure ? Exit.usage : Exit.couldNotRun)
         }
     }

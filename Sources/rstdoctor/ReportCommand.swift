@@ -31,7 +31,7 @@ struct ReportCommand: AsyncParsableCommand {
     @OptionGroup var period: SinceOptions
 
     @Option(help: "Output format: markdown, html, json.")
-    var format: String = "markdown"
+    var format: ReportFormat = .markdown
 
     @Option(name: .shortAndLong, help: ArgumentHelp("Write the report to FILE (atomically) instead of standard output.", valueName: "FILE"))
     var output: String?
@@ -43,9 +43,7 @@ struct ReportCommand: AsyncParsableCommand {
     var session: String?
 
     func run() async throws {
-        guard let fmt = ReportFormat(name: format) else {
-            throw Failure.usage("unknown --format '\(Sanitize.terminal(format))': use markdown, html or json")
-        }
+        let fmt = format
         let outPath = try output.map { try Validate.path($0) }
         let (kb, problems) = try knowledge.load()
         let text: String

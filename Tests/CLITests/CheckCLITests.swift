@@ -47,7 +47,7 @@ final class CheckCLITests: XCTestCase {
 
     func testUsageErrorsExit2WithAMessage() throws {
         let cases: [[String]] = [
-            ["check", "--port", "0"], ["check", "--port", "http"], ["check", "--port", "65536"],
+            ["check", "--port", "0"], ["check", "--port", "no-such-service"], ["check", "--port", "65536"],
             ["check", "--peer", "10.0.0.1;id"], ["check", "--peer", "$(id)"], ["check", "--peer", "example.com"],
             ["check", "--netns", "../../etc/passwd"], ["check", "--netns", "eth0;id"], ["check", "--netns", "rstd-does-not-exist"],
             ["check", "--pid", "$(id)"], ["check", "--pid", "-1"],

@@ -84,13 +84,13 @@ final class ReportCLITests: XCTestCase {
         try "not json".write(toFile: dir + "/bad.json", atomically: true, encoding: .utf8)
         try #"{"schema":"rstdoctor.session/1"}"#.write(toFile: dir + "/session.json", atomically: true, encoding: .utf8)
         let cases: [([String], String)] = [
-            (["report", "--format", "pdf"], "use markdown, html or json"),
+            (["report", "--format", "pdf"], "'markdown', 'html' or 'json'"),
             (["report", "--merge", dir + "/bad.json"], "bad.json is not valid JSON"),
             (["report", "--merge", dir + "/nope.json"], "cannot read"),
             (["report", "--merge", dir + "/bad.json", "--port", "80"], "--merge reports saved results"),
             (["report", "--session", dir + "/session.json"], "session.json is a damaged session file (`created` is missing)"),
             (["report", "--session", dir + "/a.json", "--merge", dir + "/b.json"], "give one of them"),
-            (["check", "--format", "prometheus"], "text, json or openmetrics"),
+            (["check", "--format", "prometheus"], "'text', 'json' or 'openmetrics'"),
         ]
         for (args, message) in cases {
             let r = try CLI.run(args)

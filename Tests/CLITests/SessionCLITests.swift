@@ -138,7 +138,7 @@ final class SessionCLITests: XCTestCase {
         let none = try CLI.run(["diagnose", "--resume", "--session", state + "/none.json", "--knowledge-dir", Self.fixtures], env: env, stdin: "")
         XCTAssertEqual(none.code, 2)
         XCTAssertTrue(none.stderr.contains("there is no session at"), none.stderr)
-        for args in [["diagnose", "--resume", "--port", "80"], ["diagnose", "--only", "fx-kernel"], ["diagnose", "--port", "http"], ["diagnose", "--bogus"]] {
+        for args in [["diagnose", "--resume", "--port", "80"], ["diagnose", "--only", "fx-kernel"], ["diagnose", "--port", "no-such-service"], ["diagnose", "--bogus"]] {
             let u = try CLI.run(args + ["--knowledge-dir", Self.fixtures], env: env, stdin: "")
             XCTAssertEqual(u.code, 2, "\(args): \(u.stdout) \(u.stderr)")
             XCTAssertFalse(u.stderr.isEmpty, "\(args)")
@@ -190,7 +190,7 @@ final class SessionCLITests: XCTestCase {
         XCTAssertEqual(try t.wait(), 0)
         let screen = Screen.render(t.raw)
         XCTAssertTrue(screen.contains("rstdoctor> rank"), screen)
-        XCTAssertTrue(screen.contains("It separates:"), screen)
+        XCTAssertTrue(screen.contains("What each answer would change"), screen)
         XCTAssertTrue(screen.contains("+2.5  it-after-idle"), screen)
         try golden("terminal-completion.txt", screen)
     }
@@ -231,6 +231,11 @@ final class SessionCLITests: XCTestCase {
     func testCtrlCCancelsTheRunningCheckNotTheSession() throws {
         // Live (no --from): the fixture checks read values/ relative to the fixture folder.
         let t = try spawn(["diagnose", "--knowledge-dir", Self.fixtures], cwd: Self.fixtures)
+        // No focus on a terminal: the session asks for it first; `done` skips the questions.
+        try t.expect("Which port has the resets?")
+        try t.expect("focus> ")
+        t.send("done\n")
+        try t.expect("No focus: I look at the whole host.")
         try t.expect("rstdoctor> ")
         t.send("typed but abandoned\u{03}")
         try t.expect("^C")

@@ -29,9 +29,10 @@ enum CLI {
     /// `signals`: each is sent once, in order, as soon as its condition (given the child's pid and the
     /// seconds since start) holds.
     static func run(_ args: [String], exe: String? = nil, env: [String: String]? = nil, timeout: Double = 60, stdin: String? = nil,
-                    signals: [(sig: Int32, when: (pid_t, Double) -> Bool)] = []) throws -> Result {
+                    cwd: String? = nil, signals: [(sig: Int32, when: (pid_t, Double) -> Bool)] = []) throws -> Result {
         let p = Process()
         p.executableURL = URL(fileURLWithPath: exe ?? binary)
+        if let cwd { p.currentDirectoryURL = URL(fileURLWithPath: cwd) }
         p.arguments = args
         var e = env ?? ProcessInfo.processInfo.environment
         e["NO_COLOR"] = e["NO_COLOR"] ?? "1"

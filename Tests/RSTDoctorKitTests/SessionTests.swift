@@ -59,7 +59,7 @@ final class SessionTests: XCTestCase {
 
         await s.handle("why")
         let why = out.take()
-        XCTAssertTrue(why.contains("It separates:"), why)
+        XCTAssertTrue(why.contains("What each answer would change"), why)
         XCTAssertTrue(why.contains("idle-timeout"), why)
         XCTAssertEqual(s.state.pending, "reset_timing", "a command does not answer the question")
 
@@ -191,10 +191,12 @@ final class SessionTests: XCTestCase {
         XCTAssertEqual(s.state.facts.first?.value?.factValue, .int(300))
     }
 
-    func testCtrlCCancelsObserveNotTheSession() async throws {
+    /// The first Ctrl-C ends the window early and keeps what it saw; the session goes on.
+    func testCtrlCStopsObserveEarlyAndKeepsWhatWasSeen() async throws {
         let hooks = SessionHooks(observe: { _, _ in
-            try await Task.sleep(nanoseconds: 30_000_000_000)
-            return SessionEvidence(summary: "should not get here")
+            await Cleanup.shared.sleep(seconds: 30)
+            return SessionEvidence(facts: [Fact(key: "sysctl.fx.conntrack_timeout", value: .int(7), source: FactSource(check: "observe"))],
+                                   summary: "what the window saw")
         })
         let gate = InterruptGate(message: { _ in })
         let out = BufferOutput()
@@ -204,13 +206,34 @@ final class SessionTests: XCTestCase {
         let start = Date()
         await s.handle("observe 30s")
         XCTAssertLessThan(Date().timeIntervalSince(start), 10)
-        XCTAssertTrue(out.text.contains("Observing for 30s"), out.text)
-        XCTAssertTrue(out.text.contains("observe was cancelled with Ctrl-C."), out.text)
-        XCTAssertFalse(out.text.contains("should not get here"))
+        XCTAssertTrue(out.text.contains("stopped early with Ctrl-C"), out.text)
+        XCTAssertTrue(out.text.contains("what the window saw"), out.text)
+        XCTAssertEqual(s.state.facts.first?.value?.factValue, .int(7), "the evidence is kept")
+        XCTAssertNil(Cleanup.shared.interruptSignal, "the early stop does not leak into the next command")
         XCTAssertFalse(s.wantsQuit)
         gate.deliver(SIGINT)   // idle: nothing happens
         await s.handle("rank")
         XCTAssertTrue(out.text.contains("Ranking"))
+    }
+
+    /// A second Ctrl-C cancels a window that does not stop.
+    func testSecondCtrlCCancelsObserve() async throws {
+        let hooks = SessionHooks(observe: { _, _ in
+            try await Task.sleep(nanoseconds: 30_000_000_000)
+            return SessionEvidence(summary: "should not get here")
+        })
+        let gate = InterruptGate(message: { _ in })
+        let out = BufferOutput()
+        let s = try Session(kb: try kb(), state: SessionState(target: .init()), path: dir + "/session.json", output: out,
+                            style: Style(enabled: false), hooks: hooks, gate: gate)
+        DispatchQueue.global().asyncAfter(deadline: .now() + 0.3) { gate.deliver(SIGINT) }
+        DispatchQueue.global().asyncAfter(deadline: .now() + 0.6) { gate.deliver(SIGINT) }
+        let start = Date()
+        await s.handle("observe 30s")
+        XCTAssertLessThan(Date().timeIntervalSince(start), 10)
+        XCTAssertTrue(out.text.contains("was cancelled with Ctrl-C."), out.text)
+        XCTAssertFalse(out.text.contains("should not get here"))
+        XCTAssertFalse(s.wantsQuit)
     }
 
     func testReportWritesJSONAndText() async throws {
@@ -292,7 +315,7 @@ final class SessionTests: XCTestCase {
         func c(_ before: String, _ word: String, _ context: SessionCommands.Context? = nil) -> [String]? {
             SessionCommands.complete(before: before, word: word, context: context ?? ctx)
         }
-        XCTAssertEqual(c("", "r"), ["rank", "report", "run"])
+        XCTAssertEqual(c("", "r"), ["rank", "report", "resets", "run"])
         XCTAssertEqual(c("", "an"), ["answer"])
         XCTAssertEqual(c("run ", "fx-"), ["fx-counters", "fx-firewall", "fx-kernel", "fx-listen", "fx-slow"])
         XCTAssertEqual(c("run ", "a"), ["all", "application-logs"])
@@ -309,7 +332,7 @@ final class SessionTests: XCTestCase {
         XCTAssertEqual(c("frobnicate ", ""), [])
         let pending = SessionCommands.Context(kb: kb, pending: kb.question("middlebox"), factKeys: [], reportFormats: [])
         XCTAssertEqual(c("", "y", pending), ["yes"])
-        XCTAssertEqual(c("", "n", pending), ["next", "no"])
+        XCTAssertEqual(c("", "n", pending), ["netns", "next", "no"])
         XCTAssertEqual(SessionCommands.nearest("rnak"), "rank")
         XCTAssertEqual(SessionCommands.nearest("obsrve"), "observe")
         XCTAssertNil(SessionCommands.nearest("xyzzyplugh"))

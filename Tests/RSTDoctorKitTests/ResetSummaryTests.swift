@@ -1,0 +1,28 @@
+import Foundation
+import XCTest
+@testable import RSTDRender
+@testable import RSTDCore
+
+/// Resets in groups before lists: one line per flow, port and verdict.
+final class ResetGroupsTests: XCTestCase {
+    func testIdenticalResetsMakeOneGroupWithTheirTimeSpan() {
+        var facts = FactStore()
+        var rs: [Record] = (0..<55).map { i in
+            ["frame": .int(Int64(i)), "time": .double(1_000_000 + Double(i) * 0.1), "src": .string("198.18.0.2"), "sport": .int(9999),
+             "dst": .string("198.18.0.1"), "dport": .int(Int64(40000 + i)), "class": .string("syn-answer"), "cause": .string("no-listener")]
+        }
+        rs.append(["time": .double(1_000_001), "src": .string("198.18.0.9"), "sport": .int(50000), "dst": .string("198.18.0.2"),
+                   "dport": .int(443), "class": .string("firewall"), "cause": .string("firewall-reset")])
+        facts.add("capture.resets", .records(rs), source: FactSource(check: "capture"))
+        let gs = ResetSummary.groups(facts)
+        XCTAssertEqual(gs.count, 2)
+        XCTAssertEqual(gs[0].count, 55)
+        XCTAssertEqual(gs[0].port, 9999)
+        XCTAssertEqual(gs[1].port, 443)
+        let text = ResetSummary.text(facts, singles: false)
+        XCTAssertTrue(text.contains("55 RST 198.18.0.2 → 198.18.0.1, port 9999"), text)
+        XCTAssertTrue(text.contains("syn-answer → no-listener"), text)
+        XCTAssertFalse(text.contains("Every RST"), "single RSTs only on request")
+        XCTAssertTrue(ResetSummary.text(facts, singles: true).contains("#54 "), "and then every one")
+    }
+}
