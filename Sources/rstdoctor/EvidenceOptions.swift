@@ -77,21 +77,7 @@ struct EvidenceOptions: ParsableArguments {
         var o = CollectOptions()
         if let p = port { o.port = p.number }
         if let p = peer { o.peer = try Validate.address(p) }
-        if netns != nil && pid != nil { throw Failure.usage("--netns and --pid both choose a namespace: give one of them") }
-        if let n = netns {
-            let name = try Validate.netnsName(n)
-            guard FileManager.default.fileExists(atPath: "/run/netns/\(name)") else {
-                throw Failure.usage("there is no network namespace '\(name)' (/run/netns/\(name) is missing): see `ip netns list`")
-            }
-            o.target = .named(name)
-        }
-        if let p = pid {
-            let n = try Validate.pid(p)
-            guard FileManager.default.fileExists(atPath: "/proc/\(n)/ns/net") else {
-                throw Failure.usage("there is no process \(n) (or its namespace is not visible): check the PID with `ps -p \(n)`")
-            }
-            o.target = .pid(n)
-        }
+        if let target = try namespaceTarget(netns: netns, pid: pid) { o.target = target }
         o.window = try sample?.checked("--sample", min: 0.05, max: 600) ?? 1
         let known = Set(kb.checks.map(\.id) + kb.steps.map(\.id))
         for id in only + skip where !known.contains(id) {
@@ -139,4 +125,25 @@ struct EvidenceOptions: ParsableArguments {
         }
         return r
     }
+}
+
+/// `--netns NAME` or `--pid PID` (not both), validated and checked to exist: the namespace a command
+/// reads or records in; nil for the host's own.
+func namespaceTarget(netns: String?, pid: String?) throws -> NamespaceTarget? {
+    if netns != nil && pid != nil { throw Failure.usage("--netns and --pid both choose a namespace: give one of them") }
+    if let n = netns {
+        let name = try Validate.netnsName(n)
+        guard FileManager.default.fileExists(atPath: "/run/netns/\(name)") else {
+            throw Failure.usage("there is no network namespace '\(name)' (/run/netns/\(name) is missing): see `ip netns list`")
+        }
+        return .named(name)
+    }
+    if let p = pid {
+        let n = try Validate.pid(p)
+        guard FileManager.default.fileExists(atPath: "/proc/\(n)/ns/net") else {
+            throw Failure.usage("there is no process \(n) (or its namespace is not visible): check the PID with `ps -p \(n)`")
+        }
+        return .pid(n)
+    }
+    return nil
 }

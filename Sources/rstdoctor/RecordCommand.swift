@@ -47,19 +47,7 @@ struct RecordCommand: AsyncParsableCommand {
         var listen: (host: String, port: UInt16)?
         var textDir: String?
         do {
-            if netns != nil && pid != nil { throw Failure.usage("--netns and --pid both choose a namespace: give one of them") }
-            if let n = netns {
-                let name = try Validate.netnsName(n)
-                guard FileManager.default.fileExists(atPath: "/run/netns/\(name)") else {
-                    throw Failure.usage("there is no network namespace '\(name)' (/run/netns/\(name) is missing): see `ip netns list`")
-                }
-                o.target = .named(name)
-            }
-            if let p = pid {
-                let n = try Validate.pid(p)
-                guard FileManager.default.fileExists(atPath: "/proc/\(n)/ns/net") else { throw Failure.usage("there is no process \(n)") }
-                o.target = .pid(n)
-            }
+            if let target = try namespaceTarget(netns: netns, pid: pid) { o.target = target }
             o.ports = try port.map { try Validate.port($0) }
             path = try Validate.path(journal ?? RecordSettings.defaultJournal())
             retainSeconds = try Validate.duration(retain, min: 60, max: 366 * 86400)
