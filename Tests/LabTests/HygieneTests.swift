@@ -41,8 +41,12 @@ final class HygieneTests: XCTestCase {
             _ = Command.run(["ip", "netns", "del", stale])
             try? FileManager.default.removeItem(at: staleDir)
         }
+        let staleInstance = "/sys/kernel/tracing/instances/rstd-l99999999-1"
+        let canTrace = mkdir(staleInstance, 0o700) == 0
+        defer { if canTrace { _ = rmdir(staleInstance) } }
         Lab.sweepStale()
         XCTAssertFalse(Command.run(["ip", "netns", "list"]).stdout.contains(stale))
+        if canTrace { XCTAssertFalse(FileManager.default.fileExists(atPath: staleInstance), "stale tracefs instance left") }
         XCTAssertFalse(FileManager.default.fileExists(atPath: staleDir.path), "stale temporary directory left")
     }
 }

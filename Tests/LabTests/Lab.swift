@@ -72,6 +72,13 @@ final class Lab: @unchecked Sendable {
                   let pid = Int32(pidText), pid != getpid(), kill(pid, 0) != 0 else { continue }
             try? FileManager.default.removeItem(at: tmp.appendingPathComponent(entry))
         }
+        // And the tracefs instances of dead runs' tracers (a SIGKILLed test run leaves them).
+        let instances = "/sys/kernel/tracing/instances"
+        for entry in (try? FileManager.default.contentsOfDirectory(atPath: instances)) ?? [] where entry.hasPrefix("rstd-l") {
+            guard let pidText = entry.dropFirst("rstd-l".count).split(separator: "-").first,
+                  let pid = Int32(pidText), pid != getpid(), kill(pid, 0) != 0 else { continue }
+            _ = rmdir("\(instances)/\(entry)")
+        }
     }
 
     private static func killProcesses(in netns: String) {
