@@ -208,16 +208,27 @@ package final class LiveCapture: @unchecked Sendable {
     }
 
     private static func openLive(_ iface: String, port: UInt16?, peer: String?, netns: String?) throws(CaptureError) -> (PcapHandle, String) {
+        let (p, filter) = try openFiltered(iface, netns: netns, snaplen: 262_144, bufferSize: 8 << 20) { linkType in
+            BPFFilter.build(port: port, peer: peer, linkType: linkType)
+        }
+        return (PcapHandle(handle: p, nano: false), filter)
+    }
+
+    /// Opens a live, immediate-mode, non-promiscuous libpcap handle on `iface` (in the namespace the
+    /// calling thread is in) with the BPF filter `filter` builds for its link type; on any error the
+    /// handle is closed and the error says what to do. The caller owns the returned handle.
+    static func openFiltered(_ iface: String, netns: String?, snaplen: Int32, bufferSize: Int32,
+                             filter build: (Int32) -> String) throws(CaptureError) -> (OpaquePointer, String) {
         var errbuf = [CChar](repeating: 0, count: Int(PCAP_ERRBUF_SIZE) + 1)
         let place = netns.map { " in network namespace \($0)" } ?? ""
         guard let p = pcap_create(iface, &errbuf) else {
             throw CaptureError("cannot capture on \(iface)\(place): \(cText(errbuf)).")
         }
-        pcap_set_snaplen(p, 262_144)
+        pcap_set_snaplen(p, snaplen)
         pcap_set_promisc(p, 0)
         pcap_set_timeout(p, 100)
         pcap_set_immediate_mode(p, 1)
-        pcap_set_buffer_size(p, 8 << 20)
+        pcap_set_buffer_size(p, bufferSize)
         let rc = pcap_activate(p)
         if rc < 0 {
             let why = String(cString: pcap_geterr(p))
@@ -226,7 +237,7 @@ package final class LiveCapture: @unchecked Sendable {
             if rc == PCAP_ERROR_PERM_DENIED { hint = "Capturing needs root or CAP_NET_RAW: run with sudo." }
             throw CaptureError("cannot capture on \(iface)\(place): \(why). \(hint)")
         }
-        let filter = BPFFilter.build(port: port, peer: peer, linkType: pcap_datalink(p))
+        let filter = build(pcap_datalink(p))
         var prog = bpf_program()
         guard pcap_compile(p, &prog, filter, 1, PCAP_NETMASK_UNKNOWN) == 0 else {
             let why = String(cString: pcap_geterr(p))
@@ -239,6 +250,6 @@ package final class LiveCapture: @unchecked Sendable {
             pcap_close(p)
             throw CaptureError("cannot set the capture filter on \(iface): \(why).")
         }
-        return (PcapHandle(handle: p, nano: false), filter)
+        return (p, filter)
     }
 }

@@ -103,34 +103,14 @@ package final class RSTWireCapture: @unchecked Sendable {
                 return
             }
         }
-        var errbuf = [CChar](repeating: 0, count: Int(PCAP_ERRBUF_SIZE) + 1)
-        guard let p = pcap_create("any", &errbuf) else {
-            openError = CaptureError("cannot capture on any: \(String(cString: errbuf))")
+        let p: OpaquePointer
+        do {
+            (p, _) = try LiveCapture.openFiltered("any", netns: netns, snaplen: 512, bufferSize: 4 << 20) { _ in Self.filter(ports: ports) }
+        } catch {
+            openError = error
             opened.signal()
             return
         }
-        pcap_set_snaplen(p, 512)
-        pcap_set_promisc(p, 0)
-        pcap_set_timeout(p, 100)
-        pcap_set_immediate_mode(p, 1)
-        pcap_set_buffer_size(p, 4 << 20)
-        let rc = pcap_activate(p)
-        if rc < 0 {
-            let why = String(cString: pcap_geterr(p))
-            pcap_close(p)
-            openError = CaptureError(rc == PCAP_ERROR_PERM_DENIED ? "capturing needs root or CAP_NET_RAW (\(why))" : "cannot capture on any: \(why)")
-            opened.signal()
-            return
-        }
-        var prog = bpf_program()
-        let filter = Self.filter(ports: ports)
-        guard pcap_compile(p, &prog, filter, 1, PCAP_NETMASK_UNKNOWN) == 0, pcap_setfilter(p, &prog) == 0 else {
-            openError = CaptureError("the RST filter '\(filter)' could not be set: \(String(cString: pcap_geterr(p)))")
-            pcap_close(p)
-            opened.signal()
-            return
-        }
-        pcap_freecode(&prog)
         lock.lock(); handle = p; lock.unlock()
         opened.signal()
         var decoder = PacketDecoder(linkType: pcap_datalink(p))
