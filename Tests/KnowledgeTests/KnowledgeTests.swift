@@ -1,10 +1,11 @@
 import Foundation
 import XCTest
-@testable import RSTDPipeline
+
+@testable import RSTDCore
+@testable import RSTDData
 @testable import RSTDInfer
 @testable import RSTDKnowledge
-@testable import RSTDData
-@testable import RSTDCore
+@testable import RSTDPipeline
 
 /// The knowledge base in this repository: it loads without problems, every check's sample parses to
 /// its `expect`, every rule's examples behave as stated, and the built-in copy equals the files.

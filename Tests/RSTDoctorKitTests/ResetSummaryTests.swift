@@ -1,7 +1,8 @@
 import Foundation
 import XCTest
-@testable import RSTDRender
+
 @testable import RSTDCore
+@testable import RSTDRender
 
 /// Resets in groups before lists: one line per flow, port and verdict.
 final class ResetGroupsTests: XCTestCase {

@@ -1,17 +1,11 @@
 import Foundation
 import XCTest
-@testable import RSTDPipeline
-@testable import RSTDRender
-@testable import RSTDCollect
-@testable import RSTDInfer
-@testable import RSTDKnowledge
-@testable import RSTDCapture
-@testable import RSTDTrace
-@testable import RSTDSystem
-@testable import RSTDData
+
 @testable import RSTDCore
-@testable import RSTDParse
 @testable import RSTDInteractive
+@testable import RSTDKnowledge
+@testable import RSTDRender
+@testable import RSTDSystem
 
 /// The guided session in-process (fixture knowledge and bundle): commands, answers, saving and
 /// resuming, hooks, completion.

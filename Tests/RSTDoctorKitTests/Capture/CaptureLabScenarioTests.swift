@@ -1,18 +1,7 @@
 import Foundation
 import XCTest
 
-@testable import RSTDPipeline
-@testable import RSTDRender
-@testable import RSTDCollect
-@testable import RSTDInfer
-@testable import RSTDKnowledge
 @testable import RSTDCapture
-@testable import RSTDTrace
-@testable import RSTDSystem
-@testable import RSTDData
-@testable import RSTDCore
-@testable import RSTDParse
-@testable import RSTDInteractive
 
 /// Every capture the lab made (Tests/LabTests/Fixtures/pcap, one per scenario, taken on the client's
 /// veth): each RST frame with its sender, class and cause, the fields that justify them, and how each

@@ -1,17 +1,7 @@
 import Foundation
 import XCTest
-@testable import RSTDPipeline
+
 @testable import RSTDRender
-@testable import RSTDCollect
-@testable import RSTDInfer
-@testable import RSTDKnowledge
-@testable import RSTDCapture
-@testable import RSTDTrace
-@testable import RSTDSystem
-@testable import RSTDData
-@testable import RSTDCore
-@testable import RSTDParse
-@testable import RSTDInteractive
 
 /// The HTML report in a real headless Chromium (`make test-browser` installs it): the page shows the
 /// diagnosis and the chart, and nothing from the data runs as script — not through escaping, and not
