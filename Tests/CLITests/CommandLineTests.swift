@@ -15,7 +15,28 @@ final class CommandLineTests: XCTestCase {
     func testVersion() throws {
         let r = try CLI.run(["--version"])
         XCTAssertEqual(r.code, 0, r.stderr)
-        XCTAssertNotNil(r.stdout.range(of: #"^\d+\.\d+\.\d+\n$"#, options: .regularExpression), r.stdout)
+        XCTAssertNotNil(r.stdout.range(of: #"^\d+\.\d+\.\d+(-[0-9A-Za-z.-]+)?\n$"#, options: .regularExpression), r.stdout)
+        // One place sets it: the VERSION file (embedded by `make embed`), never a literal in the code.
+        let file = try String(contentsOfFile: CLI.root + "/VERSION", encoding: .utf8)
+        XCTAssertEqual(r.stdout, (file.split(separator: "\n").first.map(String.init) ?? "") + "\n")
+        let literals = try String(contentsOfFile: CLI.root + "/Sources/rstdoctor/RSTDoctor.swift", encoding: .utf8)
+        XCTAssertNil(literals.range(of: #"version = "\d"#, options: .regularExpression), "the version is set in VERSION only")
+    }
+
+    /// The embedding works from a tree without .git (a release tarball): VERSION alone gives the version.
+    func testVersionEmbedsWithoutGit() throws {
+        let dir = NSTemporaryDirectory() + "rstd-version-\(getpid())"
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        try FileManager.default.createDirectory(atPath: dir + "/out", withIntermediateDirectories: true)
+        try "9.8.7-rc1\n".write(toFile: dir + "/VERSION", atomically: true, encoding: .utf8)
+        let r = try CLI.run([CLI.root + "/scripts/embed.sh", dir, dir + "/out"], exe: "/bin/sh")
+        XCTAssertEqual(r.code, 0, r.stderr)
+        let swift = try String(contentsOfFile: dir + "/out/Version.swift", encoding: .utf8)
+        XCTAssertTrue(swift.contains("package static let current = \"9.8.7-rc1\""), swift)
+        try "not a version\n".write(toFile: dir + "/VERSION", atomically: true, encoding: .utf8)
+        let bad = try CLI.run([CLI.root + "/scripts/embed.sh", dir, dir + "/out"], exe: "/bin/sh")
+        XCTAssertNotEqual(bad.code, 0, "a VERSION that is not x.y.z is refused")
+        XCTAssertTrue(bad.stderr.contains("must hold a version like 1.2.3"), bad.stderr)
     }
 
     func testAnUnknownSubcommandListsTheCommands() throws {
