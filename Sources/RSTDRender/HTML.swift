@@ -36,10 +36,11 @@ package enum HTMLReport {
         o += "<title>\(h(title))</title>\n<style>\n\(css)\n</style>\n</head>\n<body>\n"
         o += "<h1>\(h(title))</h1>\n"
         o += hostTable(r)
+        // What to do comes right after the diagnosis, before the long lists (check tables, resets).
         o += diagnosis(r)
+        o += remedies(r)
         o += steps(r)
         o += resets(r)
-        o += remedies(r)
         o += appendix(r)
         o += "<footer>Written by rstdoctor. Nothing was changed on \(multi ? "these hosts" : "this host"): every change above is for you to consider.</footer>\n"
         o += "</body>\n</html>\n"
@@ -156,18 +157,44 @@ package enum HTMLReport {
         }
         o += timeline + "\n"
         let multi = r.hosts.count > 1
+        let groups = r.resetGroups()
+        let whys = groups.map { why(r, $0) }
+        let showWhy = whys.contains { !$0.isEmpty }
+        o += "<p>\(all.count) reset\(all.count == 1 ? "" : "s") in \(groups.count) group\(groups.count == 1 ? "" : "s"), largest first"
+        o += showWhy ? "; <b>Why</b> gives the rules that fired for the cause (see the diagnosis above).</p>\n" : ".</p>\n"
         var rows: [[String]] = []
+        for (i, g) in groups.enumerated() {
+            rows.append(["\(i + 1)"] + (multi ? [h(g.host)] : []) + [
+                "\(g.count)", h(Report.span(g)), h(g.source), h(g.direction), h(g.from) + " → " + h(g.to),
+                g.port.map(String.init) ?? "", h(g.label), "<a href=\"#cause-\(h(g.cause))\">\(code(g.cause))</a>",
+            ] + (showWhy ? [whys[i].isEmpty ? "—" : whys[i]] : []))
+        }
+        o += table(["#"] + (multi ? ["Host"] : []) + ["RSTs", "When", "Seen by", "Direction", "From → to", "Port", "Class or reason",
+                                                      "Cause"]
+                   + (showWhy ? ["Why"] : []), rows, id: "reset-groups")
+        o += "<h3>Each reset</h3>\n"
+        let explained = r.resetsExplained
+        rows = []
         for (i, x) in all.prefix(MarkdownReport.resetLimit).enumerated() {
             let rec = x.record
             rows.append(["\(i + 1)"] + (multi ? [h(x.host)] : []) + [
                 h(ResetView.timeText(rec)), h(ResetView.source(rec)), h(ResetView.direction(rec)),
                 h(ResetView.endpoint(rec, "src", "sport")), h(ResetView.endpoint(rec, "dst", "dport")),
-                code(ResetView.cause(rec)), h(ResetView.detail(rec)), h(ResetView.explain(rec)),
-            ])
+                code(ResetView.cause(rec)), h(ResetView.detail(rec)),
+            ] + (explained ? [h(ResetView.explain(rec))] : []))
         }
-        o += table(["#"] + (multi ? ["Host"] : []) + ["Time", "Seen by", "Direction", "From", "To", "Cause", "Detail", "Why"], rows, id: "reset-table")
+        o += table(["#"] + (multi ? ["Host"] : []) + ["Time", "Seen by", "Direction", "From", "To", "Cause", "Detail"]
+                   + (explained ? ["Why"] : []), rows, id: "reset-table")
         if all.count > MarkdownReport.resetLimit { o += "<p class=\"note\">\(all.count - MarkdownReport.resetLimit) more resets are in the JSON report.</p>\n" }
         return o
+    }
+
+    /// The rules behind a group of resets, as one table cell.
+    static func why(_ r: Report, _ g: Report.ResetGroup) -> String {
+        let (wire, rules) = r.why(g)
+        let parts = (wire.map { [h($0)] } ?? [])
+            + rules.map { "\(code($0.rule)) (\(String(format: "%+.1f", $0.weight))): \(h($0.explain))" }
+        return parts.joined(separator: "<br>")
     }
 
     static func remedies(_ r: Report) -> String {
@@ -181,7 +208,7 @@ package enum HTMLReport {
         for id in ids {
             let on = r.hosts.filter { ($0.cause(id)?.probability ?? 0) >= (likely ? Diagnosis.likely : 0.15) }.map { h($0.label) }
             o += "<h3>\(code(id)) (\(pct(r.maxProbability(id)))\(r.hosts.count > 1 ? " on " + on.joined(separator: ", ") : ""))</h3>\n"
-            let rs = r.context.remedies[id] ?? []
+            let rs = r.remedies(id)
             if rs.isEmpty { o += "<p>The knowledge base has no remedy for this cause.</p>\n" }
             o += "<ol>\n"
             for rem in rs {

@@ -44,10 +44,11 @@ package enum MarkdownReport {
             out += "# rstdoctor report — \(md(r.hosts.first?.label ?? "?"))\n\n"
         }
         out += hostTable(r) + "\n"
+        // What to do comes right after the diagnosis, before the long lists (check tables, resets).
         out += diagnosis(r)
+        out += remedies(r)
         out += steps(r)
         out += resets(r)
-        out += remedies(r)
         out += appendix(r)
         out += "\n---\nWritten by rstdoctor. Nothing was changed on \(multi ? "these hosts" : "this host"): every change above is for you to consider.\n"
         return out
@@ -170,6 +171,13 @@ package enum MarkdownReport {
 
     static let resetLimit = 500
 
+    /// The rules behind a group of resets, as one table cell.
+    static func why(_ r: Report, _ g: Report.ResetGroup) -> String {
+        let (wire, rules) = r.why(g)
+        let parts = (wire.map { [md($0)] } ?? []) + rules.map { "\(code($0.rule)) (+\(weight($0.weight))): \(md($0.explain))" }
+        return parts.joined(separator: "; ")
+    }
+
     static func resets(_ r: Report) -> String {
         var out = "## Resets seen\n\n"
         let all = r.resets
@@ -178,21 +186,35 @@ package enum MarkdownReport {
             return out
         }
         let multi = r.hosts.count > 1
+        let groups = r.resetGroups()
+        let whys = groups.map { why(r, $0) }
+        let showWhy = whys.contains { !$0.isEmpty }
+        out += "\(all.count) reset\(all.count == 1 ? "" : "s") in \(groups.count) group\(groups.count == 1 ? "" : "s"), largest first"
+        out += showWhy ? "; **Why** gives the rules that fired for the cause (see the diagnosis above).\n\n" : ".\n\n"
         var rows: [[String]] = []
+        for (i, g) in groups.enumerated() {
+            rows.append(["\(i + 1)"] + (multi ? [md(g.host)] : []) + [
+                "\(g.count)", md(Report.span(g)), md(g.source), md(g.direction), md(g.from) + " → " + md(g.to),
+                g.port.map(String.init) ?? "", md(g.label), code(g.cause),
+            ] + (showWhy ? [whys[i].isEmpty ? "—" : whys[i]] : []))
+        }
+        out += table(["#"] + (multi ? ["Host"] : []) + ["RSTs", "When", "Seen by", "Direction", "From → to", "Port", "Class or reason",
+                                                        "Cause"] + (showWhy ? ["Why"] : []), rows)
+        out += "\n### Each reset\n\n"
+        let explained = r.resetsExplained
+        rows = []
         for (i, x) in all.prefix(resetLimit).enumerated() {
             let rec = x.record
             rows.append(["\(i + 1)"] + (multi ? [md(x.host)] : []) + [
                 md(ResetView.timeText(rec)), md(ResetView.source(rec)), md(ResetView.direction(rec)),
                 md(ResetView.endpoint(rec, "src", "sport")), md(ResetView.endpoint(rec, "dst", "dport")),
-                code(ResetView.cause(rec)), md(ResetView.detail(rec)), md(ResetView.explain(rec)),
-            ])
+                code(ResetView.cause(rec)), md(ResetView.detail(rec)),
+            ] + (explained ? [md(ResetView.explain(rec))] : []))
         }
-        out += table(["#"] + (multi ? ["Host"] : []) + ["Time", "Seen by", "Direction", "From", "To", "Cause", "Detail", "Why"], rows)
+        out += table(["#"] + (multi ? ["Host"] : []) + ["Time", "Seen by", "Direction", "From", "To", "Cause", "Detail"]
+                     + (explained ? ["Why"] : []), rows)
         if all.count > resetLimit { out += "\n\(all.count - resetLimit) more resets are in the JSON report.\n" }
-        var counts: [String: Int] = [:]
-        for x in all { counts[ResetView.cause(x.record), default: 0] += 1 }
-        out += "\nBy cause: " + counts.sorted { $0.value != $1.value ? $0.value > $1.value : $0.key < $1.key }
-            .map { "\(code($0.key)) \($0.value)" }.joined(separator: ", ") + ".\n\n"
+        out += "\n"
         return out
     }
 
@@ -208,7 +230,7 @@ package enum MarkdownReport {
         for id in ids {
             let on = r.hosts.filter { ($0.cause(id)?.probability ?? 0) >= (likely ? Diagnosis.likely : 0.15) }.map { md($0.label) }
             out += "### \(code(id)) (\(pct(r.maxProbability(id)))\(r.hosts.count > 1 ? " on " + on.joined(separator: ", ") : ""))\n\n"
-            let rs = r.context.remedies[id] ?? []
+            let rs = r.remedies(id)
             if rs.isEmpty { out += "The knowledge base has no remedy for this cause.\n\n" }
             for (i, rem) in rs.enumerated() {
                 out += "\(i + 1). \(md(rem.text))\n\n"
