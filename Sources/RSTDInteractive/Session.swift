@@ -188,6 +188,7 @@ package final class Session {
         c.namespaces = namespaces()
         c.units = hooks.units?() ?? []
         c.evidence = droppable()
+        c.interfaces = interfaces()
         return c
     }
 

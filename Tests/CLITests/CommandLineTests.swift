@@ -186,6 +186,18 @@ final class CommandLineTests: XCTestCase {
         XCTAssertTrue(answers.stdout.contains("reset_timing=after-idle"), answers.stdout)
         let ids = try CLI.run(["---completion", "check", "--", "--only", "1", "0", "rstdoctor", "check", "--only"])
         XCTAssertTrue(ids.stdout.contains("listeners"), ids.stdout)
+        // capture --live completes the interfaces of the namespace given with --netns (asked of `ip -n`).
+        XCTAssertTrue(try CLI.run(["--generate-completion-script", "bash"]).stdout.contains("---completion capture -- --live"))
+        if CLI.isRoot, let ip = TestNamespace.ip {
+            let ns = try TestNamespace()
+            defer { ns.remove() }
+            let add = try CLI.run(["-n", ns.name, "link", "add", "rstdx0", "type", "veth", "peer", "name", "rstdx1"], exe: ip)
+            XCTAssertEqual(add.code, 0, add.stderr)
+            let there = try CLI.run(["---completion", "capture", "--", "--live", "4", "0", "rstdoctor", "capture", "--netns", ns.name, "--live"])
+            XCTAssertEqual(Set(there.stdout.split(separator: "\n").map(String.init)), ["any", "lo", "rstdx0", "rstdx1"], there.stdout + there.stderr)
+            let here = try CLI.run(["---completion", "capture", "--", "--live", "2", "0", "rstdoctor", "capture", "--live"])
+            XCTAssertTrue(here.stdout.contains("any") && !here.stdout.contains("rstdx0"), "this namespace's own: \(here.stdout)")
+        }
         let make = try String(contentsOfFile: CLI.root + "/Makefile", encoding: .utf8)
         for line in ["plugin generate-manual", "share/man/man1/rstdoctor.1", "bash-completion/completions/rstdoctor",
                      "zsh/site-functions/_rstdoctor", "fish/vendor_completions.d/rstdoctor.fish"] {
