@@ -279,6 +279,18 @@ package enum ResetView {
 
     package static func explain(_ r: Record) -> String { string(r, "explain") ?? "" }
 
+    /// The service side's port of a reset: the focus port when it is one of the two, the server's when
+    /// the capture knows the roles, else the lower (the other is usually a client's ephemeral port).
+    package static func servicePort(_ r: Record, focus: Int?) -> Int? {
+        let sp = string(r, "sport").flatMap { Int($0) } ?? 0, dp = string(r, "dport").flatMap { Int($0) } ?? 0
+        if let f = focus, f > 0, sp == f || dp == f { return f }
+        switch string(r, "sender") {
+        case "server"? where sp > 0: return sp
+        case "client"? where dp > 0: return dp
+        default: return [sp, dp].filter { $0 > 0 }.min()
+        }
+    }
+
     package static func timeText(_ r: Record) -> String {
         guard let t = time(r) else { return "" }
         // Unix times show as UTC clock time with milliseconds; small numbers are offsets into a capture.

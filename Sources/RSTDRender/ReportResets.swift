@@ -12,7 +12,7 @@ extension Report {
         package var direction: String
         package var from: String
         package var to: String
-        /// The service side's port (the lower of the two; the other is a client's ephemeral port).
+        /// The service side's port (`ResetView.servicePort`).
         package var port: Int?
         /// The capture's class, or the kernel's reason.
         package var label: String
@@ -29,9 +29,7 @@ extension Report {
         var out: [ResetGroup] = []
         var index: [String: Int] = [:]
         for (host, r) in resets {
-            let sp = ResetView.string(r, "sport").flatMap { Int($0) } ?? 0
-            let dp = ResetView.string(r, "dport").flatMap { Int($0) } ?? 0
-            let port = [sp, dp].filter { $0 > 0 }.min()
+            let port = ResetView.servicePort(r, focus: hosts.first { $0.label == host }?.port)
             let label = ResetView.string(r, "class") ?? ResetView.string(r, "reason") ?? ""
             let g = ResetGroup(host: host, source: ResetView.source(r), direction: ResetView.direction(r),
                                from: ResetView.string(r, "src") ?? "", to: ResetView.string(r, "dst") ?? "", port: port,
