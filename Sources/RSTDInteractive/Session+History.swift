@@ -37,7 +37,8 @@ extension Session {
         }
         let outcome: JournalPeriod.Outcome
         do {
-            outcome = try JournalPeriod.read(since: seconds, until: until, journal: journal, options: options)
+            outcome = try JournalPeriod.read(since: seconds, until: until, journal: journal, options: options,
+                                             defaultJournal: defaultJournal)
         } catch {
             say(error.usage ? "\(t(error.message)). \(Self.historyUsage)." : "history could not read the recorder's journal: "
                 + "\(t(error.message)). \(t(error.fix)).")

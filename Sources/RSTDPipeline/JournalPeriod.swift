@@ -23,13 +23,14 @@ package enum JournalPeriod {
     }
 
     /// Reads `since` seconds back from `until` (a time or a duration ago; default now) of `journal`
-    /// (default: the one `rstdoctor record` writes for this user), for the options' namespace and focus.
+    /// (default: `defaultJournal`, else the one `rstdoctor record` writes for this user), for the options'
+    /// namespace and focus.
     package static func read(since: Double, until: String?, journal: String?, options o: CollectOptions,
-                             now: Date = Date()) throws(Problem) -> Outcome {
+                             defaultJournal: String? = nil, now: Date = Date()) throws(Problem) -> Outcome {
         let end: Date, path: String
         do {
             end = try until.map { try RecordSettings.time($0, now: now) } ?? now
-            path = try Validate.path(journal ?? RecordSettings.defaultJournal())
+            path = try Validate.path(journal ?? defaultJournal ?? RecordSettings.defaultJournal())
         } catch let e as ValidationError {
             throw Problem(message: e.message, fix: "", usage: true)
         } catch {
