@@ -122,7 +122,7 @@ package enum Observation {
                 case .named(let n): n
                 case .pid(let p): "/proc/\(p)/ns/net"
                 }
-                let live = LiveCapture(interface: "any", netns: netns, port: o.port, peer: o.peer, classes: try classes(catalog))
+                let live = LiveCapture(interface: o.interface, netns: netns, port: o.port, peer: o.peer, classes: try classes(catalog))
                 live.sink = CaptureFacts.list()
                 try live.start()
                 capture = live

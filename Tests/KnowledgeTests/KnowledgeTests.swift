@@ -25,6 +25,11 @@ final class KnowledgeTests: XCTestCase {
         for (k, v) in files.files { XCTAssertEqual(embedded.files[k], v, "\(k) differs from the built-in copy: rebuild") }
     }
 
+    func testEmbeddedVersionMatchesFile() throws {
+        let file = try String(contentsOfFile: Self.root + "/VERSION", encoding: .utf8)
+        XCTAssertEqual(BuildVersion.current, file.split(separator: "\n").first.map(String.init), "VERSION changed: run `make embed`")
+    }
+
     func testEveryDesignCauseIsPresent() throws {
         let (kb, _) = KnowledgeBase.load(try KnowledgeFiles.directory(Self.root))
         let ids = Set(kb.causes.map(\.id))
