@@ -1,14 +1,9 @@
 import Foundation
 import XCTest
+
 @testable import RSTDInteractive
-@testable import RSTDPipeline
-@testable import RSTDRender
-@testable import RSTDCollect
-@testable import RSTDInfer
-@testable import RSTDKnowledge
 @testable import RSTDJournal
-@testable import RSTDData
-@testable import RSTDCore
+@testable import RSTDRender
 
 /// The session's `history` on a journal written through the Journal API (the pty test in
 /// CLITests/SessionJournalTests uses one the real recorder wrote): the period joins the evidence,
