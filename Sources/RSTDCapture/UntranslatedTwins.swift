@@ -99,7 +99,10 @@ extension CaptureAnalyzer {
         guard senderPackets == 0, let (k, e) = endpoints.lookup(p.src, p.sport), k != key, let i = flows.find(k) else { return nil }
         let f = flows.states[i]
         let me = e == 0 ? f.d0 : f.d1, peer = e == 0 ? f.d1 : f.d0
-        guard Self.inUnacked(p.seq, endpoint: me, peer: peer) else { return nil }
+        // Established through the NAT (the endpoint acked its peer, or the peer answered under the
+        // translated address): one segment of it came untranslated, not a whole reply path that
+        // bypasses the NAT (asymmetric routing shows the handshake's SYN-ACK untranslated).
+        guard me.hasAck || peer.packets > 0, Self.inUnacked(p.seq, endpoint: me, peer: peer) else { return nil }
         if leakVictims.count >= Self.maxTwins { leakVictims.removeAll(keepingCapacity: true) }
         leakVictims[k] = TwinLink(remote: p.dst, remotePort: p.dport, frame: p.frame, time: p.time, endpointDir: Int8(e))
         let remote = e == 0 ? (k.b, k.pb) : (k.a, k.pa)
@@ -123,7 +126,7 @@ extension CaptureAnalyzer {
     /// judgement learns the twin, and this connection that its peer's socket was reset by it.
     func lateTwin(_ p: DecodedPacket, key: FlowKey, dir: Int) {
         let ep = Endpoint(addr: p.src, port: p.sport)
-        guard let r = socketless[ep], r.key != key, p.time - r.time <= options.lookAhead,
+        guard p.flags & TCPFlag.ack != 0, let r = socketless[ep], r.key != key, p.time - r.time <= options.lookAhead,
               !seqAfter(p.seq, r.seq), !seqAfter(r.seq, p.seq &+ UInt32(truncatingIfNeeded: p.payloadLength)) else { return }
         socketless[ep] = nil
         if leakVictims.count >= Self.maxTwins { leakVictims.removeAll(keepingCapacity: true) }
