@@ -100,4 +100,5 @@ final class ScenarioTests: XCTestCase {
     func testConntrackInvalidDNATDropped() throws { try diagnose("conntrack-invalid-dnat-dropped") }
     func testConntrackInvalidDNATFromBackend() throws { try diagnose("conntrack-invalid-dnat-from-backend") }
     func testConntrackInvalidDNATFromClient() throws { try diagnose("conntrack-invalid-dnat-from-client") }
+    func testConntrackTableFullStandIn() throws { try diagnose("conntrack-table-full-standin") }
 }
