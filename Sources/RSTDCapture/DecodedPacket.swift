@@ -82,6 +82,8 @@ package struct DecodedPacket: Sendable {
     package var hasTimestamps = false
     package var tsVal: UInt32 = 0
     package var tsEcr: UInt32 = 0
+    /// The window scale option's shift (SYN and SYN-ACK only), or 0xFF when absent.
+    package var wscale: UInt8 = 0xFF
     /// TCP payload length from the IP length fields (may exceed what was captured).
     package var payloadLength: Int = 0
     /// Offset and length of the captured part of the payload in the frame buffer.
