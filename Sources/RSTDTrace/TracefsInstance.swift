@@ -27,9 +27,12 @@ package final class TracefsInstance: @unchecked Sendable {
     package var path: String { root + "/instances/" + name }
 
     private let lock = NSLock()
-    /// Held for the whole of `remove()`: a second signal's cleanup waits for the removal already
-    /// under way (disabling events, rmdir retried while busy) instead of exiting in the middle of it.
-    private let removing = NSLock()
+    /// Held for the whole of `remove()` and around every file the instance opens: a signal's cleanup
+    /// waits for the write or open under way (a file open in the instance makes rmdir fail with
+    /// EBUSY), a second signal's cleanup waits for the removal under way, and once removed, setup
+    /// still running on another thread opens nothing more in it.
+    private let files = NSLock()
+    private var removed = false
     private var fd: Int32 = -1
     private var created = false
     private var cleanupToken: Int?
@@ -51,10 +54,23 @@ package final class TracefsInstance: @unchecked Sendable {
         try Self.checkLockdown()
         try ensureMounted()
         removeStaleInstances()
+        // Cleanup knows the instance before it exists: a signal right after mkdir (a user's Ctrl-C
+        // as the window opens) must still remove it.
+        let token = Cleanup.shared.add { [self] in self.remove() }
+        lock.lock()
+        created = true
+        cleanupToken = token
+        lock.unlock()
         var r = mkdir(path, 0o700)
         if r != 0 && errno == EEXIST && reclaim && rmdir(path) == 0 { r = mkdir(path, 0o700) }
         if r != 0 {
             let err = errno
+            lock.lock()
+            created = false
+            let token = cleanupToken
+            cleanupToken = nil
+            lock.unlock()
+            if let token { Cleanup.shared.remove(token) }
             switch err {
             case EACCES, EPERM:
                 throw Self.permissionProblem(what: "could not create the tracefs instance \(path)", errno: err)
@@ -66,10 +82,6 @@ package final class TracefsInstance: @unchecked Sendable {
                                        fix: "Check that tracefs at \(root) supports instances (Linux 3.18+) and is writable.")
             }
         }
-        lock.lock()
-        created = true
-        lock.unlock()
-        cleanupToken = Cleanup.shared.add { [self] in self.remove() }
     }
 
     /// Reads an event's format file (from the instance, or the top level if not yet created).
@@ -107,6 +119,19 @@ package final class TracefsInstance: @unchecked Sendable {
     }
 
     package func write(_ relative: String, _ value: String) throws(TraceUnavailable) {
+        files.lock()
+        defer { files.unlock() }
+        try checkNotRemoved()
+        try writeFile(relative, value)
+    }
+
+    private func checkNotRemoved() throws(TraceUnavailable) {
+        guard removed else { return }
+        throw TraceUnavailable("the trace was stopped (interrupted) before it was set up",
+                               fix: "Nothing to do: run the command again to trace.")
+    }
+
+    private func writeFile(_ relative: String, _ value: String) throws(TraceUnavailable) {
         let file = path + "/" + relative
         let fd = open(file, O_WRONLY | O_TRUNC | O_CLOEXEC)
         guard fd >= 0 else {
@@ -128,6 +153,9 @@ package final class TracefsInstance: @unchecked Sendable {
 
     /// Opens `trace_pipe` non-blocking: reads never hang, whatever the kernel does.
     package func openPipe() throws(TraceUnavailable) {
+        files.lock()
+        defer { files.unlock() }
+        try checkNotRemoved()
         let f = open(path + "/trace_pipe", O_RDONLY | O_NONBLOCK | O_CLOEXEC)
         guard f >= 0 else { throw Self.permissionProblem(what: "could not open \(path)/trace_pipe", errno: errno) }
         lock.lock()
@@ -178,8 +206,9 @@ package final class TracefsInstance: @unchecked Sendable {
     /// another tracer (a second rstdoctor, a recorder, perf, bpftrace) may be using it by then,
     /// and unmounting it under them would end their traces.
     package func remove() {
-        removing.lock()
-        defer { removing.unlock() }
+        files.lock()
+        defer { files.unlock() }
+        removed = true
         lock.lock()
         let f = fd
         fd = -1
@@ -192,7 +221,7 @@ package final class TracefsInstance: @unchecked Sendable {
         lock.unlock()
         if f >= 0 { close(f) }
         if wasCreated {
-            for e in events { _ = try? write("events/\(e)/enable", "0") }
+            for e in events { _ = try? writeFile("events/\(e)/enable", "0") }
             var tries = 0
             while rmdir(path) != 0 && errno == EBUSY && tries < 50 {
                 tries += 1
