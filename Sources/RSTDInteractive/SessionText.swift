@@ -168,6 +168,7 @@ package enum SessionText {
             if let def = kb.rules.first(where: { $0.id == e.rule }) {
                 r += s.dim("  (\(t(def.file)):\(def.line))") + "\n"
                 r += "          when: " + t(def.whenText) + "\n"
+                r += "          basis: " + t(def.basis) + "\n"
             } else {
                 r += "\n"
             }

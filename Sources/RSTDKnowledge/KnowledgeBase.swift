@@ -138,7 +138,7 @@ package struct KnowledgeBase: Sendable {
                 return
             }
             do {
-                try d.allowOnly(["id", "cause", "derive", "type", "when", "value", "weight", "explain", "examples"])
+                try d.allowOnly(["id", "cause", "derive", "type", "when", "value", "weight", "explain", "basis", "examples"])
                 let id = try d.string("id")
                 if let path, (path as NSString).lastPathComponent != "\(id).yaml" {
                     problems.append(d.problem("rule `\(id)` must live in a file named \(id).yaml"))
@@ -217,12 +217,14 @@ package struct KnowledgeBase: Sendable {
                 }
                 let explainText = try d.optionalString("explain") ?? ""
                 if case .cause = raw.target, explainText.isEmpty { problems.append(d.problem("a cause rule needs an `explain` text")) }
+                let basis = (try d.optionalString("basis") ?? "").trimmingCharacters(in: .whitespacesAndNewlines)
+                if basis.isEmpty { problems.append(d.problem(Self.basisMissing)) }
                 var templateErrors: [ExprError] = []
                 let explain = ExplainTemplate(explainText, scope: scope, errors: &templateErrors)
                 for e in templateErrors { problems.append(d["explain"]!.problem("\(e)")) }
                 kb.rules.append(Rule(id: raw.id, target: raw.target, whenText: whenText, when: when, value: value, valueType: valueType,
-                                     weight: weight, explain: explain, reads: allReads, examplesFire: fires, examplesNotFire: notFires,
-                                     file: d.file, line: d.line))
+                                     weight: weight, explain: explain, basis: basis, reads: allReads,
+                                     examplesFire: fires, examplesNotFire: notFires, file: d.file, line: d.line))
             } catch { problems.append(KnowledgeProblem.from(error)) }
         }
 
@@ -269,6 +271,9 @@ package struct KnowledgeBase: Sendable {
         }
         return (kb, problems)
     }
+
+    static let basisMissing = "a rule needs a `basis`: where the behaviour its evidence rests on is defined (kernel file and "
+        + "function such as `net/ipv4/tcp_ipv4.c: tcp_v4_send_reset()`, an RFC section, or what the application or libc does)"
 
     static func compile(_ text: String, scope: ExprScope, node: YNode) throws(KnowledgeProblem) -> (Expr, ExprType, Set<String>) {
         do {

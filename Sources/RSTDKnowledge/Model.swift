@@ -71,6 +71,10 @@ package struct Rule: Sendable {
     package var valueType: ExprType
     package var weight: Double
     package var explain: ExplainTemplate
+    /// Where the behaviour the rule rests on is defined: the kernel function and file
+    /// (`net/ipv4/tcp_ipv4.c: tcp_v4_send_reset()`), an RFC section, or what the application or libc
+    /// does. Required (`knowledge lint`); shown beside the rule's file:line where a rule is explained.
+    package var basis: String
     /// Fact keys the rule reads directly.
     package var reads: Set<String>
     package var examplesFire: [[String: FactValue]]

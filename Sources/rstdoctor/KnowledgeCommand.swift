@@ -17,7 +17,7 @@ struct KnowledgeCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "knowledge",
         abstract: "Validate and list the checks, causes, questions and rules rstdoctor uses.",
-        subcommands: [Lint.self, List.self]
+        subcommands: [Lint.self, List.self, Show.self]
     )
 
     struct Lint: ParsableCommand {
@@ -39,10 +39,10 @@ struct KnowledgeCommand: ParsableCommand {
     }
 
     struct List: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "List checks, causes, questions, steps or facts.")
-        enum What: String, ExpressibleByArgument, CaseIterable { case checks, causes, questions, steps, facts }
+        static let configuration = CommandConfiguration(abstract: "List checks, causes, questions, steps, facts or rules.")
+        enum What: String, ExpressibleByArgument, CaseIterable { case checks, causes, questions, steps, facts, rules }
 
-        @Argument(help: "checks, causes, questions, steps or facts.")
+        @Argument(help: "checks, causes, questions, steps, facts or rules.")
         var what: What
         @OptionGroup var knowledge: KnowledgeOptions
 
@@ -55,7 +55,39 @@ struct KnowledgeCommand: ParsableCommand {
                 for q in kb.questions { print("\(q.id): \(q.text)\n    answers: \(q.answers.map(\.id).joined(separator: ", "))") }
             case .steps: for s in kb.steps { print("\(s.id.padding(toLength: 18, withPad: " ", startingAt: 0)) \(s.title): \(s.purpose)") }
             case .facts: for k in kb.declarations.keys.sorted() { let d = kb.declarations[k]!; print("\(k)  \(d.type.rawValue)  (\(d.file):\(d.line))") }
+            case .rules:
+                for r in kb.rules {
+                    let target = r.causeID ?? "derive \(r.derivedKey ?? "")"
+                    let weight = r.causeID == nil ? "" : String(format: " %+.1f", r.weight)
+                    print(Sanitize.line("\(r.id)  \(target)\(weight)  (\(r.file):\(r.line))"))
+                    print("    basis: " + Sanitize.line(r.basis))
+                }
             }
+        }
+    }
+
+    struct Show: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Show one rule: where it is, when it fires, its weight, its explanation and the behaviour it rests on (basis).")
+        @Argument(help: "A rule id (rstdoctor knowledge list rules).")
+        var rule: String
+        @OptionGroup var knowledge: KnowledgeOptions
+
+        func run() throws {
+            let (kb, _) = try knowledge.load()
+            guard let r = kb.rules.first(where: { $0.id == rule }) else {
+                throw Failure(code: 2, message: "no rule `\(Sanitize.line(rule))` (rstdoctor knowledge list rules)")
+            }
+            var lines = ["\(r.id)  (\(r.file):\(r.line))"]
+            if let c = r.causeID {
+                lines.append("  cause:   \(c)  weight \(String(format: "%+.1f", r.weight))")
+            } else {
+                lines.append("  derives: \(r.derivedKey ?? "")")
+            }
+            lines.append("  when:    \(r.whenText)")
+            if !r.explain.text.isEmpty { lines.append("  explain: \(r.explain.text)") }
+            lines.append("  basis:   \(r.basis)")
+            for l in lines { print(Sanitize.line(l)) }
         }
     }
 }

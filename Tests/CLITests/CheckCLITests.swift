@@ -9,6 +9,25 @@ final class CheckCLITests: XCTestCase {
         XCTAssertTrue(r.stdout.hasPrefix("ok: "), r.stdout)
     }
 
+    /// A rule is shown with where it is and the kernel behaviour it rests on; every listed rule has a basis.
+    func testKnowledgeShowsARuleWithItsBasis() throws {
+        let r = try CLI.run(["knowledge", "show", "focus-port-not-listening"])
+        XCTAssertEqual(r.code, 0, r.stdout + r.stderr)
+        XCTAssertTrue(r.stdout.contains("(knowledge/rules/no-listener/focus-port-not-listening.yaml:1)"), r.stdout)
+        XCTAssertTrue(r.stdout.contains("  basis:   net/ipv4/tcp_ipv4.c: tcp_v4_rcv()"), r.stdout)
+        let expanded = try CLI.run(["knowledge", "show", "trace-shows-application-abort"])
+        XCTAssertTrue(expanded.stdout.contains("basis:   net/ipv4/tcp.c: __tcp_close()"), expanded.stdout)
+        XCTAssertFalse(expanded.stdout.contains("$"), "a template variable left: \(expanded.stdout)")
+        let missing = try CLI.run(["knowledge", "show", "no-such-rule"])
+        XCTAssertEqual(missing.code, 2, missing.stdout + missing.stderr)
+        let list = try CLI.run(["knowledge", "list", "rules"])
+        XCTAssertEqual(list.code, 0, list.stderr)
+        let lines = list.stdout.split(separator: "\n")
+        let rules = lines.filter { !$0.hasPrefix("    ") }
+        XCTAssertGreaterThan(rules.count, 100)
+        XCTAssertEqual(lines.filter { $0.hasPrefix("    basis: ") && $0.count > 12 }.count, rules.count, list.stdout)
+    }
+
     func testCheckJSONHasTheDocumentedShape() throws {
         let r = try CLI.run(["check", "--format", "json", "--sample", "200ms"])
         XCTAssertTrue([0, 1].contains(r.code), "exit \(r.code): \(r.stderr)")

@@ -84,8 +84,8 @@ final class CommandLineTests: XCTestCase {
                     if w.hasPrefix("--") { options.append(String(w.split(separator: "=")[0])); continue }
                     if w.hasPrefix("-") || w.contains("\\(") || w.contains("/") || w.contains(".") || w.first?.isUppercase == true { continue }
                     if path.isEmpty && !subcommands.contains(w) { XCTFail("\(file): `rstdoctor \(words.joined(separator: " "))` — no command \(w)"); break }
-                    if path == ["knowledge"] && !["lint", "list"].contains(w) { XCTFail("\(file): `rstdoctor knowledge \(w)` does not exist"); break }
-                    if path.count == 2 && path[0] == "knowledge" && path[1] == "list" && !["checks", "causes", "questions", "steps", "facts"].contains(w) {
+                    if path == ["knowledge"] && !["lint", "list", "show"].contains(w) { XCTFail("\(file): `rstdoctor knowledge \(w)` does not exist"); break }
+                    if path.count == 2 && path[0] == "knowledge" && path[1] == "list" && !["checks", "causes", "questions", "steps", "facts", "rules"].contains(w) {
                         XCTFail("\(file): `rstdoctor knowledge list \(w)` does not exist"); break
                     }
                     if path.isEmpty || path == ["knowledge"] || path == ["knowledge", "list"] { path.append(w) }

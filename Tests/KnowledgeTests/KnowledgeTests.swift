@@ -128,6 +128,48 @@ final class KnowledgeTests: XCTestCase {
         XCTAssertTrue(problems.contains { $0.contains("liar.yaml") && $0.contains("not_fires example 1: the rule fires") }, "\(problems)")
     }
 
+    func testRuleWithoutBasisIsRejected() throws {
+        var files = try KnowledgeFiles.directory(Self.root)
+        let rule = """
+        id: no-basis
+        cause: no-listener
+        when: "applog.refused > 0"
+        weight: 1
+        explain: "x"
+        examples:
+          fires: [{applog.refused: 3}]
+          not_fires: [{applog.refused: 0}]
+        """
+        files.files["knowledge/rules/no-listener/no-basis.yaml"] = rule
+        files.files["knowledge/rules/derived/derived-no-basis.yaml"] = """
+        id: derived-no-basis
+        derive: x.no_basis
+        when: "applog.refused > 0"
+        basis: "   "
+        examples:
+          fires: [{applog.refused: 3}]
+          not_fires: [{applog.refused: 0}]
+        """
+        let problems = Lint.run(files).map(\.description)
+        XCTAssertTrue(problems.contains { $0.hasPrefix("knowledge/rules/no-listener/no-basis.yaml:1:") && $0.contains("needs a `basis`") }, "\(problems)")
+        XCTAssertTrue(problems.contains { $0.hasPrefix("knowledge/rules/derived/derived-no-basis.yaml:1:") && $0.contains("needs a `basis`") },
+                      "\(problems)")
+        // The same rule with a basis loads without a problem, and the basis is kept as written.
+        files.files["knowledge/rules/no-listener/no-basis.yaml"] = rule + "\nbasis: \"net/ipv4/tcp_ipv4.c: tcp_v4_send_reset()\"\n"
+        files.files["knowledge/rules/derived/derived-no-basis.yaml"] = nil
+        let (kb, again) = KnowledgeBase.load(files)
+        XCTAssertEqual(again.map(\.description), [])
+        XCTAssertEqual(kb.rules.first { $0.id == "no-basis" }?.basis, "net/ipv4/tcp_ipv4.c: tcp_v4_send_reset()")
+    }
+
+    func testEveryRuleStatesItsBasis() throws {
+        let (kb, _) = KnowledgeBase.load(try KnowledgeFiles.directory(Self.root))
+        XCTAssertGreaterThan(kb.rules.count, 100)
+        for r in kb.rules { XCTAssertFalse(r.basis.isEmpty, "\(r.id) (\(r.file):\(r.line)) has no basis") }
+        // A template's basis is filled per cause: no `$name` is left.
+        for r in kb.rules where r.basis.contains("$") { XCTFail("\(r.id): basis keeps a template variable: \(r.basis)") }
+    }
+
     func testTemplatesExpandPerCauseWithTheirFileAndLine() throws {
         let (kb, problems) = KnowledgeBase.load(try KnowledgeFiles.directory(Self.root))
         XCTAssertEqual(problems.map(\.description), [])
