@@ -13,9 +13,8 @@ extension CaptureAnalyzer {
         rstCount += 1
         let copy = PendingResets.Copy(frame: p.frame, time: p.time, ttl: p.ttl)
         if original.listed == -2 {
-            if let fi = flows.find(key), case let ps = flows.states[fi].pendingSlot, ps >= 0, var e = pending[ps], e.copy == nil {
-                e.copy = copy
-                pending[ps] = e
+            if let fi = flows.find(key), case let ps = flows.states[fi].pendingSlot, ps >= 0, pending.setCopy(ps, copy) {
+                // It waits with its original.
             } else {
                 // Its original became final within microseconds (a rare race): counted, not listed.
                 notListed += 1
@@ -85,8 +84,8 @@ extension CaptureAnalyzer {
     /// Makes final every pending judgement older than the look-ahead time (live captures call it
     /// when no packet comes).
     package func settleDue(now: Double) {
-        while let o = pending.oldest, let e = pending[o], e.ctx.p.time + options.lookAhead < now { settle(o, retire: true) }
-        pendingDue = pending.oldest.flatMap { pending[$0] }.map { $0.ctx.p.time + options.lookAhead } ?? .infinity
+        while let o = pending.oldest, let t = pending.oldestTime, t + options.lookAhead < now { settle(o, retire: true) }
+        pendingDue = pending.oldestTime.map { $0 + options.lookAhead } ?? .infinity
     }
 
     func context(_ p: DecodedPacket, dir: Int, key: FlowKey, flow: FlowState, frame: UnsafeRawBufferPointer, localBuilt: Bool?) -> ResetContext {
@@ -134,7 +133,7 @@ extension CaptureAnalyzer {
     func settle(_ slot: Int32, retire canRetire: Bool) {
         guard let e = pending.take(slot) else { return }
         let (cls, _) = finish(e.ctx, copy: e.copy)
-        if let o = pending.oldest, let next = pending[o] { pendingDue = next.ctx.p.time + options.lookAhead } else { pendingDue = .infinity }
+        pendingDue = pending.oldestTime.map { $0 + options.lookAhead } ?? .infinity
         guard let i = flows.find(e.ctx.key), flows.states[i].pendingSlot == slot else { return }
         flows.states[i].pendingSlot = -1
         if cls == .injectedContinued {
@@ -144,7 +143,7 @@ extension CaptureAnalyzer {
             return
         }
         flows.states[i].firstRSTClass = cls
-        flows.states[i].firstRSTCause = classes[cls].cause
+        flows.states[i].firstRSTJudged = true
         if canRetire { retire(e.ctx.key, slot: i) }
     }
 

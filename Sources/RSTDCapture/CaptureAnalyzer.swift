@@ -57,7 +57,7 @@ package final class CaptureAnalyzer {
     package var wantRecords = false
 
     // Unchecked exclusivity: these are touched on every packet, only from the thread feeding the analyzer.
-    @exclusivity(unchecked) var flows: FlowTable<FlowState>
+    let flows: FlowTable<FlowState>
     /// Connections closed or reset, kept small so the live table stays in cache.
     @exclusivity(unchecked) var finishedFlows: FinishedFlows
     @exclusivity(unchecked) var hosts: [IPAddress: HostBaseline] = [:]
@@ -75,7 +75,8 @@ package final class CaptureAnalyzer {
     var firstTime: Double?
     var lastTime: Double?
     var byClass = [Int](repeating: 0, count: RSTClass.allCases.count)
-    var connStates: [String: Int] = [:]
+    /// Connections by outcome, indexed by `ConnState` (made a dictionary for the report).
+    var connStates = [Int](repeating: 0, count: ConnState.names.count)
     var tunnels = [Int](repeating: 0, count: TunnelKind.allCases.count)
     var undecoded: [String: Int] = [:]
     /// Where final records and reset connections go; `list` when it is the default in-memory one.
@@ -283,19 +284,18 @@ package final class CaptureAnalyzer {
         // answering SYNs, mostly. Their SYN-ACKs, and first packets of connections seen mid-stream, suffice.
         if p.flags & (TCPFlag.syn | TCPFlag.ack) == TCPFlag.syn | TCPFlag.ack || (first && flows.states[i].client < 0) { noteHost(p) }
         let ps = flows.states[i].pendingSlot
-        if ps >= 0, var e = pending[ps] {
-            if e.ctx.dir == dir {
+        if ps >= 0, pending.has(ps) {
+            if pending.dir(ps) == dir {
                 // The sender's next packet: its TTL, MAC, and whether it carried on, judge the RST.
-                e.ctx.later = LaterPacket(frame: p.frame, time: p.time, ttl: p.ttl, mac: p.srcMAC, hasMAC: p.hasMAC, flags: p.flags, length: p.payloadLength)
-                pending[ps] = e
+                pending.setLater(ps, LaterPacket(frame: p.frame, time: p.time, ttl: p.ttl, mac: p.srcMAC, hasMAC: p.hasMAC,
+                                                 flags: p.flags, length: p.payloadLength))
                 settle(ps, retire: false)
                 if flows.states[i].reset {
                     retire(key, slot: i)
                     return false
                 }
             } else {
-                e.ctx.receiverAfter &+= 1
-                pending[ps] = e
+                pending.countReceiver(ps)
             }
         }
         // The last ACK of a FIN close (from the side that closed first): the connection is done.

@@ -3,9 +3,10 @@ import RSTDData
 import RSTDSystem
 import RSTDCore
 
-/// Reads a classic pcap file with read(2) into one large buffer and hands out frames in place: one
-/// copy (kernel to buffer) where libpcap's offline reader makes two (fread into stdio's buffer, then
-/// into its own), which was a third of the file path's time. Only for the plain cases it reads exactly
+/// Reads a classic pcap file and hands out frames in place. A regular file is mapped (mmap(2)): no
+/// copy at all, and the payload bytes the analysis never reads are never touched (the read(2) copy
+/// was a quarter of the analysis' time); anything else (a pipe) is read with read(2) into one large
+/// buffer: one copy where libpcap's offline reader makes two. Only for the plain cases it reads exactly
 /// as libpcap does: pcap 2.4, micro- or nanosecond magic in either byte order, a link type whose file
 /// value is its DLT value, sane record lengths. At anything else it stops and says at which frame,
 /// and the caller lets libpcap read from there (same frames, libpcap's own errors).
@@ -23,7 +24,12 @@ final class FastPcapReader {
     private let nano: Bool
     private let snaplen: UInt32
     private var buf: UnsafeMutableRawPointer
-    private let cap = 1 << 20
+    private var cap = 1 << 20
+    /// The mapped file (`buf` is then the mapping, `end` its length) or nil (read into `buf`).
+    private var mapped: UnsafeMutableRawPointer?
+    /// Mapped bytes below this offset were let go (their pages leave this process' memory).
+    private var released = 0
+    private static let releaseStep = 8 << 20
     private var start = 0
     private var end = 0
     private var eof = false
@@ -61,12 +67,25 @@ final class FastPcapReader {
         self.nano = nano
         self.snaplen = snap
         self.linkType = Int32(lt)
-        buf = UnsafeMutableRawPointer.allocate(byteCount: cap, alignment: 16)
+        // The size at opening is what is read: a file still being written is read up to there.
+        var st = stat()
+        if fstat(fd, &st) == 0, st.st_mode & S_IFMT == S_IFREG, st.st_size > 24, st.st_size < Int.max / 2,
+           let m = mmap(nil, Int(st.st_size), PROT_READ, MAP_PRIVATE, fd, 0), m != MAP_FAILED {
+            _ = madvise(m, Int(st.st_size), MADV_SEQUENTIAL)
+            mapped = m
+            buf = m
+            cap = Int(st.st_size)
+            start = 24
+            end = cap
+            eof = true
+        } else {
+            buf = UnsafeMutableRawPointer.allocate(byteCount: cap, alignment: 16)
+        }
     }
 
     deinit {
         Foundation.close(fd)
-        buf.deallocate()
+        if let mapped { munmap(mapped, cap) } else { buf.deallocate() }
     }
 
     /// Makes at least `need` bytes available from `start`; false at the end of the file.
@@ -104,6 +123,13 @@ final class FastPcapReader {
         guard caplen <= snaplen, caplen <= Self.maxCaplen, caplen <= len || len == 0 else { return .handOver(frame: frame + 1) }
         guard fill(16 + Int(caplen)) else { return .handOver(frame: frame + 1) }
         frame += 1
+        // Mapped pages already read are let go (their frames are no longer handed out): the memory
+        // stays that of a few megabytes, whatever the file's size.
+        if mapped != nil, start - released >= Self.releaseStep {
+            let upTo = start & ~(Self.releaseStep - 1)
+            _ = madvise(buf + released, upTo - released, MADV_DONTNEED)
+            released = upTo
+        }
         let data = UnsafeRawBufferPointer(start: buf + start + 16, count: Int(caplen))
         start += 16 + Int(caplen)
         // As PcapHandle computes it from libpcap's nanosecond timestamps.

@@ -2,6 +2,7 @@
 # Capture benchmark: rstdoctor capture vs tcpdump and tshark on synthetic captures, every figure
 # measured in the same run. Usage (from anywhere):
 #   bench/capture/run.sh [--flows N] [--size-mb M] [--runs R] [--no-tshark] [--no-million] [--keep]
+#                        [--scratch-path DIR]   (SwiftPM build directory; default .build)
 # Defaults: 20000 connections, 100 MiB (quick). The issue's large run: --flows 200000 --size-mb 1024.
 # Measures, R times each (default 5, interleaved), and prints medians and ratios:
 #   tcpdump -r F -w /dev/null 'tcp[tcpflags] & tcp-rst != 0'      (BPF-only pass: the reference)
@@ -14,7 +15,7 @@
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
-flows=20000 size=100 runs=5 tshark=1 million=1 keep=0
+flows=20000 size=100 runs=5 tshark=1 million=1 keep=0 scratch=.build
 while [ $# -gt 0 ]; do
   case $1 in
     --flows) flows=$2; shift 2 ;;
@@ -23,7 +24,8 @@ while [ $# -gt 0 ]; do
     --no-tshark) tshark=0; shift ;;
     --no-million) million=0; shift ;;
     --keep) keep=1; shift ;;
-    *) echo "usage: $0 [--flows N] [--size-mb M] [--runs R] [--no-tshark] [--no-million] [--keep]" >&2; exit 2 ;;
+    --scratch-path) scratch=$2; shift 2 ;;
+    *) echo "usage: $0 [--flows N] [--size-mb M] [--runs R] [--no-tshark] [--no-million] [--keep] [--scratch-path DIR]" >&2; exit 2 ;;
   esac
 done
 for t in tcpdump python3 /usr/bin/time; do command -v $t >/dev/null || { echo "needs $t" >&2; exit 3; }; done
@@ -36,8 +38,8 @@ mpcap="$out/capture-million-rsts.pcap"
 [ $keep = 1 ] || trap 'rm -f "$pcap" "$mpcap"' EXIT
 
 echo "== building rstdoctor (release)"
-(cd "$root" && swift build -c release --product rstdoctor >/dev/null)
-bin="$root/.build/release/rstdoctor"
+(cd "$root" && swift build -c release --scratch-path "$scratch" --product rstdoctor >/dev/null)
+bin=$(cd "$root" && cd "$scratch" && pwd)/release/rstdoctor
 
 gen() {  # gen FILE ARGS...: reuses FILE when --keep left it with the same arguments
   local f=$1; shift
