@@ -155,6 +155,19 @@ package final class CaptureAnalyzer {
         return rst
     }
 
+    /// `take` for a frame decoded by the reader's thread (frame number and time set in `p`).
+    @inline(__always)
+    func take(decoded outcome: DecodeOutcome, undecoded: UndecodedKind, linkType lt: Int32, packet p: inout DecodedPacket,
+              frame buf: UnsafeRawBufferPointer) -> Bool {
+        guard outcome == .tcp else {
+            count(outcome, undecoded: undecoded, time: p.time, linkType: lt)
+            return false
+        }
+        let rst = ingest(p, frame: buf)
+        if rst, reorder.count > maxHeld { releaseHeld() }
+        return rst
+    }
+
     /// Feeds one TCP segment (frame number and time set). `frame` is the captured frame, for the
     /// RST payload. Returns the records whose judgement became final meanwhile (see `wantRecords`).
     @discardableResult

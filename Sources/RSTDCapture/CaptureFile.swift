@@ -17,7 +17,7 @@ package enum CaptureFile {
         var fastAnalyzer: CaptureAnalyzer?
         if fastReader, let fast = FastPcapReader(path: path) {
             let a = CaptureAnalyzer(classes: classes, options: options, source: path, linkType: fast.linkType, sink: sink)
-            switch run(fast, a) {
+            switch ReaderThread.wanted(for: fast) ? ReaderThread(fast).run(a) : run(fast, a) {
             case nil: return a.report()
             case let frame?:
                 skip = frame - 1

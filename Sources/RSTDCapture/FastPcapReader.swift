@@ -27,9 +27,11 @@ final class FastPcapReader {
     private var cap = 1 << 20
     /// The mapped file (`buf` is then the mapping, `end` its length) or nil (read into `buf`).
     private var mapped: UnsafeMutableRawPointer?
+    /// Whether the file is mapped: frames stay valid after the following call (until the reader goes).
+    var isMapped: Bool { mapped != nil }
     /// Mapped bytes below this offset were let go (their pages leave this process' memory).
     private var released = 0
-    private static let releaseStep = 8 << 20
+    private static let releaseStep = 16 << 20
     private var start = 0
     private var end = 0
     private var eof = false
