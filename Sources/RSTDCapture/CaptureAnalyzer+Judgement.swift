@@ -56,7 +56,8 @@ extension CaptureAnalyzer {
                 let r = h.record ?? h.make!()
                 ready.append(r)
                 if h.listed, !sink.reset(r) { notListed += 1 }
-            } else if h.listed, !(h.record.map { sink.reset($0) } ?? sink.reset(making: h.make!)) {
+            } else if h.listed, !(h.record.map { sink.reset($0) } ?? h.signature.map { sink.reset(making: h.make!, signature: $0) }
+                                    ?? sink.reset(making: h.make!)) {
                 notListed += 1
             }
         }
@@ -121,7 +122,11 @@ extension CaptureAnalyzer {
                 builtSeq += 1
                 listedCount += 1
             }
-            reorder.push(ResetReorder.Held(frame: Int(p.frame), record: nil, make: make, listed: listIt))
+            // A bounded list decides from the signature whether to make the record at all.
+            let signature = list == nil ? nil : ResetList.Signature(
+                cls: j.cls.rawValue, cause: classes[j.cls].cause, sender: j.role.0, answered: j.answered, stateless: j.stateless,
+                direction: PacketType.direction(p.packetType), localBuilt: ctx.localBuilt, payload: ctx.payload != nil)
+            reorder.push(ResetReorder.Held(frame: Int(p.frame), record: nil, make: make, listed: listIt, signature: signature))
             release()
         }
         if let copy { emitCopy(copy, classIndex: ci, listed: li) }

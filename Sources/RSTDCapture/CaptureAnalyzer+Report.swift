@@ -98,7 +98,8 @@ extension CaptureAnalyzer {
             malformed: malformed, fragments: fragments, filteredOut: filteredOut, flows: flowCount,
             firstTime: firstTime, lastTime: lastTime, rstCount: rstCount, resetsByClass: classCounts,
             resetsByCause: byCause, connStates: states, tunnels: tun, notDecoded: nd, resets: list?.resets ?? [],
-            resetsNotListed: notListed, resetFlows: list?.flows ?? [], groups: groups.result(), error: error)
+            resetsNotListed: notListed, resetFlows: list?.flows ?? [], groups: groups.result(), error: error,
+            resetWeights: list?.weights() ?? [])
         finished = r
         return r
     }
