@@ -44,7 +44,9 @@ final class FlowTable<Value> {
         return (k, s, u)
     }
 
-    private static func free(_ k: UnsafeMutablePointer<FlowKey>, _ s: UnsafeMutablePointer<Value>, _ u: UnsafeMutablePointer<Bool>, _ n: Int) {
+    private static func free(
+        _ k: UnsafeMutablePointer<FlowKey>, _ s: UnsafeMutablePointer<Value>, _ u: UnsafeMutablePointer<Bool>, _ n: Int
+    ) {
         k.deinitialize(count: n)
         k.deallocate()
         s.deinitialize(count: n)

@@ -7,7 +7,7 @@
 # Measures, R times each (default 5, interleaved), and prints medians and ratios:
 #   tcpdump -r F -w /dev/null 'tcp[tcpflags] & tcp-rst != 0'      (BPF-only pass: the reference)
 #   rstdoctor capture --format json F                              (every RST listed)
-#   the same with RSTDOCTOR_OUTPUT_THREAD=0                        (output on the analysis thread)
+#   the same with RSTDOCTOR_OUTPUT_THREAD=0 RSTDOCTOR_READER_THREAD=0   (reading and output on the analysis thread)
 #   rstdoctor capture F                                            (text: summary and groups)
 #   tcpdump -nr F 'tcp[tcpflags] & tcp-rst != 0'                   (text)
 #   tshark -n -r F -Y 'tcp.flags.reset==1'
@@ -74,7 +74,7 @@ echo "== measuring ($runs runs each, interleaved)"
 for _ in $(seq "$runs"); do
   run tcpdump_bpf tcpdump -r "$pcap" -w /dev/null 'tcp[tcpflags] & tcp-rst != 0'
   run rstdoctor_json "$bin" capture --format json "$pcap"
-  run rstdoctor_json_1t env RSTDOCTOR_OUTPUT_THREAD=0 "$bin" capture --format json "$pcap"
+  run rstdoctor_json_1t env RSTDOCTOR_OUTPUT_THREAD=0 RSTDOCTOR_READER_THREAD=0 "$bin" capture --format json "$pcap"
   run rstdoctor_text "$bin" capture "$pcap"
   run tcpdump_text tcpdump -nr "$pcap" 'tcp[tcpflags] & tcp-rst != 0'
   [ $tshark = 1 ] && run tshark tshark -n -r "$pcap" -Y 'tcp.flags.reset==1'
@@ -102,7 +102,7 @@ print(f"JSON lists {listed} records + {j['resets_not_listed']} not listed = {j['
       f"{verdict(listed + j['resets_not_listed'] == j['rst_count'] == int(want) and listed == int(want))}")
 r = ref / t["rstdoctor_json"]
 print(f"JSON (every RST) vs tcpdump BPF-only: {r:.2f}x  (target >= 1.5x)  {verdict(r >= 1.5)}")
-print(f"JSON, output on a second thread vs on one thread: {t['rstdoctor_json_1t'] / t['rstdoctor_json']:.2f}x "
+print(f"JSON, reader and output threads vs one thread: {t['rstdoctor_json_1t'] / t['rstdoctor_json']:.2f}x "
       f"(same bytes: {open(f'{out}/rstdoctor_json.stdout','rb').read() == open(f'{out}/rstdoctor_json_1t.stdout','rb').read()})")
 print(f"JSON peak memory: {kb('rstdoctor_json') / 1024:.1f} MiB  (target <= 64 MiB)  {verdict(kb('rstdoctor_json') <= 64 * 1024)}")
 r = ref / t["rstdoctor_text"]
