@@ -15,9 +15,10 @@ package enum CaptureFile {
         // Plain pcap files are read without libpcap (FastPcapReader); it hands anything odd back.
         var skip: UInt64 = 0
         var fastAnalyzer: CaptureAnalyzer?
-        if fastReader, let fast = FastPcapReader(path: path) {
+        let threaded = ReaderThread.wanted
+        if fastReader, let fast = FastPcapReader(path: path, map: !threaded) {
             let a = CaptureAnalyzer(classes: classes, options: options, source: path, linkType: fast.linkType, sink: sink)
-            switch ReaderThread.wanted(for: fast) ? ReaderThread(fast).run(a) : run(fast, a) {
+            switch threaded ? ReaderThread(fast).run(a) : run(fast, a) {
             case nil: return a.report()
             case let frame?:
                 skip = frame - 1
@@ -60,6 +61,9 @@ package enum CaptureFile {
                 return nil
             case .handOver(let f):
                 return f
+            case .needBuffer:
+                // Only with `keepFrames` (the reader thread's); libpcap would read on from here.
+                return frame + 1
             }
         }
     }

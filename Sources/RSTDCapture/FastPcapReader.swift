@@ -16,6 +16,8 @@ final class FastPcapReader {
         case end
         /// A record this reader does not vouch for: libpcap must read from this frame (counted from 1).
         case handOver(frame: UInt64)
+        /// `keepFrames`: the buffer is used up and its frames are still handed out: `adopt` a new one.
+        case needBuffer
     }
 
     let linkType: Int32
@@ -25,8 +27,27 @@ final class FastPcapReader {
     private let snaplen: UInt32
     private var buf: UnsafeMutableRawPointer
     private var cap = 1 << 20
+    /// The buffer this reader allocated (others are lent by `adopt`).
+    private var own: UnsafeMutableRawPointer?
+    /// Frames stay valid until the buffer is replaced (`adopt`), not only until the next call: the
+    /// reader never moves bytes within a buffer it handed frames out of.
+    var keepFrames = false
+    private var wantsBuffer = false
     /// The mapped file (`buf` is then the mapping, `end` its length) or nil (read into `buf`).
     private var mapped: UnsafeMutableRawPointer?
+    /// Reads on into `newBuffer` (of the reader's buffer size, `bufferSize`), starting with the bytes
+    /// of the current buffer not handed out yet; the frames handed out stay where they are.
+    func adopt(_ newBuffer: UnsafeMutableRawPointer) {
+        precondition(mapped == nil)
+        if end > start { memcpy(newBuffer, buf + start, end - start) }
+        end -= start
+        start = 0
+        buf = newBuffer
+    }
+
+    /// The size of the buffers `adopt` takes.
+    var bufferSize: Int { cap }
+
     /// Whether the file is mapped: frames stay valid after the following call (until the reader goes).
     var isMapped: Bool { mapped != nil }
     /// Mapped bytes below this offset were let go (their pages leave this process' memory).
@@ -43,7 +64,7 @@ final class FastPcapReader {
     private static let maxCaplen: UInt32 = 262_144
 
     /// Opens `path` if it is a pcap file this reader handles; nil otherwise (libpcap reads it).
-    init?(path: String) {
+    init?(path: String, map: Bool = true) {
         let fd = Foundation.open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { return nil }
         var hdr = [UInt8](repeating: 0, count: 24)
@@ -71,7 +92,7 @@ final class FastPcapReader {
         self.linkType = Int32(lt)
         // The size at opening is what is read: a file still being written is read up to there.
         var st = stat()
-        if fstat(fd, &st) == 0, st.st_mode & S_IFMT == S_IFREG, st.st_size > 24, st.st_size < Int.max / 2,
+        if map, fstat(fd, &st) == 0, st.st_mode & S_IFMT == S_IFREG, st.st_size > 24, st.st_size < Int.max / 2,
            let m = mmap(nil, Int(st.st_size), PROT_READ, MAP_PRIVATE, fd, 0), m != MAP_FAILED {
             _ = madvise(m, Int(st.st_size), MADV_SEQUENTIAL)
             mapped = m
@@ -82,12 +103,13 @@ final class FastPcapReader {
             eof = true
         } else {
             buf = UnsafeMutableRawPointer.allocate(byteCount: cap, alignment: 16)
+            own = buf
         }
     }
 
     deinit {
         Foundation.close(fd)
-        if let mapped { munmap(mapped, cap) } else { buf.deallocate() }
+        if let mapped { munmap(mapped, cap) } else { own?.deallocate() }
     }
 
     /// Makes at least `need` bytes available from `start`; false at the end of the file.
@@ -95,6 +117,10 @@ final class FastPcapReader {
     private func fill(_ need: Int) -> Bool {
         if end - start >= need { return true }
         if eof { return false }
+        if start > 0 && keepFrames {
+            wantsBuffer = true
+            return false
+        }
         if start > 0 {
             if end > start { memmove(buf, buf + start, end - start) }
             end -= start
@@ -112,6 +138,7 @@ final class FastPcapReader {
     @inline(__always)
     func next() -> Next {
         guard fill(16) else {
+            if wantsBuffer { wantsBuffer = false; return .needBuffer }
             // A clean end has no bytes left; a cut-short header is libpcap's to report.
             return end == start ? .end : .handOver(frame: frame + 1)
         }
@@ -123,7 +150,10 @@ final class FastPcapReader {
         if swapped { sec = sec.byteSwapped; frac = frac.byteSwapped; caplen = caplen.byteSwapped; len = len.byteSwapped }
         // libpcap truncates or rejects such records, and reports a cut-short one: let it.
         guard caplen <= snaplen, caplen <= Self.maxCaplen, caplen <= len || len == 0 else { return .handOver(frame: frame + 1) }
-        guard fill(16 + Int(caplen)) else { return .handOver(frame: frame + 1) }
+        guard fill(16 + Int(caplen)) else {
+            if wantsBuffer { wantsBuffer = false; return .needBuffer }
+            return .handOver(frame: frame + 1)
+        }
         frame += 1
         // Mapped pages already read are let go (their frames are no longer handed out): the memory
         // stays that of a few megabytes, whatever the file's size.

@@ -8,8 +8,10 @@ import RSTDCore
 /// over in batches, through a fixed pool of batches (memory stays fixed; the reader waits when the
 /// analysis falls behind). Most of the reader's time is the first touch of each frame (page faults
 /// and cache misses), which this takes off the analysis' core. The analysis sees the same packets in
-/// the same order as with one thread, so the output is the same bytes. Only for a mapped file, whose
-/// frames stay valid after the reader moved on (a RST's payload is read by the analysis).
+/// the same order as with one thread, so the output is the same bytes. The file is read with read(2)
+/// into the batches' own buffers (a batch's frames stay valid until the analysis is done with it: a
+/// RST's payload is read there): a copy, but cheaper than mapping the file, whose page faults and
+/// page releases (TLB shootdowns with two threads) cost the reader more than the copy.
 final class ReaderThread: @unchecked Sendable {
     struct Item {
         var outcome: DecodeOutcome
@@ -20,35 +22,43 @@ final class ReaderThread: @unchecked Sendable {
 
     private final class Batch {
         let items: UnsafeMutablePointer<Item>
+        /// The file bytes its frames point into (read mode).
+        let buffer: UnsafeMutableRawPointer?
         var count = 0
         /// Set on the last batch: nil at the end of the file, else the frame libpcap must read from.
         var last = false
         var handOver: UInt64?
 
-        init(capacity: Int) {
+        init(capacity: Int, bufferSize: Int?) {
             items = .allocate(capacity: capacity)
+            buffer = bufferSize.map { UnsafeMutableRawPointer.allocate(byteCount: $0, alignment: 16) }
         }
 
-        deinit { items.deallocate() }
+        deinit {
+            items.deallocate()
+            buffer?.deallocate()
+        }
     }
 
-    private static let batchSize = 4096
+    private static let batchSize = 8192
     private static let batches = 4
     private let reader: FastPcapReader
     private let cond = NSCondition()
     private var free: [Batch] = []
     private var full: [Batch] = []
 
-    /// Whether reading on a thread of its own is worth it: a mapped file on a machine with two cores
-    /// or more (RSTDOCTOR_READER_THREAD=0 keeps it on one thread, for measuring).
-    static func wanted(for reader: FastPcapReader) -> Bool {
-        reader.isMapped && ProcessInfo.processInfo.activeProcessorCount > 1
-            && ProcessInfo.processInfo.environment["RSTDOCTOR_READER_THREAD"] != "0"
+    /// Whether reading on a thread of its own is worth it: on a machine with two cores or more
+    /// (RSTDOCTOR_READER_THREAD=0 keeps it on one thread, for measuring).
+    static var wanted: Bool {
+        ProcessInfo.processInfo.activeProcessorCount > 1 && ProcessInfo.processInfo.environment["RSTDOCTOR_READER_THREAD"] != "0"
     }
 
     init(_ reader: FastPcapReader) {
         self.reader = reader
-        for _ in 0..<Self.batches { free.append(Batch(capacity: Self.batchSize)) }
+        if !reader.isMapped { reader.keepFrames = true }
+        for _ in 0..<Self.batches {
+            free.append(Batch(capacity: Self.batchSize, bufferSize: reader.isMapped ? nil : reader.bufferSize))
+        }
     }
 
     /// Feeds every packet the reader vouches for to `analyzer`; returns the frame libpcap must read
@@ -89,6 +99,7 @@ final class ReaderThread: @unchecked Sendable {
             b.count = 0
             b.last = false
             b.handOver = nil
+            if let buffer = b.buffer { reader.adopt(buffer) }
             while b.count < Self.batchSize {
                 switch reader.next() {
                 case .packet(let buf, let time):
@@ -99,6 +110,8 @@ final class ReaderThread: @unchecked Sendable {
                     (b.items + b.count).initialize(to: Item(outcome: outcome, undecoded: decoder.undecoded, p: p, frame: buf))
                     b.count += 1
                     continue
+                case .needBuffer:
+                    break
                 case .end:
                     b.last = true
                 case .handOver(let f):
