@@ -157,7 +157,7 @@ package final class CaptureAnalyzer {
 
     /// `take` for a frame decoded by the reader's thread (frame number and time set in `p`).
     @inline(__always)
-    func take(decoded outcome: DecodeOutcome, undecoded: UndecodedKind, linkType lt: Int32, packet p: inout DecodedPacket,
+    func take(decoded outcome: DecodeOutcome, undecoded: UndecodedKind, linkType lt: Int32, packet p: DecodedPacket,
               frame buf: UnsafeRawBufferPointer) -> Bool {
         guard outcome == .tcp else {
             count(outcome, undecoded: undecoded, time: p.time, linkType: lt)

@@ -76,7 +76,7 @@ final class ReaderThread: @unchecked Sendable {
             for k in 0..<b.count {
                 let item = b.items + k
                 _ = analyzer.take(decoded: item.pointee.outcome, undecoded: item.pointee.undecoded, linkType: linkType,
-                                  packet: &item.pointee.p, frame: item.pointee.frame)
+                                  packet: item.pointee.p, frame: item.pointee.frame)
             }
             let (last, handOver) = (b.last, b.handOver)
             cond.lock()

@@ -61,6 +61,24 @@ final class CaptureBoundedCountTests: XCTestCase {
         XCTAssertTrue(e.explain.contains("shows \(n) reset(s)"), e.explain)
     }
 
+    /// A capture larger than the reader's buffer and batch: the reader thread (read into the batches'
+    /// buffers), the mapped file on one thread and libpcap give the same bytes.
+    func testSameBytesWithEveryReadingPath() throws {
+        let url = try refusedCapture(20_000)
+        func json(_ fast: Bool, _ thread: Bool) throws -> String {
+            let out = ByteOutput()
+            let sink = CaptureJSON(out: out, source: "x")
+            let r = try CaptureFile.analyze(path: url.path, classes: CaptureFixtures.classes(), fastReader: fast, sink: sink,
+                                            readerThread: thread)
+            sink.finish(r)
+            XCTAssertEqual(r.rstCount, 20_000)
+            return String(decoding: out.bytes, as: UTF8.self)
+        }
+        let threaded = try json(true, true)
+        XCTAssertEqual(threaded, try json(true, false))
+        XCTAssertEqual(threaded, try json(false, false))
+    }
+
     func testWeightsAreOneWhenNothingIsLeftOut() throws {
         let url = try refusedCapture(10)
         let r = try CaptureFile.analyze(path: url.path, classes: CaptureFixtures.classes(), sink: CaptureFacts.list())
