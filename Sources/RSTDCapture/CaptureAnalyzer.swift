@@ -60,7 +60,7 @@ package final class CaptureAnalyzer {
     let flows: FlowTable<FlowState>
     /// Connections closed or reset, kept small so the live table stays in cache.
     @exclusivity(unchecked) var finishedFlows: FinishedFlows
-    @exclusivity(unchecked) var hosts: [IPAddress: HostBaseline] = [:]
+    let hosts = HostTable(limit: CaptureAnalyzer.maxHosts, filler: HostBaseline())
     /// Cooked captures only (made on first use): incoming segments, to recognise forwarded copies.
     @exclusivity(unchecked) var copies: ForwardedCopies?
     static let maxHosts = 16_384
@@ -331,18 +331,20 @@ package final class CaptureAnalyzer {
 
     func markForwarded(_ a: IPAddress) {
         if hosts[a]?.forwarded == true { return }
-        if hosts.count >= Self.maxHosts, hosts[a] == nil { hosts.removeAll(keepingCapacity: true) }
-        hosts[a, default: HostBaseline()].forwarded = true
+        if hosts.count >= Self.maxHosts, hosts[a] == nil { hosts.removeAll() }
+        var h = hosts[a] ?? HostBaseline()
+        h.forwarded = true
+        hosts.set(a, h)
     }
 
     func noteHost(_ p: DecodedPacket) {
-        if hosts.count >= Self.maxHosts, hosts[p.src] == nil { hosts.removeAll(keepingCapacity: true) }
+        if hosts.count >= Self.maxHosts, hosts[p.src] == nil { hosts.removeAll() }
         var h = hosts[p.src] ?? HostBaseline()
         if h.ttlState == 0 { h.ttl = p.ttl; h.ttlState = 1 } else if h.ttl != p.ttl { h.ttlState = 2 }
         if p.hasMAC {
             if h.macState == 0 { h.mac = p.srcMAC; h.macState = 1 } else if h.mac != p.srcMAC { h.macState = 2 }
         }
-        hosts[p.src] = h
+        hosts.set(p.src, h)
     }
 
     private static func carryBaselines(from old: DirState, to new: inout DirState) {
