@@ -17,7 +17,7 @@ package enum CaptureFile {
         var skip: UInt64 = 0
         var fastAnalyzer: CaptureAnalyzer?
         let threaded = readerThread ?? ReaderThread.wanted
-        if fastReader, let fast = FastPcapReader(path: path, map: !threaded) {
+        if fastReader, let fast = FastPcapReader(path: path) {
             let a = CaptureAnalyzer(classes: classes, options: options, source: path, linkType: fast.linkType, sink: sink)
             switch threaded ? ReaderThread(fast).run(a) : run(fast, a) {
             case nil: return a.report()

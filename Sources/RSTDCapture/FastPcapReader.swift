@@ -3,10 +3,11 @@ import RSTDData
 import RSTDSystem
 import RSTDCore
 
-/// Reads a classic pcap file and hands out frames in place. A regular file is mapped (mmap(2)): no
-/// copy at all, and the payload bytes the analysis never reads are never touched (the read(2) copy
-/// was a quarter of the analysis' time); anything else (a pipe) is read with read(2) into one large
-/// buffer: one copy where libpcap's offline reader makes two. Only for the plain cases it reads exactly
+/// Reads a classic pcap file with read(2) into one large buffer and hands out frames in place: one
+/// copy (kernel to buffer) where libpcap's offline reader makes two (fread into stdio's buffer, then
+/// into its own). Not mapped: a file truncated while it is read (a `tcpdump -W` ring reusing it)
+/// would kill a mapped reader with SIGBUS. With `keepFrames` (the reader thread's) frames stay valid
+/// until the buffer is replaced (`adopt`). Only for the plain cases it reads exactly
 /// as libpcap does: pcap 2.4, micro- or nanosecond magic in either byte order, a link type whose file
 /// value is its DLT value, sane record lengths. At anything else it stops and says at which frame,
 /// and the caller lets libpcap read from there (same frames, libpcap's own errors).
@@ -26,19 +27,16 @@ final class FastPcapReader {
     private let nano: Bool
     private let snaplen: UInt32
     private var buf: UnsafeMutableRawPointer
-    private var cap = 1 << 20
+    private let cap = 1 << 20
     /// The buffer this reader allocated (others are lent by `adopt`).
-    private var own: UnsafeMutableRawPointer?
+    private let own: UnsafeMutableRawPointer
     /// Frames stay valid until the buffer is replaced (`adopt`), not only until the next call: the
     /// reader never moves bytes within a buffer it handed frames out of.
     var keepFrames = false
     private var wantsBuffer = false
-    /// The mapped file (`buf` is then the mapping, `end` its length) or nil (read into `buf`).
-    private var mapped: UnsafeMutableRawPointer?
     /// Reads on into `newBuffer` (of the reader's buffer size, `bufferSize`), starting with the bytes
     /// of the current buffer not handed out yet; the frames handed out stay where they are.
     func adopt(_ newBuffer: UnsafeMutableRawPointer) {
-        precondition(mapped == nil)
         if end > start { memcpy(newBuffer, buf + start, end - start) }
         end -= start
         start = 0
@@ -48,11 +46,6 @@ final class FastPcapReader {
     /// The size of the buffers `adopt` takes.
     var bufferSize: Int { cap }
 
-    /// Whether the file is mapped: frames stay valid after the following call (until the reader goes).
-    var isMapped: Bool { mapped != nil }
-    /// Mapped bytes below this offset were let go (their pages leave this process' memory).
-    private var released = 0
-    private static let releaseStep = 16 << 20
     private var start = 0
     private var end = 0
     private var eof = false
@@ -64,7 +57,7 @@ final class FastPcapReader {
     private static let maxCaplen: UInt32 = 262_144
 
     /// Opens `path` if it is a pcap file this reader handles; nil otherwise (libpcap reads it).
-    init?(path: String, map: Bool = true) {
+    init?(path: String) {
         let fd = Foundation.open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { return nil }
         var hdr = [UInt8](repeating: 0, count: 24)
@@ -90,26 +83,14 @@ final class FastPcapReader {
         self.nano = nano
         self.snaplen = snap
         self.linkType = Int32(lt)
-        // The size at opening is what is read: a file still being written is read up to there.
-        var st = stat()
-        if map, fstat(fd, &st) == 0, st.st_mode & S_IFMT == S_IFREG, st.st_size > 24, st.st_size < Int.max / 2,
-           let m = mmap(nil, Int(st.st_size), PROT_READ, MAP_PRIVATE, fd, 0), m != MAP_FAILED {
-            _ = madvise(m, Int(st.st_size), MADV_SEQUENTIAL)
-            mapped = m
-            buf = m
-            cap = Int(st.st_size)
-            start = 24
-            end = cap
-            eof = true
-        } else {
-            buf = UnsafeMutableRawPointer.allocate(byteCount: cap, alignment: 16)
-            own = buf
-        }
+        buf = UnsafeMutableRawPointer.allocate(byteCount: cap, alignment: 16)
+        own = buf
+
     }
 
     deinit {
         Foundation.close(fd)
-        if let mapped { munmap(mapped, cap) } else { own?.deallocate() }
+        own.deallocate()
     }
 
     /// Makes at least `need` bytes available from `start`; false at the end of the file.
@@ -155,13 +136,6 @@ final class FastPcapReader {
             return .handOver(frame: frame + 1)
         }
         frame += 1
-        // Mapped pages already read are let go (their frames are no longer handed out): the memory
-        // stays that of a few megabytes, whatever the file's size.
-        if mapped != nil, start - released >= Self.releaseStep {
-            let upTo = start & ~(Self.releaseStep - 1)
-            _ = madvise(buf + released, upTo - released, MADV_DONTNEED)
-            released = upTo
-        }
         let data = UnsafeRawBufferPointer(start: buf + start + 16, count: Int(caplen))
         start += 16 + Int(caplen)
         // As PcapHandle computes it from libpcap's nanosecond timestamps.

@@ -4,14 +4,14 @@ import RSTDSystem
 import RSTDCore
 
 /// Reading and decoding on a thread of their own (the second core), flow tracking and judgement on
-/// the caller's: the reader walks the mapped file, decodes each frame and hands the decoded packets
+/// the caller's: the reader reads the file, decodes each frame and hands the decoded packets
 /// over in batches, through a fixed pool of batches (memory stays fixed; the reader waits when the
 /// analysis falls behind). Most of the reader's time is the first touch of each frame (page faults
 /// and cache misses), which this takes off the analysis' core. The analysis sees the same packets in
 /// the same order as with one thread, so the output is the same bytes. The file is read with read(2)
 /// into the batches' own buffers (a batch's frames stay valid until the analysis is done with it: a
-/// RST's payload is read there): a copy, but cheaper than mapping the file, whose page faults and
-/// page releases (TLB shootdowns with two threads) cost the reader more than the copy.
+/// RST's payload is read there). Mapping the file instead cost the reader more (page faults, and the
+/// TLB shootdowns of releasing pages with two threads), besides SIGBUS on a file truncated meanwhile.
 final class ReaderThread: @unchecked Sendable {
     struct Item {
         var outcome: DecodeOutcome
@@ -55,9 +55,9 @@ final class ReaderThread: @unchecked Sendable {
 
     init(_ reader: FastPcapReader) {
         self.reader = reader
-        if !reader.isMapped { reader.keepFrames = true }
+        reader.keepFrames = true
         for _ in 0..<Self.batches {
-            free.append(Batch(capacity: Self.batchSize, bufferSize: reader.isMapped ? nil : reader.bufferSize))
+            free.append(Batch(capacity: Self.batchSize, bufferSize: reader.bufferSize))
         }
     }
 

@@ -62,7 +62,7 @@ final class CaptureBoundedCountTests: XCTestCase {
     }
 
     /// A capture larger than the reader's buffer and batch: the reader thread (read into the batches'
-    /// buffers), the mapped file on one thread and libpcap give the same bytes.
+    /// buffers), FastPcapReader on one thread and libpcap give the same bytes.
     func testSameBytesWithEveryReadingPath() throws {
         let url = try refusedCapture(20_000)
         func json(_ fast: Bool, _ thread: Bool) throws -> String {
