@@ -63,6 +63,14 @@ package final class CaptureAnalyzer {
     let hosts = HostTable(limit: CaptureAnalyzer.maxHosts, filler: HostBaseline())
     /// Cooked captures only (made on first use): incoming segments, to recognise forwarded copies.
     @exclusivity(unchecked) var copies: ForwardedCopies?
+    /// Connections by endpoint, and those whose untranslated twin was answered with a RST (UntranslatedTwins.swift).
+    @exclusivity(unchecked) var endpoints = EndpointIndex()
+    var leakVictims: [FlowKey: TwinLink] = [:]
+    var socketless: [Endpoint: SocketlessRST] = [:]
+    /// The last segments the peer filter dropped (a ring), and whether one of them is being fed again.
+    var dropped = ContiguousArray<DecodedPacket>()
+    var droppedNext = 0
+    var replaying = false
     static let maxHosts = 16_384
 
     package internal(set) var packets = 0
@@ -185,8 +193,11 @@ package final class CaptureAnalyzer {
             filteredOut += 1
             return false
         }
-        if let peer = options.peer, p.src != peer, p.dst != peer {
+        // A segment tied by its TCP fields to a focused connection is kept whatever its addresses
+        // (an untranslated leak of that connection, and the RST answering it).
+        if let peer = options.peer, !replaying, p.src != peer, p.dst != peer, !tiedToFocused(p, peer: peer) {
             filteredOut += 1
+            keepDropped(p)
             return false
         }
         tcpPackets += 1
@@ -220,6 +231,8 @@ package final class CaptureAnalyzer {
         }
 
         var idx = flows.find(key)
+        // A new focused connection: segments dropped just before may be its own under other addresses.
+        if idx == nil, !dropped.isEmpty, !replaying, !isRST { replayTied(p) }
         if let i = idx, isSyn, !isRST {
             // A new SYN on a known 4-tuple starts a new connection unless it repeats the pending one.
             let sawSyn = dir == 0 ? flows.states[i].d0.sawSyn : flows.states[i].d1.sawSyn
@@ -266,7 +279,13 @@ package final class CaptureAnalyzer {
             // A connection's first RST waits for the packets after it; a later one follows it, so the
             // first one's judgement becomes final before.
             if flows.states[i].pendingSlot >= 0 { settle(flows.states[i].pendingSlot, retire: false) }
-            let ctx = context(p, dir: dir, key: key, flow: flows.states[i], frame: frame, localBuilt: localBuilt)
+            var ctx = context(p, dir: dir, key: key, flow: flows.states[i], frame: frame, localBuilt: localBuilt)
+            if p.flags & TCPFlag.ack == 0, p.window == 0, !p.hasOptions {
+                let sent = dir == 0 ? flows.states[i].d0.packets : flows.states[i].d1.packets
+                ctx.twin = untranslatedTwin(p, key: key, senderPackets: sent)
+                if ctx.twin == nil && sent == 0 { noteSocketless(p, key: key) }
+            }
+            if !leakVictims.isEmpty { ctx.victim = leakVictims[key] }
             flows.states[i].noteRST(p, dir: dir)
             if RSTJudge.needsLookAhead(ctx.flow) {
                 var i = i
@@ -292,6 +311,10 @@ package final class CaptureAnalyzer {
             return true
         }
         let first = (dir == 0 ? flows.states[i].d0.packets : flows.states[i].d1.packets) == 0
+        if first {
+            endpoints.note(p.src, p.sport, key: key)
+            if !socketless.isEmpty { lateTwin(p, key: key, dir: dir) }
+        }
         flows.states[i].note(p, dir: dir)
         // Host baselines serve RSTs from a host with no other packet in their connection: servers
         // answering SYNs, mostly. Their SYN-ACKs, and first packets of connections seen mid-stream, suffice.
@@ -301,7 +324,7 @@ package final class CaptureAnalyzer {
             if pending.dir(ps) == dir {
                 // The sender's next packet: its TTL, MAC, and whether it carried on, judge the RST.
                 pending.setLater(ps, LaterPacket(frame: p.frame, time: p.time, ttl: p.ttl, mac: p.srcMAC, hasMAC: p.hasMAC,
-                                                 flags: p.flags, length: p.payloadLength))
+                                                 flags: p.flags, length: p.payloadLength, ack: p.ack, window: p.window))
                 settle(ps, retire: false)
                 if flows.states[i].reset {
                     retire(key, slot: i)

@@ -18,6 +18,9 @@ package enum RSTClass: String, Sendable, CaseIterable, Codable {
     case injectedContinued = "injected-endpoint-continued"
     case injectedFlowLabel = "injected-flowlabel"
     case injectedMAC = "injected-mac"
+    case untranslatedAnswer = "untranslated-answer"
+    case afterUntranslatedReset = "after-untranslated-reset"
+    case beyondWindowAnswer = "beyond-window-answer"
     case routerBuilt = "router-built"
     case abortWithUnread = "abort-with-unread"
     case abortWithData = "abort-with-data"
@@ -59,6 +62,7 @@ package struct CaptureClasses: Sendable {
         "sender", "receiver", "sender_role", "receiver_role", "answered", "delay", "idle", "ttl", "usual_ttl",
         "hops", "closer", "mac", "usual_mac", "prior_frame", "prior_class", "ack_note", "inflight", "sender_seen",
         "idle_note", "shape", "answered_note", "ttl_check", "baseline", "injected_evidence", "own_fin", "duplicate",
+        "twin", "twin_frame", "rst_seq", "window_note",
     ]
 
     package subscript(c: RSTClass) -> CaptureClassInfo {

@@ -71,6 +71,8 @@ package struct DecodedPacket: Sendable {
     package var dontFragment = false
     package var tunnel = TunnelKind.none
     package var dst = IPAddress.zero
+    /// The window scale option's shift (SYN and SYN-ACK only), or 0xFF when absent.
+    package var wscale: UInt8 = 0xFF
     package var sport: UInt16 = 0
     package var dport: UInt16 = 0
     package var seq: UInt32 = 0

@@ -58,6 +58,7 @@ extension FlowState {
         let flags = p.flags
         let hasAck = flags & TCPFlag.ack != 0
         if flags & TCPFlag.syn != 0 {
+            s.wscale = p.wscale
             if hasAck {
                 s.sawSynAck = true
                 ev |= evSynAck
@@ -67,8 +68,9 @@ extension FlowState {
                 s.synFrame = p.frame
                 ev |= evSyn
             }
-        } else if hasAck {
-            ev |= evBareAck
+        } else {
+            if p.window > s.maxWin { s.maxWin = p.window }
+            if hasAck { ev |= evBareAck }
         }
         if flags & TCPFlag.fin != 0 && !s.sawFin {
             s.sawFin = true
@@ -78,6 +80,7 @@ extension FlowState {
         if !s.hasSeq || seqAfter(end, s.nextSeq) { s.nextSeq = end; s.hasSeq = true }
         if hasAck && (!s.hasAck || seqAfter(p.ack, s.highestAck)) { s.highestAck = p.ack; s.hasAck = true }
         s.lastFrame = p.frame
+        s.lastSeq = p.seq
         s.lastTime = p.time
         s.lastNonRSTTime = p.time
         s.lastGap = gap

@@ -73,6 +73,11 @@ struct DirState {
     var nextSeq: UInt32 = 0
     /// Highest ack sent.
     var highestAck: UInt32 = 0
+    /// The last non-RST segment's seq, the largest window advertised after the handshake (unscaled),
+    /// and the window scale shift of this side's SYN or SYN-ACK (0xFF: none seen).
+    var lastSeq: UInt32 = 0
+    var maxWin: UInt16 = 0
+    var wscale: UInt8 = 0xFF
     var synFrame: UInt64 = 0
     // The last packet sent (RSTs included).
     var lastFrame: UInt64 = 0

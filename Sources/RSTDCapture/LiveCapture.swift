@@ -55,7 +55,11 @@ package final class LiveCapture: @unchecked Sendable {
         self.peer = peer
         self.writeTo = writeTo
         self.classes = classes
-        self.options = options
+        // The analyzer applies the peer too: the kernel filter leaves it out when a port narrows the
+        // capture (openLive), so that segments tied to a focused connection under other addresses pass.
+        var o = options
+        if o.peer == nil, let peer { o.peer = IPAddress(peer) }
+        self.options = o
     }
 
     /// Opens the interface and starts capturing; returns once packets are being captured.
@@ -120,7 +124,7 @@ package final class LiveCapture: @unchecked Sendable {
         let h: PcapHandle
         do {
             if let netns { try Self.enter(netns: netns) }
-            (h, filter) = try Self.openLive(interface, port: port, peer: peer, netns: netns)
+            (h, filter) = try Self.openLive(interface, port: port, peer: peer, netns: netns, keepPeer: writeTo != nil)
         } catch {
             openError = error
             opened.signal()
@@ -207,9 +211,15 @@ package final class LiveCapture: @unchecked Sendable {
         }
     }
 
-    private static func openLive(_ iface: String, port: UInt16?, peer: String?, netns: String?) throws(CaptureError) -> (PcapHandle, String) {
+    private static func openLive(_ iface: String, port: UInt16?, peer: String?, netns: String?, keepPeer: Bool) throws(CaptureError)
+        -> (PcapHandle, String) {
+        // With a port, the peer is filtered by the analyzer, not the kernel: it keeps the segments tied
+        // to a focused connection by their TCP fields whatever their addresses (an untranslated leak,
+        // conntrack INVALID behind NAT, and the RST answering it). Without a port the kernel filter
+        // keeps the peer, or the whole host's traffic would be copied; and a capture written to a file keeps
+        // exactly the traffic asked for.
         let (p, filter) = try openFiltered(iface, netns: netns, snaplen: 262_144, bufferSize: 8 << 20) { linkType in
-            BPFFilter.build(port: port, peer: peer, linkType: linkType)
+            BPFFilter.build(port: port, peer: port == nil || keepPeer ? peer : nil, linkType: linkType)
         }
         return (PcapHandle(handle: p, nano: false), filter)
     }

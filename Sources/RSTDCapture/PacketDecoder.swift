@@ -59,6 +59,7 @@ package struct PacketDecoder: Sendable {
         p.tunnel = .none
         p.hasOptions = false
         p.hasTimestamps = false
+        p.wscale = 0xFF
         p.flowLabel = 0
         p.ipID = 0
         p.dontFragment = false
@@ -418,6 +419,8 @@ package struct PacketDecoder: Sendable {
                 p.hasTimestamps = true
                 p.tsVal = be32(b, o + 2)
                 p.tsEcr = be32(b, o + 6)
+            } else if kind == 3, len == 3 {
+                p.wscale = b[o + 2]
             }
             o += len
         }

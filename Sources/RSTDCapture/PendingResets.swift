@@ -79,6 +79,12 @@ struct PendingResets {
     /// The sender's next packet after the RST.
     mutating func setLater(_ slot: Int32, _ l: LaterPacket) { ring[Int(slot)]!.ctx.later = l }
 
+    /// The frame of the waiting RST in `slot` (which must hold one).
+    func frame(_ slot: Int32) -> UInt64 { ring[Int(slot)]!.ctx.p.frame }
+
+    /// The connection whose segment, untranslated, the waiting RST in `slot` answered.
+    mutating func setTwin(_ slot: Int32, _ t: TwinLink) { ring[Int(slot)]!.ctx.twin = t }
+
     /// One more packet from the receiver after the RST.
     mutating func countReceiver(_ slot: Int32) { ring[Int(slot)]!.ctx.receiverAfter &+= 1 }
 

@@ -92,6 +92,15 @@ enum RSTExplainer {
                 "\(s.lastLen > 0 ? "its \(s.lastLen)-byte segment" : "its segment") of frame \(s.lastFrame), "
                     + "which \(receiver) had already received: its ACK acknowledges up to \(o.highestAck), "
                     + "beyond everything the capture saw \(sender) send (up to \(s.nextSeq))"
+            case "twin": (c.twin ?? c.victim).map { "\($0.remote.text):\($0.remotePort)" } ?? "?"
+            case "twin_frame": String(c.twin?.frame ?? c.victim?.frame ?? 0)
+            case "rst_seq": String(p.seq)
+            case "window_note":
+                { () -> String in
+                    let (_, win, ack) = RSTJudge.beyondWindow(o.lastSeq, receiver: s, sender: o, later: c.later)
+                    return "its seq \(o.lastSeq) lies \(o.lastSeq &- ack) bytes beyond \(sender)'s ack (\(ack)), "
+                        + "where \(sender)'s window was at most \(win) bytes"
+                }()
             case "own_fin": s.finFrame > 0 ? "its FIN of frame \(s.finFrame), \(Seconds.render(max(0, p.time - s.finTime))) before the RST" : "its FIN"
             default: nil
             }

@@ -11,6 +11,8 @@ struct LaterPacket {
     var hasMAC: Bool
     var flags: UInt16
     var length: Int
+    var ack: UInt32 = 0
+    var window: UInt16 = 0
 }
 
 /// Everything a RST is judged with, captured when it arrives: the RST, the connection before it, the
@@ -30,6 +32,10 @@ struct ResetContext {
     var later: LaterPacket?
     /// Packets the receiver sent after the RST (before the judgement became final).
     var receiverAfter: UInt32 = 0
+    /// The connection this socketless RST answered a segment of, under other addresses.
+    var twin: TwinLink?
+    /// This connection's untranslated twin, already reset by its endpoint's answer.
+    var victim: TwinLink?
     /// The capture's first packet time (for relative times).
     var captureStart: Double
 }
@@ -121,10 +127,19 @@ enum RSTJudge {
         var inflight: UInt32 = 0
         if f.reset {
             cls = .afterReset
+        } else if c.twin != nil {
+            cls = .untranslatedAnswer
+        } else if let v = c.victim, stateless, Int8(dir) != v.endpointDir, p.time >= v.time {
+            cls = .afterUntranslatedReset
         } else if s.sawSyn && !o.sawSynAck && f.challengeFrom == Int8(1 - dir) && p.seq == f.challengeAck {
             cls = .challengeAckAnswer
         } else if routerBuilt {
             cls = hasTrigger && !trigSyn && isIdle ? .afterIdle : .routerBuilt
+        } else if stateless && !rstHasAck && continued && hasTrigger && o.lastLen > 0 && ttlDelta == 0 && !macDiff && p.seq == o.highestAck
+            && beyondWindow(o.lastSeq, receiver: s, sender: o, later: c.later).0 {
+            // A stack answers a segment beyond its window with a duplicate ACK, never a RST; this
+            // socketless answer came from the peer's address while its socket went on.
+            cls = .beyondWindowAnswer
         } else if continued && (ttlDelta != 0 || macDiff || ipIDCopied || c.receiverAfter == 0) {
             cls = .injectedContinued
         } else if ttlDelta != 0 {

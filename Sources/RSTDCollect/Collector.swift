@@ -12,6 +12,9 @@ package struct CollectOptions: Sendable {
     package var window: Double = 1
     package var port: UInt16?
     package var peer: String?
+    /// The interface an observe window captures on (`any`: every interface of the namespace); from
+    /// Validate.interface.
+    package var interface = "any"
     package var only: Set<String> = []
     package var skip: Set<String> = []
     package var logs: [String] = []

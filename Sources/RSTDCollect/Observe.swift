@@ -96,7 +96,9 @@ package enum Observation {
             // The tracepoints are global: every namespace of the machine reports through them. Only
             // the events whose local side is one of this namespace's addresses are its evidence,
             // the host's own namespace included (containers beside it reset connections too).
-            var filter = TraceFilter(port: o.port.map(Int.init), peer: o.peer)
+            // With a port, the peer is applied after the window (`focused`): the capture keeps RSTs tied
+            // to the peer's connections under other addresses, and their tcp_send_reset must be here.
+            var filter = TraceFilter(port: o.port.map(Int.init), peer: o.port == nil ? o.peer : nil)
             filter.addresses = local
             let reasons = catalog.files.files["knowledge/trace-reasons.yaml"].flatMap { try? TraceReasonMap.load(yaml: $0) }
             let session = TraceSession(options: TraceSession.Options(filter: filter, reasons: reasons))
@@ -122,7 +124,7 @@ package enum Observation {
                 case .named(let n): n
                 case .pid(let p): "/proc/\(p)/ns/net"
                 }
-                let live = LiveCapture(interface: "any", netns: netns, port: o.port, peer: o.peer, classes: try classes(catalog))
+                let live = LiveCapture(interface: o.interface, netns: netns, port: o.port, peer: o.peer, classes: try classes(catalog))
                 live.sink = CaptureFacts.list()
                 try live.start()
                 capture = live
@@ -155,6 +157,9 @@ package enum Observation {
         if let trace {
             await traceTask?.value
             events = trace.stop()
+            if o.port != nil, let peer = o.peer {
+                events = focused(events, peer: peer, port: o.port.map(Int.init), kept: report?.resets ?? [])
+            }
             (events, foreignListeners) = withoutForeignListeners(events, listeners: records, local: local, catalog: catalog)
             let from = trace.startTime.timeIntervalSince1970, to = (trace.stopTime ?? Date()).timeIntervalSince1970
             coverage = from...max(from, to)
@@ -184,6 +189,7 @@ package enum Observation {
             // a TIME-WAIT socket that ignored it, whatever the capture (started after the close) made of it.
             let (snapshot, _) = EvidenceBuilder.facts(from: records.filter { $0.id == "sockets" }, catalog: catalog)
             extra.facts = TimeWaitJoin.mark(extra.facts, timeWait: TimeWaitJoin.timeWait(snapshot.value("sockets")), local: local)
+            extra.facts = UntranslatedJoin.mark(extra.facts)
         }
         return (records, extra)
     }
@@ -275,6 +281,21 @@ package enum Observation {
                 && !local.contains(TraceAddress.canonical(e.dst)))
         }
         return (kept, events.count - kept.count)
+    }
+
+    /// The trace's events of the peer, and those of a RST the capture kept although neither address
+    /// is the peer's (tied to a connection with the peer by its TCP fields: UntranslatedTwins.swift).
+    static func focused(_ events: [ResetEvent], peer: String, port: Int?, kept: [ResetRecord]) -> [ResetEvent] {
+        let filter = TraceFilter(port: port, peer: peer)
+        let p = TraceAddress.canonical(peer)
+        let tied = Set(kept.compactMap { r -> String? in
+            let s = TraceAddress.canonical(r.src), d = TraceAddress.canonical(r.dst)
+            return s == p || d == p ? nil : "\(s) \(r.sport) \(d) \(r.dport)"
+        })
+        return events.filter { e in
+            filter.matches(e) || tied.contains("\(e.src) \(e.sport) \(e.dst) \(e.dport)")
+                || tied.contains("\(e.dst) \(e.dport) \(e.src) \(e.sport)")
+        }
     }
 
     /// This namespace's addresses (loopback excluded), read with `ip -j addr` inside it.

@@ -15,7 +15,7 @@ package enum SessionCommands {
     /// What a command's argument is, for completion and help.
     package enum Arg: Sendable, Equatable {
         case command, check, step, cause, question, answer, target, fact, file, format, duration, rankScope
-        case focus, namespace, unit, evidence, pid
+        case focus, namespace, unit, evidence, pid, since, interface
     }
 
     package struct Spec: Sendable {
@@ -47,8 +47,10 @@ package enum SessionCommands {
             + "only those containing filter", args: [.fact]),
         Spec(name: "observe", aliases: [], usage: "observe <duration>", summary: "watch live for a while: counters, kernel RST "
             + "tracepoints and a capture", args: [.duration]),
-        Spec(name: "capture", aliases: [], usage: "capture <file>", summary: "read a pcap / pcapng file and classify its "
-            + "resets", args: [.file]),
+        Spec(name: "capture", aliases: [], usage: "capture <file> | --live <iface> [duration]", summary: "read a pcap / pcapng file "
+            + "and classify its resets, or capture live on one interface of the namespace", args: [.file]),
+        Spec(name: "history", aliases: [], usage: "history [SINCE] [--until T] [--journal PATH]", summary: "a past period of the "
+            + "recorder's journal (`rstdoctor record`) as evidence: its resets and counters, kept until `drop history`", args: [.since]),
         Spec(name: "report", aliases: [], usage: "report [file] [--format F]", summary: "write the diagnosis up (to the screen, or to "
             + "a file)", args: [.file, .format]),
         Spec(name: "save", aliases: [], usage: "save [file]", summary: "save the session (it is also saved after every "
@@ -65,7 +67,7 @@ package enum SessionCommands {
             + "host's)", args: [.namespace]),
         Spec(name: "pid", aliases: [], usage: "pid <PID>", summary: "look inside a container's network namespace, given a process in "
             + "it", args: [.pid]),
-        Spec(name: "drop", aliases: [], usage: "drop [check|observe|answer Q|answers|logs]",
+        Spec(name: "drop", aliases: [], usage: "drop [check|observe|history|answer Q|answers|logs]",
              summary: "list the evidence kept, or forget some of it", args: [.evidence]),
         Spec(name: "quit", aliases: ["exit", "q"], usage: "quit", summary: "end the session (Ctrl-D does the same); it stays "
             + "saved", args: []),
@@ -123,6 +125,8 @@ package enum SessionCommands {
         package var namespaces: [String] = []
         package var units: [String] = []
         package var evidence: [String] = []
+        /// The network interfaces of the session's namespace (`capture --live`).
+        package var interfaces: [String] = []
 
         package init(kb: KnowledgeBase, pending: Question?, factKeys: [String], reportFormats: [String]) {
             self.kb = kb
@@ -147,6 +151,17 @@ package enum SessionCommands {
                 if previous.last == "--format" { candidates = c.reportFormats }
                 else if word.hasPrefix("-") { candidates = ["--format"] }
                 else { candidates = nil }
+            } else if spec.name == "capture" {
+                if previous.last == "--live" { candidates = c.interfaces }
+                else if previous.count == 3, previous[1] == "--live" { candidates = values(.duration, previous: previous, context: c) }
+                else if previous.count > 1 { candidates = [] }
+                else if word.hasPrefix("-") { candidates = ["--live"] }
+                else { candidates = nil }
+            } else if spec.name == "history" {
+                if previous.last == "--journal" { candidates = nil }
+                else if previous.last == "--until" { candidates = ["10m", "1h"] }
+                else if word.hasPrefix("-") { candidates = ["--until", "--journal"] }
+                else { candidates = previous.count == 1 ? values(.since, previous: previous, context: c) : [] }
             } else if spec.name == "focus" || spec.name == "drop", argIndex <= 1 {
                 candidates = values(spec.args[0], previous: previous, context: c)
             } else if argIndex < spec.args.count {
@@ -195,6 +210,8 @@ package enum SessionCommands {
             if previous.count >= 2, previous[1] == "answer" { return c.kb.questions.map(\.id) }
             return c.evidence
         case .pid: return []
+        case .since: return ["10m", "1h", "6h", "24h", "7d"]
+        case .interface: return c.interfaces
         }
     }
 

@@ -5,12 +5,15 @@ import RSTDCore
 
 /// Evidence stays in the session until the user drops it: `drop` lists what is kept, `drop ID`
 /// forgets one check's result (and the facts it brought), `drop observe` everything the last
-/// windows brought, `drop answer Q` / `drop answers` the answers, `drop logs` the log sources.
+/// windows brought, `drop history` what the recorder's journal brought, `drop answer Q` / `drop answers`
+/// the answers, `drop logs` the log sources.
 extension Session {
     /// What `drop` accepts now (for completion and its usage line).
     func droppable() -> [String] {
         var out = state.records.map(\.id)
-        if state.observed?.values.contains(where: { $0.hasPrefix("observe") }) == true { out.append("observe") }
+        for what in ["observe", "history"] where state.observed?.values.contains(where: { $0.hasPrefix(what) }) == true {
+            out.append(what)
+        }
         if !state.answers.isEmpty { out += ["answers", "answer"] }
         if !state.target.logs.isEmpty || !state.target.units.isEmpty { out.append("logs") }
         return out
@@ -23,11 +26,12 @@ extension Session {
         }
         let before = diagnosis()
         switch what {
-        case "observe":
-            let ids = (state.observed ?? [:]).filter { $0.value.hasPrefix("observe") }.map(\.key)
-            guard !ids.isEmpty else { say("Nothing from `observe` is kept. `drop` lists what is."); return }
+        case "observe", "history":
+            let ids = (state.observed ?? [:]).filter { $0.value.hasPrefix(what) }.map(\.key)
+            guard !ids.isEmpty else { say("Nothing from `\(what)` is kept. `drop` lists what is."); return }
             for id in ids { forget(id) }
-            say("Dropped what `observe` brought: \(ids.sorted().map(t).joined(separator: ", ")). `observe DURATION` watches again.")
+            let again = what == "observe" ? "`observe DURATION` watches again" : "`history SINCE` reads the journal again"
+            say("Dropped what `\(what)` brought: \(ids.sorted().map(t).joined(separator: ", ")). \(again).")
         case "answers":
             let n = state.answers.count + state.dontKnow.count
             state.answers.removeAll()

@@ -133,8 +133,12 @@ extension Session {
         }
     }
 
-    func capture(_ arg: String?) async {
-        guard let arg else { say("usage: capture <file> — a pcap or pcapng file (tcpdump -w, Wireshark)."); return }
+    func capture(_ args: [String]) async {
+        if args.first == "--live" { await captureLive(Array(args.dropFirst())); return }
+        guard let arg = args.first else {
+            say("usage: capture <file> — a pcap or pcapng file (tcpdump -w, Wireshark); `capture --live IFACE [DURATION]` captures live.")
+            return
+        }
         let path: String
         do { path = try Validate.path(arg) } catch { say(error.message); return }
         guard let hook = hooks.capture else {
@@ -186,4 +190,37 @@ extension Session {
         }
     }
 
+}
+
+extension Session {
+    /// The interfaces of the session's namespace, from the `addresses` check (`ip -j addr` run in it),
+    /// and `any`.
+    func interfaces() -> [String] {
+        guard case .records(let rs)? = inputFacts().value("addresses") else { return ["any"] }
+        var names = Set(["any"])
+        for r in rs { if case .string(let n)? = r["ifname"], !n.isEmpty { names.insert(n) } }
+        return names.sorted()
+    }
+
+    /// `capture --live IFACE [DURATION]`: an observe window (counters, kernel trace) whose capture runs
+    /// on one interface of the session's namespace instead of all of them.
+    func captureLive(_ args: [String]) async {
+        guard let name = args.first else {
+            say("usage: capture --live <interface> [duration] — interfaces here: \(interfaces().map(t).joined(separator: ", ")) "
+                + "(Tab completes them).")
+            return
+        }
+        let iface: String
+        do { iface = try Validate.interface(name) } catch { say(error.message); return }
+        let known = interfaces()
+        if known.count > 1 && !known.contains(iface) {
+            let near = DidYouMean.hint(iface, in: known)
+            say("There is no interface `\(t(iface))` in \(t(host.netns)).\(near) Interfaces: \(known.map(t).joined(separator: ", ")).")
+            return
+        }
+        let saved = options
+        options.interface = iface
+        defer { options = saved }
+        await observe(args.count > 1 ? args[1] : "30s")
+    }
 }

@@ -34,6 +34,8 @@ package final class Session {
     /// Whether a new session without a focus asks for it first (on a terminal; a script sets it
     /// with `focus` / `logs` / `netns` lines or the command's options).
     package var asksFocus = false
+    /// The journal `history` reads without `--journal` (nil: the one `rstdoctor record` writes for this user).
+    package var defaultJournal: String?
 
     package init(kb: KnowledgeBase, state: SessionState, path: String, output: SessionOutput, style: Style,
                 hooks: SessionHooks = SessionHooks(), gate: InterruptGate = InterruptGate(), knowledgeProblems: Int = 0) throws(ValidationError) {
@@ -188,6 +190,7 @@ package final class Session {
         c.namespaces = namespaces()
         c.units = hooks.units?() ?? []
         c.evidence = droppable()
+        c.interfaces = interfaces()
         return c
     }
 

@@ -2,9 +2,12 @@ import Foundation
 import RSTDInfer
 import RSTDCore
 
-/// `rstdoctor check --format json` (schema rstdoctor.check/1, documented in docs/json-schema.md).
+/// `rstdoctor check --format json` (schema rstdoctor.check/2, documented in docs/json-schema.md).
 package enum CheckJSON {
-    package static let schema = "rstdoctor.check/1"
+    package static let schema = "rstdoctor.check/2"
+    /// The versions reports read (`report --merge`, `--session`): /1 files saved before /2 still read
+    /// (without `causes[].remedies` the report falls back to causes.yaml's remedies).
+    package static let readable = ["rstdoctor.check/1", schema]
 
     package static func render(_ d: Diagnosis) -> JSON {
         let iso = ISO8601DateFormatter()

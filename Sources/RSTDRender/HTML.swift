@@ -36,11 +36,14 @@ package enum HTMLReport {
         o += "<title>\(h(title))</title>\n<style>\n\(css)\n</style>\n</head>\n<body>\n"
         o += "<h1>\(h(title))</h1>\n"
         o += hostTable(r)
+        // What to do comes right after the diagnosis, before the long lists (check tables, resets).
+        let w = Writer()
         o += diagnosis(r)
-        o += steps(r)
-        o += resets(r)
-        o += remedies(r)
-        o += appendix(r)
+        o += ReportLayout.unseen(r, w)
+        o += ReportLayout.remedies(r, w)
+        o += ReportLayout.steps(r, w)
+        o += ReportLayout.resets(r, w, chart: SVGCharts.resetTimeline(r).map { $0 + "\n" } ?? "")
+        o += ReportLayout.appendix(r, w)
         o += "<footer>Written by rstdoctor. Nothing was changed on \(multi ? "these hosts" : "this host"): every change above is for you to consider.</footer>\n"
         o += "</body>\n</html>\n"
         return o
@@ -100,16 +103,6 @@ package enum HTMLReport {
                 o += "</ul>\n"
             }
         }
-        var unseen: [String] = []
-        for x in r.hosts {
-            for c in x.checks where c.status == "skipped" || c.status == "failed" {
-                var li = "<li>" + (multi ? "\(h(x.label)): " : "") + "\(code(c.id)) <span class=\"status-\(h(c.status))\">\(h(c.status))</span>: \(h(c.reason))"
-                if let f = c.fix, !f.isEmpty { li += " — to see it: \(h(f))" }
-                unseen.append(li + "</li>")
-            }
-        }
-        o += "<h3>What could not be seen</h3>\n"
-        o += unseen.isEmpty ? "<p>Every check ran.</p>\n" : "<ul>\n" + unseen.joined(separator: "\n") + "\n</ul>\n"
         return o
     }
 
@@ -121,117 +114,31 @@ package enum HTMLReport {
         return li + "</li>\n"
     }
 
-    static func steps(_ r: Report) -> String {
-        let multi = r.hosts.count > 1
-        var o = "<h2 id=\"steps\">Troubleshooting steps</h2>\n"
-        for (n, id) in r.stepIDs.enumerated() {
-            let s = r.stepInfo(id)
-            o += "<h3>\(n + 1). \(h(s.title))</h3>\n"
-            if !s.purpose.isEmpty { o += "<p class=\"note\">\(h(s.purpose))</p>\n" }
-            var rows: [[String]] = []
-            for x in r.hosts {
-                for c in x.checks where c.step == id {
-                    rows.append((multi ? [h(x.label)] : []) + [code(c.id), h(c.title), "<span class=\"status-\(h(c.status))\">\(h(c.status))</span>", h(c.note), "\(c.durationMs) ms"])
-                }
-            }
-            o += rows.isEmpty ? "<p class=\"note\">No check ran for this step.</p>\n"
-                : table((multi ? ["Host"] : []) + ["Check", "What it looks at", "Status", "Finding or reason", "Took"], rows)
-            let answers = r.answers(step: id)
-            if !answers.isEmpty {
-                o += "<p>Your answers:</p>\n<ul>\n"
-                for a in answers {
-                    o += "<li>\(h(a.question)) — <b>\(r.given(a.byHost, escape: h))</b></li>\n"
-                }
-                o += "</ul>\n"
-            }
+    /// HTML's syntax for the shared sections (ReportLayout).
+    struct Writer: ReportWriter {
+        func text(_ s: String) -> String { h(s) }
+        func code(_ s: String) -> String { HTMLReport.code(s) }
+        func strong(_ body: String) -> String { "<b>\(body)</b>" }
+        func heading(_ level: Int, _ body: String, id: String?) -> String {
+            "<h\(level)\(id.map { " id=\"\($0)\"" } ?? "")>\(body)</h\(level)>\n"
         }
-        return o
-    }
+        func paragraph(_ body: String, note: Bool) -> String { "<p\(note ? " class=\"note\"" : "")>\(body)</p>\n" }
+        func table(_ header: [String], _ cells: [[String]], id: String?) -> String { HTMLReport.table(header, cells, id: id) }
+        func bullets(_ items: [String]) -> String { "<ul>\n" + items.map { "<li>\($0)</li>\n" }.joined() + "</ul>\n" }
+        func status(_ s: String) -> String { "<span class=\"status-\(h(s))\">\(h(s))</span>" }
+        func causeLink(_ id: String) -> String { "<a href=\"#cause-\(h(id))\">\(code(id))</a>" }
+        var cellBreak: String { "<br>" }
+        var differs: String { "<b title=\"differs between the hosts\">≠</b>" }
 
-    static func resets(_ r: Report) -> String {
-        var o = "<h2 id=\"resets\">Resets seen</h2>\n"
-        let all = r.resets
-        guard let timeline = SVGCharts.resetTimeline(r) else {
-            return o + "<p>No individual reset was captured or traced. To see them, run rstdoctor with <code>--observe 30s --port PORT</code> while the problem happens, or give it a capture with <code>--pcap FILE</code>.</p>\n"
-        }
-        o += timeline + "\n"
-        let multi = r.hosts.count > 1
-        var rows: [[String]] = []
-        for (i, x) in all.prefix(MarkdownReport.resetLimit).enumerated() {
-            let rec = x.record
-            rows.append(["\(i + 1)"] + (multi ? [h(x.host)] : []) + [
-                h(ResetView.timeText(rec)), h(ResetView.source(rec)), h(ResetView.direction(rec)),
-                h(ResetView.endpoint(rec, "src", "sport")), h(ResetView.endpoint(rec, "dst", "dport")),
-                code(ResetView.cause(rec)), h(ResetView.detail(rec)), h(ResetView.explain(rec)),
-            ])
-        }
-        o += table(["#"] + (multi ? ["Host"] : []) + ["Time", "Seen by", "Direction", "From", "To", "Cause", "Detail", "Why"], rows, id: "reset-table")
-        if all.count > MarkdownReport.resetLimit { o += "<p class=\"note\">\(all.count - MarkdownReport.resetLimit) more resets are in the JSON report.</p>\n" }
-        return o
-    }
-
-    static func remedies(_ r: Report) -> String {
-        var o = "<h2 id=\"remedies\">What to consider</h2>\n"
-        let (ids, likely) = r.remedyCauses
-        if ids.isEmpty {
-            return o + "<p>No cause is likely or contending, so there is no change to suggest. If resets continue, observe them live (<code>rstdoctor check --observe 30s --port PORT</code>) or answer the questions (<code>rstdoctor</code>).</p>\n"
-        }
-        o += "<p>" + (likely ? "For each likely cause, the change to consider and how to verify it helped. " : "No cause is likely; these are the contending ones. ")
-        o += "rstdoctor shows these changes and <b>never applies them</b>.</p>\n"
-        for id in ids {
-            let on = r.hosts.filter { ($0.cause(id)?.probability ?? 0) >= (likely ? Diagnosis.likely : 0.15) }.map { h($0.label) }
-            o += "<h3>\(code(id)) (\(pct(r.maxProbability(id)))\(r.hosts.count > 1 ? " on " + on.joined(separator: ", ") : ""))</h3>\n"
-            let rs = r.context.remedies[id] ?? []
-            if rs.isEmpty { o += "<p>The knowledge base has no remedy for this cause.</p>\n" }
-            o += "<ol>\n"
+        func remedies(_ rs: [HostReport.RemedyItem]) -> String {
+            var o = "<ol>\n"
             for rem in rs {
                 o += "<li><p>\(h(rem.text))</p>"
                 if let c = rem.change { o += "<p>Change to consider:</p><pre class=\"change\">\(h(c))</pre>" }
                 if let v = rem.verify { o += "<p>Verify: \(h(v))</p>" }
                 o += "</li>\n"
             }
-            o += "</ol>\n"
+            return o + "</ol>\n"
         }
-        return o
-    }
-
-    static func appendix(_ r: Report) -> String {
-        let multi = r.hosts.count > 1
-        var o = "<h2 id=\"appendix\">Appendix: raw evidence</h2>\n<h3>Reset-related counters (non-zero)</h3>\n"
-        var names: [String] = []
-        for x in r.hosts { for c in x.counters where !names.contains(c.name) { names.append(c.name) } }
-        if names.isEmpty { o += "<p class=\"note\">None was non-zero (or the counters could not be read).</p>\n" }
-        else {
-            let rows = names.map { n in
-                [code(n)] + r.hosts.flatMap { x -> [String] in
-                    let c = x.counters.first { $0.name == n }
-                    return [c?.value.map(String.init) ?? "—", c?.delta.map { "+\($0)" } ?? "—"]
-                }
-            }
-            let head = r.hosts.flatMap { x in multi ? ["\(h(x.label)) value", "change"] : ["Value", "Change over the window"] }
-            o += table(["Counter"] + head, rows, id: "counters")
-        }
-        var keys: [String] = []
-        for x in r.hosts { for (k, _) in x.sysctls where !keys.contains(k) { keys.append(k) } }
-        keys.sort()
-        o += "<h3>Sysctls</h3>\n"
-        if keys.isEmpty { o += "<p class=\"note\">No sysctl was read.</p>\n" }
-        else {
-            let rows = keys.map { k -> [String] in
-                let vals = r.hosts.map { x in x.sysctls.first { $0.0 == k }?.1 }
-                let differ = multi && Set(vals.map { $0 ?? "" }).count > 1
-                return [code(k) + (differ ? " <b title=\"differs between the hosts\">≠</b>" : "")] + vals.map { $0.map(code) ?? "—" }
-            }
-            o += table(["Sysctl"] + (multi ? r.hosts.map { h($0.label) } : ["Value"]), rows, id: "sysctls")
-        }
-        o += "<h3>Firewall rules that reset or match the focus</h3>\n"
-        let rules = r.hosts.flatMap { x in x.firewallRules.map { (x.label, $0) } }
-        if rules.isEmpty { o += "<p class=\"note\">None found (or the rules could not be read).</p>\n" }
-        else {
-            o += table((multi ? ["Host"] : []) + ["From", "Rule"],
-                       rules.prefix(200).map { (x, rule) in (multi ? [h(x)] : []) + [h(ResetView.string(rule, "source") ?? ""), code(MarkdownReport.ruleText(rule))] },
-                       id: "firewall-rules")
-        }
-        return o
     }
 }

@@ -44,12 +44,15 @@ package enum MarkdownReport {
             out += "# rstdoctor report — \(md(r.hosts.first?.label ?? "?"))\n\n"
         }
         out += hostTable(r) + "\n"
+        // What to do comes right after the diagnosis, before the long lists (check tables, resets).
+        let w = Writer()
         out += diagnosis(r)
-        out += steps(r)
-        out += resets(r)
-        out += remedies(r)
-        out += appendix(r)
-        out += "\n---\nWritten by rstdoctor. Nothing was changed on \(multi ? "these hosts" : "this host"): every change above is for you to consider.\n"
+        out += ReportLayout.unseen(r, w)
+        out += ReportLayout.remedies(r, w)
+        out += ReportLayout.steps(r, w)
+        out += ReportLayout.resets(r, w)
+        out += ReportLayout.appendix(r, w)
+        out += "---\nWritten by rstdoctor. Nothing was changed on \(multi ? "these hosts" : "this host"): every change above is for you to consider.\n"
         return out
     }
 
@@ -105,27 +108,15 @@ package enum MarkdownReport {
                 if multi { out += "**\(md(h.label))**: \(pct(c.probability)) (\(verdict))\n\n" }
                 else { out += "Probability \(pct(c.probability)) (\(verdict)).\n\n" }
                 if c.forEvidence.isEmpty && c.against.isEmpty { out += "- No evidence either way: the probability is the prior.\n" }
-                for e in c.forEvidence { out += "- **For** (+\(weight(e.weight))): \(md(e.explain))\(facts(e))\n" }
-                for e in c.against { out += "- **Against** (\(weight(e.weight))): \(md(e.explain))\(facts(e))\n" }
+                for e in c.forEvidence { out += "- **For** (\(ReportLayout.weight(e.weight))): \(md(e.explain))\(facts(e))\n" }
+                for e in c.against { out += "- **Against** (\(ReportLayout.weight(e.weight))): \(md(e.explain))\(facts(e))\n" }
                 for u in c.unknown.prefix(8) { out += "- *Not seen*: \(code(u.key)) — \(md(u.reason))\n" }
                 if c.unknown.count > 8 { out += "- *and \(c.unknown.count - 8) more unseen facts* (the JSON report lists them all)\n" }
                 out += "\n"
             }
         }
-        var unseen: [String] = []
-        for h in r.hosts {
-            for c in h.checks where c.status == "skipped" || c.status == "failed" {
-                var line = "- " + (multi ? "\(md(h.label)): " : "") + "\(code(c.id)) \(c.status): \(md(c.reason))"
-                if let f = c.fix, !f.isEmpty { line += " — to see it: \(md(f))" }
-                unseen.append(line)
-            }
-        }
-        out += "### What could not be seen\n\n"
-        out += unseen.isEmpty ? "Every check ran.\n\n" : unseen.joined(separator: "\n") + "\n\n"
         return out
     }
-
-    static func weight(_ w: Double) -> String { String(format: "%.1f", w) }
 
     static func facts(_ e: HostReport.EvidenceItem) -> String {
         guard !e.facts.isEmpty else { return "" }
@@ -133,141 +124,32 @@ package enum MarkdownReport {
         return "\n  - Facts: " + list.joined(separator: "; ")
     }
 
-    static func steps(_ r: Report) -> String {
-        var out = "## Troubleshooting steps\n\n"
-        let multi = r.hosts.count > 1
-        for (n, id) in r.stepIDs.enumerated() {
-            let s = r.stepInfo(id)
-            out += "### \(n + 1). \(md(s.title))\n\n"
-            if !s.purpose.isEmpty { out += "*\(md(s.purpose))*\n\n" }
-            var rows: [[String]] = []
-            for h in r.hosts {
-                for c in h.checks where c.step == id {
-                    rows.append((multi ? [md(h.label)] : []) + [code(c.id), md(c.title), status(c.status), md(c.note), "\(c.durationMs) ms"])
-                }
-            }
-            if rows.isEmpty { out += "No check ran for this step.\n\n" }
-            else { out += table((multi ? ["Host"] : []) + ["Check", "What it looks at", "Status", "Finding or reason", "Took"], rows) + "\n" }
-            let answers = r.answers(step: id)
-            if !answers.isEmpty {
-                out += "Your answers:\n\n"
-                for a in answers {
-                    out += "- \(md(a.question)) — **\(r.given(a.byHost, escape: md))**\n"
-                }
-                out += "\n"
-            }
-        }
-        return out
-    }
+    /// Markdown's syntax for the shared sections (ReportLayout).
+    struct Writer: ReportWriter {
+        func text(_ s: String) -> String { Sanitize.markdown(s) }
+        func code(_ s: String) -> String { MarkdownReport.code(s) }
+        func strong(_ body: String) -> String { "**\(body)**" }
+        func heading(_ level: Int, _ body: String, id: String?) -> String { String(repeating: "#", count: level) + " \(body)\n\n" }
+        func paragraph(_ body: String, note: Bool) -> String { (note ? "*\(body)*" : body) + "\n\n" }
+        func table(_ header: [String], _ cells: [[String]], id: String?) -> String { MarkdownReport.table(header, cells) + "\n" }
+        func bullets(_ items: [String]) -> String { items.map { "- \($0)\n" }.joined() + "\n" }
+        func status(_ s: String) -> String { s == "finding" || s == "failed" ? "**\(s)**" : text(s) }
+        func causeLink(_ id: String) -> String { code(id) }
+        var cellBreak: String { "; " }
+        var differs: String { "≠" }
 
-    static func status(_ s: String) -> String {
-        switch s {
-        case "finding": return "**finding**"
-        case "failed": return "**failed**"
-        default: return md(s)
-        }
-    }
-
-    static let resetLimit = 500
-
-    static func resets(_ r: Report) -> String {
-        var out = "## Resets seen\n\n"
-        let all = r.resets
-        if all.isEmpty {
-            out += "No individual reset was captured or traced. To see them, run rstdoctor with `--observe 30s --port PORT` while the problem happens, or give it a capture with `--pcap FILE`.\n\n"
-            return out
-        }
-        let multi = r.hosts.count > 1
-        var rows: [[String]] = []
-        for (i, x) in all.prefix(resetLimit).enumerated() {
-            let rec = x.record
-            rows.append(["\(i + 1)"] + (multi ? [md(x.host)] : []) + [
-                md(ResetView.timeText(rec)), md(ResetView.source(rec)), md(ResetView.direction(rec)),
-                md(ResetView.endpoint(rec, "src", "sport")), md(ResetView.endpoint(rec, "dst", "dport")),
-                code(ResetView.cause(rec)), md(ResetView.detail(rec)), md(ResetView.explain(rec)),
-            ])
-        }
-        out += table(["#"] + (multi ? ["Host"] : []) + ["Time", "Seen by", "Direction", "From", "To", "Cause", "Detail", "Why"], rows)
-        if all.count > resetLimit { out += "\n\(all.count - resetLimit) more resets are in the JSON report.\n" }
-        var counts: [String: Int] = [:]
-        for x in all { counts[ResetView.cause(x.record), default: 0] += 1 }
-        out += "\nBy cause: " + counts.sorted { $0.value != $1.value ? $0.value > $1.value : $0.key < $1.key }
-            .map { "\(code($0.key)) \($0.value)" }.joined(separator: ", ") + ".\n\n"
-        return out
-    }
-
-    static func remedies(_ r: Report) -> String {
-        var out = "## What to consider\n\n"
-        let (ids, likely) = r.remedyCauses
-        if ids.isEmpty {
-            out += "No cause is likely or contending, so there is no change to suggest. If resets continue, observe them live (`rstdoctor check --observe 30s --port PORT`) or answer the questions (`rstdoctor`).\n\n"
-            return out
-        }
-        out += likely ? "For each likely cause, the change to consider and how to verify it helped. " : "No cause is likely; these are the contending ones. "
-        out += "rstdoctor shows these changes and never applies them.\n\n"
-        for id in ids {
-            let on = r.hosts.filter { ($0.cause(id)?.probability ?? 0) >= (likely ? Diagnosis.likely : 0.15) }.map { md($0.label) }
-            out += "### \(code(id)) (\(pct(r.maxProbability(id)))\(r.hosts.count > 1 ? " on " + on.joined(separator: ", ") : ""))\n\n"
-            let rs = r.context.remedies[id] ?? []
-            if rs.isEmpty { out += "The knowledge base has no remedy for this cause.\n\n" }
+        func remedies(_ rs: [HostReport.RemedyItem]) -> String {
+            var out = ""
             for (i, rem) in rs.enumerated() {
-                out += "\(i + 1). \(md(rem.text))\n\n"
+                out += "\(i + 1). \(text(rem.text))\n\n"
                 if let c = rem.change { out += "   Change to consider:\n\n" + indent(fence(c, "sh"), "   ") + "\n" }
-                if let v = rem.verify { out += "   Verify: \(md(v))\n\n" }
+                if let v = rem.verify { out += "   Verify: \(text(v))\n\n" }
             }
+            return out
         }
-        return out
     }
 
     static func indent(_ s: String, _ pad: String) -> String {
         s.split(separator: "\n", omittingEmptySubsequences: false).map { $0.isEmpty ? "" : pad + $0 }.joined(separator: "\n")
-    }
-
-    static func appendix(_ r: Report) -> String {
-        var out = "## Appendix: raw evidence\n\n"
-        let multi = r.hosts.count > 1
-        var names: [String] = []
-        for h in r.hosts { for c in h.counters where !names.contains(c.name) { names.append(c.name) } }
-        out += "### Reset-related counters (non-zero)\n\n"
-        if names.isEmpty { out += "None was non-zero (or the counters could not be read).\n\n" }
-        else {
-            let rows = names.map { n in
-                [code(n)] + r.hosts.flatMap { h -> [String] in
-                    let c = h.counters.first { $0.name == n }
-                    return [c?.value.map(String.init) ?? "—", c?.delta.map { "+\($0)" } ?? "—"]
-                }
-            }
-            let head = r.hosts.flatMap { h in multi ? ["\(md(h.label)) value", "change"] : ["Value", "Change over the window"] }
-            out += table(["Counter"] + head, rows) + "\n"
-        }
-        var keys: [String] = []
-        for h in r.hosts { for (k, _) in h.sysctls where !keys.contains(k) { keys.append(k) } }
-        keys.sort()
-        out += "### Sysctls\n\n"
-        if keys.isEmpty { out += "No sysctl was read.\n\n" }
-        else {
-            let rows = keys.map { k -> [String] in
-                let vals = r.hosts.map { h in h.sysctls.first { $0.0 == k }?.1 }
-                let differ = multi && Set(vals.map { $0 ?? "" }).count > 1
-                return [code(k) + (differ ? " ≠" : "")] + vals.map { $0.map(code) ?? "—" }
-            }
-            out += table(["Sysctl"] + (multi ? r.hosts.map { md($0.label) } : ["Value"]), rows)
-            if multi { out += "\n≠ marks a sysctl whose value differs between the hosts.\n" }
-            out += "\n"
-        }
-        out += "### Firewall rules that reset or match the focus\n\n"
-        let rules = r.hosts.flatMap { h in h.firewallRules.map { (h.label, $0) } }
-        if rules.isEmpty { out += "None found (or the rules could not be read).\n" }
-        else {
-            let rows = rules.prefix(200).map { (host, rule) in (multi ? [md(host)] : []) + [md(ResetView.string(rule, "source") ?? ""), code(ruleText(rule))] }
-            out += table((multi ? ["Host"] : []) + ["From", "Rule"], rows)
-        }
-        return out
-    }
-
-    /// The rule as the firewall prints it when the parser kept that, else its fields.
-    static func ruleText(_ r: Record) -> String {
-        for k in ["text", "rule", "line", "expr"] { if let s = ResetView.string(r, k) { return s } }
-        return r.keys.sorted().filter { $0 != "source" }.compactMap { k in r[k].map { "\(k)=\($0.display)" } }.joined(separator: " ")
     }
 }

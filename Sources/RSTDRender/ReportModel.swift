@@ -2,7 +2,7 @@ import Foundation
 import RSTDInfer
 import RSTDCore
 
-/// One host's diagnosis as reports show it. It is always read from check JSON (rstdoctor.check/1),
+/// One host's diagnosis as reports show it. It is always read from check JSON (rstdoctor.check/2 or /1),
 /// so a live run, a saved `check --format json` and `report --merge` render through one path.
 package struct HostReport: Sendable {
     /// A fired rule, with the facts it read.
@@ -22,6 +22,15 @@ package struct HostReport: Sendable {
         package var forEvidence: [EvidenceItem]
         package var against: [EvidenceItem]
         package var unknown: [(key: String, reason: String)]
+        /// The remedies made concrete for this host's run (check JSON `causes[].remedies`).
+        package var remedies: [RemedyItem] = []
+    }
+
+    /// A remedy as shown: what to do, the change to consider (never applied), how to verify it.
+    package struct RemedyItem: Sendable, Equatable {
+        package var text: String
+        package var change: String?
+        package var verify: String?
     }
 
     /// A check and what became of it.
@@ -86,11 +95,11 @@ package struct HostReport: Sendable {
         self = (try? HostReport(json: CheckJSON.render(d))) ?? HostReport()
     }
 
-    /// Reads check JSON (rstdoctor.check/1). Unknown fields are ignored; missing ones stay empty.
+    /// Reads check JSON (rstdoctor.check/2, or /1). Unknown fields are ignored; missing ones stay empty.
     package init(json j: JSON) throws(ValidationError) {
         guard case .object = j else { throw ValidationError("not a JSON object") }
         let schema = j["schema"]?.stringValue ?? ""
-        guard schema == CheckJSON.schema else {
+        guard CheckJSON.readable.contains(schema) else {
             throw ValidationError("schema is '\(Sanitize.line(String(schema.prefix(80))))', not \(CheckJSON.schema): give the output of `rstdoctor check --format json` or `rstdoctor report --format json`")
         }
         let h = j["host"]
@@ -115,7 +124,11 @@ package struct HostReport: Sendable {
             causes.append(CauseItem(id: c["id"]?.stringValue ?? "?", title: c["title"]?.stringValue ?? "",
                                     probability: min(1, max(0, c["probability"]?.doubleValue ?? 0)),
                                     forEvidence: (c["for"]?.arrayValue ?? []).map(evidence),
-                                    against: (c["against"]?.arrayValue ?? []).map(evidence), unknown: unknown))
+                                    against: (c["against"]?.arrayValue ?? []).map(evidence), unknown: unknown,
+                                    remedies: (c["remedies"]?.arrayValue ?? []).map { r in
+                                        RemedyItem(text: r["text"]?.stringValue ?? "", change: r["change"]?.stringValue,
+                                                   verify: r["verify"]?.stringValue)
+                                    }))
         }
         causes.sort { $0.probability != $1.probability ? $0.probability > $1.probability : $0.id < $1.id }
         for c in (j["checks"]?.arrayValue ?? []).prefix(10_000) {
@@ -265,6 +278,18 @@ package enum ResetView {
     }
 
     package static func explain(_ r: Record) -> String { string(r, "explain") ?? "" }
+
+    /// The service side's port of a reset: the focus port when it is one of the two, the server's when
+    /// the capture knows the roles, else the lower (the other is usually a client's ephemeral port).
+    package static func servicePort(_ r: Record, focus: Int?) -> Int? {
+        let sp = string(r, "sport").flatMap { Int($0) } ?? 0, dp = string(r, "dport").flatMap { Int($0) } ?? 0
+        if let f = focus, f > 0, sp == f || dp == f { return f }
+        switch string(r, "sender") {
+        case "server"? where sp > 0: return sp
+        case "client"? where dp > 0: return dp
+        default: return [sp, dp].filter { $0 > 0 }.min()
+        }
+    }
 
     package static func timeText(_ r: Record) -> String {
         guard let t = time(r) else { return "" }

@@ -12,7 +12,7 @@ package enum ResetSummary {
         package var source: String
         package var src: String
         package var dst: String
-        /// The service side's port (the lower of the two; the other is a client's ephemeral port).
+        /// The service side's port: the focus port, the server's, or the lower of the two (`ResetView.servicePort`).
         package var port: Int
         /// The capture's class, or the kernel's reason and socket state.
         package var label: String
@@ -34,12 +34,12 @@ package enum ResetSummary {
 
     package static func groups(_ facts: FactStore) -> [Group] {
         var out: [Group] = []
+        let focus: Int? = if case .int(let p)? = facts.value("focus.port") { Int(p) } else { nil }
         for (key, source) in [("capture.resets", "capture"), ("trace.resets", "trace")] {
             guard case .records(let rs)? = facts.value(key) else { continue }
             var index: [String: Int] = [:]
             for r in rs {
-                let sp = int(r, "sport") ?? 0, dp = int(r, "dport") ?? 0
-                let port = min(sp == 0 ? Int.max : sp, dp == 0 ? Int.max : dp)
+                let port = ResetView.servicePort(r, focus: focus) ?? Int.max
                 let label =
                     source == "capture"
                     ? string(r, "class")

@@ -27,6 +27,9 @@ package final class TracefsInstance: @unchecked Sendable {
     package var path: String { root + "/instances/" + name }
 
     private let lock = NSLock()
+    /// Held for the whole of `remove()`: a second signal's cleanup waits for the removal already
+    /// under way (disabling events, rmdir retried while busy) instead of exiting in the middle of it.
+    private let removing = NSLock()
     private var fd: Int32 = -1
     private var created = false
     private var cleanupToken: Int?
@@ -175,6 +178,8 @@ package final class TracefsInstance: @unchecked Sendable {
     /// another tracer (a second rstdoctor, a recorder, perf, bpftrace) may be using it by then,
     /// and unmounting it under them would end their traces.
     package func remove() {
+        removing.lock()
+        defer { removing.unlock() }
         lock.lock()
         let f = fd
         fd = -1

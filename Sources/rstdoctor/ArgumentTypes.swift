@@ -93,6 +93,41 @@ enum Completions {
         (((try? FileManager.default.contentsOfDirectory(atPath: "/sys/class/net")) ?? []) + ["any"]).sorted()
     }
 
+    /// The interfaces of the namespace the command line names (`--netns NAME`, asked of `ip -n NAME`,
+    /// which needs root), else of this one; `any` always.
+    static func interfaces(_ words: [String]) -> [String] {
+        guard let i = words.lastIndex(where: { $0 == "--netns" }), i + 1 < words.count,
+              let name = try? Validate.netnsName(words[i + 1]) else { return interfaces() }
+        return (linkNames(ipLink(["-n", name, "-o", "link", "show"])) + ["any"]).sorted()
+    }
+
+    /// Interface names from `ip -o link show` lines ("2: eth0@if5: <BROADCAST,…"); the peer after @ dropped.
+    static func linkNames(_ text: String) -> [String] {
+        text.split(separator: "\n").compactMap { line in
+            let f = line.split(separator: ":", maxSplits: 2)
+            guard f.count == 3 else { return nil }
+            let name = f[1].trimmingCharacters(in: .whitespaces).split(separator: "@").first.map(String.init) ?? ""
+            return (try? Validate.interface(name)).map { _ in name }
+        }
+    }
+
+    /// Runs `ip` (argv, no shell) for at most 2 s: completion must not hang the shell.
+    static func ipLink(_ args: [String]) -> String {
+        let paths = ["/usr/sbin/ip", "/sbin/ip", "/usr/bin/ip", "/bin/ip"]
+        guard let ip = paths.first(where: { FileManager.default.isExecutableFile(atPath: $0) }) else { return "" }
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: ip)
+        p.arguments = args
+        let out = Pipe()
+        p.standardOutput = out
+        p.standardError = FileHandle.nullDevice
+        guard (try? p.run()) != nil else { return "" }
+        let deadline = Date().addingTimeInterval(2)
+        while p.isRunning && Date() < deadline { usleep(20_000) }
+        if p.isRunning { p.terminate(); return "" }
+        return String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+    }
+
     /// Listening TCP ports of this namespace, from /proc/net/tcp and tcp6 (state 0A).
     static func listeningPorts() -> [String] {
         var ports = Set<Int>()

@@ -29,7 +29,8 @@ struct CaptureCommand: ParsableCommand {
     @Argument(help: "A pcap or pcapng file to read.")
     var file: String?
 
-    @Option(name: .long, help: ArgumentHelp("Capture live on this interface instead of reading a file.", valueName: "IFACE"))
+    @Option(name: .long, help: ArgumentHelp("Capture live on this interface instead of reading a file.", valueName: "IFACE"),
+            completion: .custom { words, _, _ in Completions.interfaces(words) })
     var live: String?
 
     @Option(name: .long, help: "Only connections with this TCP port on either side.")

@@ -56,8 +56,8 @@ struct RSTDoctor: AsyncParsableCommand {
         defaultSubcommand: DiagnoseCommand.self
     )
 
-    /// The version `--version` prints and the reports carry.
-    static let version = "0.15.0"
+    /// The version `--version` prints: the repository's VERSION file, embedded by `make embed`.
+    static let version = BuildVersion.current
 
     /// The subcommands' names, for "unknown subcommand" (the default subcommand would otherwise
     /// take any word as its own unexpected argument).

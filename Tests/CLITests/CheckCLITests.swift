@@ -13,7 +13,7 @@ final class CheckCLITests: XCTestCase {
         let r = try CLI.run(["check", "--format", "json", "--sample", "200ms"])
         XCTAssertTrue([0, 1].contains(r.code), "exit \(r.code): \(r.stderr)")
         let j = try CLI.json(r.stdout)
-        XCTAssertEqual(j["schema"] as? String, "rstdoctor.check/1")
+        XCTAssertEqual(j["schema"] as? String, "rstdoctor.check/2")
         let host = try XCTUnwrap(j["host"] as? [String: Any])
         XCTAssertNotNil(host["kernel"] as? String)
         XCTAssertNotNil(host["focus"] as? [String: Any])

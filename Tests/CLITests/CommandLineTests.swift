@@ -15,7 +15,28 @@ final class CommandLineTests: XCTestCase {
     func testVersion() throws {
         let r = try CLI.run(["--version"])
         XCTAssertEqual(r.code, 0, r.stderr)
-        XCTAssertNotNil(r.stdout.range(of: #"^\d+\.\d+\.\d+\n$"#, options: .regularExpression), r.stdout)
+        XCTAssertNotNil(r.stdout.range(of: #"^\d+\.\d+\.\d+(-[0-9A-Za-z.-]+)?\n$"#, options: .regularExpression), r.stdout)
+        // One place sets it: the VERSION file (embedded by `make embed`), never a literal in the code.
+        let file = try String(contentsOfFile: CLI.root + "/VERSION", encoding: .utf8)
+        XCTAssertEqual(r.stdout, (file.split(separator: "\n").first.map(String.init) ?? "") + "\n")
+        let literals = try String(contentsOfFile: CLI.root + "/Sources/rstdoctor/RSTDoctor.swift", encoding: .utf8)
+        XCTAssertNil(literals.range(of: #"version = "\d"#, options: .regularExpression), "the version is set in VERSION only")
+    }
+
+    /// The embedding works from a tree without .git (a release tarball): VERSION alone gives the version.
+    func testVersionEmbedsWithoutGit() throws {
+        let dir = NSTemporaryDirectory() + "rstd-version-\(getpid())"
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        try FileManager.default.createDirectory(atPath: dir + "/out", withIntermediateDirectories: true)
+        try "9.8.7-rc1\n".write(toFile: dir + "/VERSION", atomically: true, encoding: .utf8)
+        let r = try CLI.run([CLI.root + "/scripts/embed.sh", dir, dir + "/out"], exe: "/bin/sh")
+        XCTAssertEqual(r.code, 0, r.stderr)
+        let swift = try String(contentsOfFile: dir + "/out/Version.swift", encoding: .utf8)
+        XCTAssertTrue(swift.contains("package static let current = \"9.8.7-rc1\""), swift)
+        try "not a version\n".write(toFile: dir + "/VERSION", atomically: true, encoding: .utf8)
+        let bad = try CLI.run([CLI.root + "/scripts/embed.sh", dir, dir + "/out"], exe: "/bin/sh")
+        XCTAssertNotEqual(bad.code, 0, "a VERSION that is not x.y.z is refused")
+        XCTAssertTrue(bad.stderr.contains("must hold a version like 1.2.3"), bad.stderr)
     }
 
     func testAnUnknownSubcommandListsTheCommands() throws {
@@ -165,6 +186,18 @@ final class CommandLineTests: XCTestCase {
         XCTAssertTrue(answers.stdout.contains("reset_timing=after-idle"), answers.stdout)
         let ids = try CLI.run(["---completion", "check", "--", "--only", "1", "0", "rstdoctor", "check", "--only"])
         XCTAssertTrue(ids.stdout.contains("listeners"), ids.stdout)
+        // capture --live completes the interfaces of the namespace given with --netns (asked of `ip -n`).
+        XCTAssertTrue(try CLI.run(["--generate-completion-script", "bash"]).stdout.contains("---completion capture -- --live"))
+        if CLI.isRoot, let ip = TestNamespace.ip {
+            let ns = try TestNamespace()
+            defer { ns.remove() }
+            let add = try CLI.run(["-n", ns.name, "link", "add", "rstdx0", "type", "veth", "peer", "name", "rstdx1"], exe: ip)
+            XCTAssertEqual(add.code, 0, add.stderr)
+            let there = try CLI.run(["---completion", "capture", "--", "--live", "4", "0", "rstdoctor", "capture", "--netns", ns.name, "--live"])
+            XCTAssertEqual(Set(there.stdout.split(separator: "\n").map(String.init)), ["any", "lo", "rstdx0", "rstdx1"], there.stdout + there.stderr)
+            let here = try CLI.run(["---completion", "capture", "--", "--live", "2", "0", "rstdoctor", "capture", "--live"])
+            XCTAssertTrue(here.stdout.contains("any") && !here.stdout.contains("rstdx0"), "this namespace's own: \(here.stdout)")
+        }
         let make = try String(contentsOfFile: CLI.root + "/Makefile", encoding: .utf8)
         for line in ["plugin generate-manual", "share/man/man1/rstdoctor.1", "bash-completion/completions/rstdoctor",
                      "zsh/site-functions/_rstdoctor", "fish/vendor_completions.d/rstdoctor.fish"] {

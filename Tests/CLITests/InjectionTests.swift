@@ -65,6 +65,12 @@ final class InjectionTests: XCTestCase {
         let r = try CLI.run(["capture", "--live", "lo", "--port", "9", "--peer", "198.18.0.9", "--seconds", "0.5"], timeout: 30)
         XCTAssertEqual(r.code, 0, r.stderr)
         let filter = try XCTUnwrap(r.stderr.range(of: "with filter '").map { String(r.stderr[$0.upperBound...].prefix { $0 != "'" }) })
-        XCTAssertEqual(filter, "(tcp and port 9 and host 198.18.0.9) or (vlan and tcp and port 9 and host 198.18.0.9)")
+        // With a port, the peer is applied by the analyzer (it keeps segments tied to the peer's
+        // connections under other addresses: an untranslated leak behind NAT), not by the kernel.
+        XCTAssertEqual(filter, "(tcp and port 9) or (vlan and tcp and port 9)")
+        let p = try CLI.run(["capture", "--live", "lo", "--peer", "198.18.0.9", "--seconds", "0.5"], timeout: 30)
+        XCTAssertEqual(p.code, 0, p.stderr)
+        let peerOnly = try XCTUnwrap(p.stderr.range(of: "with filter '").map { String(p.stderr[$0.upperBound...].prefix { $0 != "'" }) })
+        XCTAssertEqual(peerOnly, "(tcp and host 198.18.0.9) or (vlan and tcp and host 198.18.0.9)")
     }
 }

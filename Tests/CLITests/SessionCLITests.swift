@@ -4,35 +4,9 @@ import XCTest
 /// `rstdoctor` / `rstdoctor diagnose` driven as a user would: through a pseudo-terminal
 /// (keystrokes in, screen out) and through a pipe, against golden transcripts.
 /// Re-record the goldens with `RSTDOCTOR_RECORD=1 swift test --filter SessionCLITests`.
-final class SessionCLITests: XCTestCase {
+final class SessionCLITests: SessionPTYTestCase {
     static let fixtures = CLI.root + "/Tests/Fixtures/session"
     static let transcripts = fixtures + "/transcripts"
-
-    var state = ""
-
-    override func setUpWithError() throws {
-        guard FileManager.default.isExecutableFile(atPath: CLI.binary) else {
-            throw XCTSkip("the rstdoctor binary is not built (\(CLI.binary)): run `swift build` first")
-        }
-        state = try CLI.tempDir("session")
-    }
-
-    override func tearDownWithError() throws {
-        if !state.isEmpty { try? FileManager.default.removeItem(atPath: state) }
-    }
-
-    /// A fixed environment: no user inputrc, no colour, a dumb terminal, our own state directory.
-    var env: [String: String] {
-        [
-            "PATH": ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin",
-            "HOME": state,
-            "XDG_STATE_HOME": state + "/xdg",
-            "TERM": "dumb",
-            "INPUTRC": "/dev/null",
-            "NO_COLOR": "1",
-            "LANG": "C.UTF-8",
-        ]
-    }
 
     var fixtureArgs: [String] { ["--knowledge-dir", Self.fixtures, "--from", Self.fixtures + "/bundle"] }
 
@@ -64,10 +38,6 @@ final class SessionCLITests: XCTestCase {
                 \(text)
                 """, file: file, line: line)
         }
-    }
-
-    func spawn(_ args: [String], cwd: String? = nil) throws -> PTY {
-        try PTY([CLI.binary] + args, env: env, cwd: cwd)
     }
 
     // MARK: pipe
@@ -122,7 +92,7 @@ final class SessionCLITests: XCTestCase {
         XCTAssertEqual(r.code, 0, r.stderr)
         XCTAssertTrue(r.stdout.contains("Wrote the markdown report to \(state)/r.md"), r.stdout)
         XCTAssertTrue(r.stdout.contains("Wrote the html report to \(state)/r.html"), r.stdout)
-        XCTAssertTrue(r.stdout.contains("\"schema\": \"rstdoctor.check/1\""), r.stdout)
+        XCTAssertTrue(r.stdout.contains("\"schema\": \"rstdoctor.check/2\""), r.stdout)
         XCTAssertTrue(r.stdout.contains("report --format pdf is not available in this build; it has text, json, markdown, html"), r.stdout)
         let md = try String(contentsOfFile: state + "/r.md", encoding: .utf8)
         XCTAssertTrue(md.contains("idle-timeout"), md)
@@ -146,7 +116,7 @@ final class SessionCLITests: XCTestCase {
 
         let check = try CLI.run(["check", "--format", "json"] + fixtureArgs, env: env)
         XCTAssertEqual(check.code, 0, check.stderr)
-        XCTAssertEqual(try CLI.json(check.stdout)["schema"] as? String, "rstdoctor.check/1")
+        XCTAssertEqual(try CLI.json(check.stdout)["schema"] as? String, "rstdoctor.check/2")
 
         // A new session keeps the one it replaces.
         _ = try CLI.run(fixtureArgs, env: env, stdin: "answer middlebox no\nquit\n")

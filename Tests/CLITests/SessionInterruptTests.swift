@@ -3,38 +3,14 @@ import XCTest
 
 /// Ctrl-C in the guided session, as a user means it (issue 15): during `observe` it ends the window
 /// early and keeps what was seen; the checks after it run normally; at the prompt it never quits.
-final class SessionInterruptTests: XCTestCase {
-    var state = ""
-
-    override func setUpWithError() throws {
-        guard FileManager.default.isExecutableFile(atPath: CLI.binary) else {
-            throw XCTSkip("the rstdoctor binary is not built (\(CLI.binary)): run `swift build` first")
-        }
-        state = try CLI.tempDir("session-int")
-    }
-
-    override func tearDownWithError() throws {
-        if !state.isEmpty { try? FileManager.default.removeItem(atPath: state) }
-    }
-
-    var env: [String: String] {
-        ["PATH": ProcessInfo.processInfo.environment["PATH"] ?? "/usr/sbin:/usr/bin:/sbin:/bin", "HOME": state,
-         "XDG_STATE_HOME": state + "/xdg", "TERM": "dumb", "INPUTRC": "/dev/null", "NO_COLOR": "1", "LANG": "C.UTF-8"]
-    }
-
-    /// The lines of the screen from the last occurrence of `marker` on.
-    func section(_ screen: String, from marker: String) -> String {
-        guard let r = screen.range(of: marker, options: .backwards) else { return "" }
-        return String(screen[r.lowerBound...])
-    }
-
+final class SessionInterruptTests: SessionPTYTestCase {
     func testCtrlCDuringObserveKeepsWhatWasSeenAndLaterChecksRunNormally() throws {
         // In a namespace of its own when root: resets elsewhere on the machine cannot reach it.
         var ns: TestNamespace?
         if CLI.isRoot { ns = try TestNamespace() }
         defer { ns?.remove() }
         let target = ns.map { ["--netns", $0.name] } ?? []
-        let t = try PTY([CLI.binary, "diagnose", "--port", "9"] + target, env: env)
+        let t = try spawn(["diagnose", "--port", "9"] + target)
         try t.expect("rstdoctor> ", timeout: 60)
         let start = Date()
         t.send("observe 30s\n")

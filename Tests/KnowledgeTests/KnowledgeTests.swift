@@ -1,10 +1,11 @@
 import Foundation
 import XCTest
-@testable import RSTDPipeline
+
+@testable import RSTDCore
+@testable import RSTDData
 @testable import RSTDInfer
 @testable import RSTDKnowledge
-@testable import RSTDData
-@testable import RSTDCore
+@testable import RSTDPipeline
 
 /// The knowledge base in this repository: it loads without problems, every check's sample parses to
 /// its `expect`, every rule's examples behave as stated, and the built-in copy equals the files.
@@ -22,6 +23,11 @@ final class KnowledgeTests: XCTestCase {
         let embedded = KnowledgeFiles.embedded
         XCTAssertEqual(Set(files.files.keys), Set(embedded.files.keys))
         for (k, v) in files.files { XCTAssertEqual(embedded.files[k], v, "\(k) differs from the built-in copy: rebuild") }
+    }
+
+    func testEmbeddedVersionMatchesFile() throws {
+        let file = try String(contentsOfFile: Self.root + "/VERSION", encoding: .utf8)
+        XCTAssertEqual(BuildVersion.current, file.split(separator: "\n").first.map(String.init), "VERSION changed: run `make embed`")
     }
 
     func testEveryDesignCauseIsPresent() throws {

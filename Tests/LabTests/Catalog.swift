@@ -33,6 +33,7 @@ enum Catalog {
         ConntrackInvalid(fix: .dropInvalid),
         ConntrackInvalid(place: "s"),
         ConntrackInvalid(place: "c"),
+        ConntrackFull(),
     ]
 
     static func named(_ id: String) -> (any Scenario)? { all.first { $0.id == id } }

@@ -28,6 +28,9 @@ protocol Scenario: Sendable {
     var summary: String { get }
     /// Namespace and interface where the client-side capture runs.
     var capture: (ns: String, dev: String) { get }
+    /// More places to capture when the captures are saved (`RSTD_LAB_SAVE_PCAP=1`): each writes
+    /// `<id>-<name>.pcap` beside the client's (e.g. the backend's veth, a router's `any`).
+    var extraCaptures: [(ns: String, dev: String, name: String)] { get }
     /// Namespaces whose counters are compared before and after the fault.
     var counted: [String] { get }
     /// Seconds `provoke` takes at most (for the length of an `--observe` window).
@@ -53,6 +56,7 @@ extension Scenario {
     var tolerated: Set<String> { [] }
     var indistinct: Set<String> { [] }
     var capture: (ns: String, dev: String) { ("c", "eth0") }
+    var extraCaptures: [(ns: String, dev: String, name: String)] { [] }
     var counted: [String] { ["c", "s"] }
     var provokeSeconds: Double { 3 }
     var side: String { "s" }
@@ -184,6 +188,9 @@ enum Runner {
         let file = pcap ?? lab.tmp.appendingPathComponent("\(s.id).pcap")
         ev.pcap = file
         let cap = try lab.startCapture(s.capture.ns, s.capture.dev, to: file)
+        let extra = try (pcap == nil ? [] : s.extraCaptures).map { x in
+            try lab.startCapture(x.ns, x.dev, to: file.deletingLastPathComponent().appendingPathComponent("\(s.id)-\(x.name).pcap"))
+        }
         let tracer = lab.startTrace()
         ev.traceAvailable = tracer != nil
         if tracer == nil { ev.note("trace", "skipped: no tracefs instance could be created (is tracefs mounted at /sys/kernel/tracing?)") }
@@ -203,6 +210,7 @@ enum Runner {
         ev.trace = tracer?.lines() ?? []
         tracer?.remove()
         cap.stop()
+        for x in extra { x.stop() }
         ev.frames = PcapPeek.read(file)
         phase("collected")
         try afterProvoke?(s.target(lab))

@@ -63,6 +63,7 @@ final class VerifyTests: XCTestCase {
     func testConntrackInvalidDNATDropped() throws { try stage("conntrack-invalid-dnat-dropped") }
     func testConntrackInvalidDNATFromBackend() throws { try stage("conntrack-invalid-dnat-from-backend") }
     func testConntrackInvalidDNATFromClient() throws { try stage("conntrack-invalid-dnat-from-client") }
+    func testConntrackTableFullStandIn() throws { try stage("conntrack-table-full-standin") }
 }
 
 /// Every scenario of the catalogue is staged by exactly one test of `VerifyTests`, and ids are unique.

@@ -1,17 +1,9 @@
 import Foundation
 import XCTest
-@testable import RSTDPipeline
-@testable import RSTDRender
-@testable import RSTDCollect
+
+@testable import RSTDCore
 @testable import RSTDInfer
 @testable import RSTDKnowledge
-@testable import RSTDCapture
-@testable import RSTDTrace
-@testable import RSTDSystem
-@testable import RSTDData
-@testable import RSTDCore
-@testable import RSTDParse
-@testable import RSTDInteractive
 
 /// The engine on the repository's knowledge: ranking from facts, explanations and unknowns.
 final class EngineTests: XCTestCase {

@@ -1,17 +1,9 @@
 import Foundation
 import XCTest
-@testable import RSTDPipeline
-@testable import RSTDRender
-@testable import RSTDCollect
-@testable import RSTDInfer
-@testable import RSTDKnowledge
-@testable import RSTDCapture
-@testable import RSTDTrace
-@testable import RSTDSystem
-@testable import RSTDData
+
 @testable import RSTDCore
+@testable import RSTDKnowledge
 @testable import RSTDParse
-@testable import RSTDInteractive
 
 /// Parses, checks and evaluates expressions over a small scope of facts, for the expression tests.
 protocol ExpressionTesting {}

@@ -1,17 +1,9 @@
 import Foundation
 import XCTest
-@testable import RSTDPipeline
-@testable import RSTDRender
-@testable import RSTDCollect
+
+@testable import RSTDCore
 @testable import RSTDInfer
 @testable import RSTDKnowledge
-@testable import RSTDCapture
-@testable import RSTDTrace
-@testable import RSTDSystem
-@testable import RSTDData
-@testable import RSTDCore
-@testable import RSTDParse
-@testable import RSTDInteractive
 
 /// Evidence has a time: counters since boot are history and never make a cause likely on their own;
 /// a container host's forwarding does not hide a missing listener.

@@ -1,17 +1,9 @@
 import Foundation
 import XCTest
-@testable import RSTDPipeline
-@testable import RSTDRender
+
 @testable import RSTDCollect
-@testable import RSTDInfer
-@testable import RSTDKnowledge
-@testable import RSTDCapture
-@testable import RSTDTrace
-@testable import RSTDSystem
-@testable import RSTDData
 @testable import RSTDCore
-@testable import RSTDParse
-@testable import RSTDInteractive
+@testable import RSTDTrace
 
 /// The observe join: a captured RST leaving a local address with no tcp_send_reset behind it was
 /// built by a firewall (RST-SIGNALS.md 5a); one the stack sent keeps its own cause.

@@ -1,17 +1,9 @@
 import Foundation
 import XCTest
-@testable import RSTDPipeline
-@testable import RSTDRender
-@testable import RSTDCollect
+
+@testable import RSTDCore
 @testable import RSTDInfer
 @testable import RSTDKnowledge
-@testable import RSTDCapture
-@testable import RSTDTrace
-@testable import RSTDSystem
-@testable import RSTDData
-@testable import RSTDCore
-@testable import RSTDParse
-@testable import RSTDInteractive
 
 /// Question choice on the engine directly (issue 6): the chosen question is the one that best
 /// separates the leading causes, its gain matches the documented formula, useless questions are

@@ -1,9 +1,8 @@
 import Foundation
 import XCTest
-@testable import RSTDInfer
-@testable import RSTDKnowledge
-@testable import RSTDData
+
 @testable import RSTDCore
+@testable import RSTDInfer
 @testable import RSTDParse
 
 /// The rules of causes the lab cannot stage (global limits: nf_conntrack_max, tcp_max_orphans,

@@ -1,8 +1,9 @@
 import Foundation
 import XCTest
+
+@testable import RSTDCore
 @testable import RSTDInfer
 @testable import RSTDKnowledge
-@testable import RSTDCore
 
 /// Remedies are filled with this run's port and listener, and never with an invented value.
 final class RemediesTests: XCTestCase {

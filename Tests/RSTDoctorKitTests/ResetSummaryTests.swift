@@ -1,7 +1,8 @@
 import Foundation
 import XCTest
-@testable import RSTDRender
+
 @testable import RSTDCore
+@testable import RSTDRender
 
 /// Resets in groups before lists: one line per flow, port and verdict.
 final class ResetGroupsTests: XCTestCase {
@@ -24,5 +25,24 @@ final class ResetGroupsTests: XCTestCase {
         XCTAssertTrue(text.contains("syn-answer → no-listener"), text)
         XCTAssertFalse(text.contains("Every RST"), "single RSTs only on request")
         XCTAssertTrue(ResetSummary.text(facts, singles: true).contains("#54 "), "and then every one")
+    }
+
+    /// A service on a high port (above the client's ephemeral one): the focus port, or the capture's
+    /// roles, say which side is the service, so refused connects make one group, not one per connection.
+    func testTheServicePortIsTheFocusOrTheServersNotTheLower() {
+        var facts = FactStore()
+        let rs: [Record] = (0..<4).map { i in
+            ["time": .double(1_000_000 + Double(i)), "src": .string("127.0.0.1"), "sport": .int(47123), "dst": .string("127.0.0.1"),
+             "dport": .int(Int64(46750 + i)), "direction": .string("sent"), "reason": .string("NO_SOCKET"), "cause": .string("no-listener")]
+        }
+        facts.add("trace.resets", .records(rs), source: FactSource(check: "kernel-trace"))
+        XCTAssertEqual(ResetSummary.groups(facts).count, 4, "without a focus the lower port is a client's here")
+        facts.add("focus.port", .int(47123), source: FactSource(check: "options"))
+        let gs = ResetSummary.groups(facts)
+        XCTAssertEqual(gs.map(\.port), [47123])
+        XCTAssertEqual(gs.first?.count, 4)
+        let server: Record = ["sport": .int(47123), "dport": .int(46750), "sender": .string("server")]
+        XCTAssertEqual(ResetView.servicePort(server, focus: nil), 47123)
+        XCTAssertEqual(ResetView.servicePort(["sport": .int(46750), "dport": .int(47123), "sender": .string("client")], focus: nil), 47123)
     }
 }

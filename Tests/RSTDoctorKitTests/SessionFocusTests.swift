@@ -1,11 +1,9 @@
 import Foundation
 import XCTest
-@testable import RSTDInteractive
-@testable import RSTDKnowledge
-@testable import RSTDRender
-@testable import RSTDData
-@testable import RSTDSystem
+
 @testable import RSTDCore
+@testable import RSTDInteractive
+@testable import RSTDRender
 
 /// The focus (asked first, changed any time, shown in the prompt) and `drop` (issue 15).
 final class SessionFocusTests: XCTestCase {

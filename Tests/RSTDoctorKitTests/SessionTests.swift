@@ -1,17 +1,11 @@
 import Foundation
 import XCTest
-@testable import RSTDPipeline
-@testable import RSTDRender
-@testable import RSTDCollect
-@testable import RSTDInfer
-@testable import RSTDKnowledge
-@testable import RSTDCapture
-@testable import RSTDTrace
-@testable import RSTDSystem
-@testable import RSTDData
+
 @testable import RSTDCore
-@testable import RSTDParse
 @testable import RSTDInteractive
+@testable import RSTDKnowledge
+@testable import RSTDRender
+@testable import RSTDSystem
 
 /// The guided session in-process (fixture knowledge and bundle): commands, answers, saving and
 /// resuming, hooks, completion.
@@ -243,7 +237,7 @@ final class SessionTests: XCTestCase {
         await s.handle("report \(dir)/r.json")
         XCTAssertTrue(out.take().contains("Wrote the json report"))
         let json = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: dir + "/r.json"))) as? [String: Any]
-        XCTAssertEqual(json?["schema"] as? String, "rstdoctor.check/1")
+        XCTAssertEqual(json?["schema"] as? String, "rstdoctor.check/2")
         await s.handle("report \"\(dir)/my report.txt\"")
         let text = try String(contentsOfFile: dir + "/my report.txt", encoding: .utf8)
         XCTAssertTrue(text.contains("Verdict:"), text)
@@ -329,6 +323,19 @@ final class SessionTests: XCTestCase {
         XCTAssertEqual(c("report ", "--"), ["--format"])
         XCTAssertEqual(c("report --format ", ""), ["json", "text"])
         XCTAssertEqual(c("quit ", ""), [])
+        // history: a period, its options, a journal file name.
+        XCTAssertEqual(c("history ", "1"), ["10m", "1h"])
+        XCTAssertEqual(c("history ", "--"), ["--journal", "--until"])
+        XCTAssertNil(c("history 2h --journal ", "/tm"), "the journal completes as a file")
+        XCTAssertEqual(c("drop ", "hi", { var x = ctx; x.evidence = ["history", "observe"]; return x }()), ["history"])
+        // capture --live: the interfaces of the session's namespace.
+        var live = ctx
+        live.interfaces = ["any", "eth0", "lo", "veth-a"]
+        XCTAssertEqual(c("capture ", "--", live), ["--live"])
+        XCTAssertEqual(c("capture --live ", "", live), ["any", "eth0", "lo", "veth-a"])
+        XCTAssertEqual(c("capture --live ", "ve", live), ["veth-a"])
+        XCTAssertEqual(c("capture --live eth0 ", "1", live), ["10s", "1m"])
+        XCTAssertNil(c("capture ", "/tm", live), "a capture file completes as a file")
         XCTAssertEqual(c("frobnicate ", ""), [])
         let pending = SessionCommands.Context(kb: kb, pending: kb.question("middlebox"), factKeys: [], reportFormats: [])
         XCTAssertEqual(c("", "y", pending), ["yes"])

@@ -1,17 +1,10 @@
 import Foundation
 import XCTest
-@testable import RSTDPipeline
-@testable import RSTDRender
+
 @testable import RSTDCollect
-@testable import RSTDInfer
-@testable import RSTDKnowledge
-@testable import RSTDCapture
-@testable import RSTDTrace
-@testable import RSTDSystem
-@testable import RSTDData
 @testable import RSTDCore
 @testable import RSTDParse
-@testable import RSTDInteractive
+@testable import RSTDTrace
 
 /// The TIME-WAIT join of `--observe`: a RST received for a connection `ss` still lists in TIME-WAIT
 /// at the end of the window hit a TIME-WAIT socket that ignored it (tcp_rfc1337=1 or out of window,

@@ -43,6 +43,11 @@ struct ConntrackInvalid: Scenario {
     /// The client talks to the service address; the backend's real address appears only in the fault.
     var ends: Topology.Ends { Topology.Ends(client: Topology.ends(.routed, v6: v6).client, server: vip) }
     var counted: [String] { ["c", "r", "s"] }
+    /// Saved captures of every place: the backend's veth, and the node's `any` (cooked: which way
+    /// each packet went, so forwarded copies are seen as such).
+    var extraCaptures: [(ns: String, dev: String, name: String)] {
+        place == "r" && fix == .none ? [("s", "eth0", "backend"), ("r", "any", "node")] : []
+    }
     var side: String { place }
     /// Nothing stays in host state: the backend's socket is gone, the client's still looks fine.
     var visibleAfterTheFact: Bool { place == "r" }

@@ -1,18 +1,7 @@
 import Foundation
 import XCTest
 
-@testable import RSTDPipeline
-@testable import RSTDRender
-@testable import RSTDCollect
-@testable import RSTDInfer
-@testable import RSTDKnowledge
 @testable import RSTDCapture
-@testable import RSTDTrace
-@testable import RSTDSystem
-@testable import RSTDData
-@testable import RSTDCore
-@testable import RSTDParse
-@testable import RSTDInteractive
 
 /// Every third-party capture of the corpus: the RSTs found equal tshark's, decoding matches tshark's
 /// TCP segment count, and broken files end in a clear error rather than a crash.

@@ -1,18 +1,7 @@
 import Foundation
 import XCTest
 
-@testable import RSTDPipeline
-@testable import RSTDRender
-@testable import RSTDCollect
-@testable import RSTDInfer
-@testable import RSTDKnowledge
 @testable import RSTDCapture
-@testable import RSTDTrace
-@testable import RSTDSystem
-@testable import RSTDData
-@testable import RSTDCore
-@testable import RSTDParse
-@testable import RSTDInteractive
 
 /// Every capture the lab made (Tests/LabTests/Fixtures/pcap, one per scenario, taken on the client's
 /// veth): each RST frame with its sender, class and cause, the fields that justify them, and how each
@@ -39,6 +28,9 @@ final class CaptureLabScenarioTests: XCTestCase {
         var mentions: [String] = []
         /// Time from the answered segment: kernel answers take µs; a socket RST comes at close().
         var maxDelay: Double = 0.01
+        /// How the roles were found: the connection's handshake, or the ports when it has none (an
+        /// untranslated segment's 4-tuple never had one).
+        var roles = "handshake"
     }
 
     /// One expected capture.
@@ -175,13 +167,58 @@ final class CaptureLabScenarioTests: XCTestCase {
             RST(frame: 11, sender: "server", flags: "RA", cls: "abort", causes: ["application-abort", "unread-data-close"],
                 answered: "none", answeredFrame: nil, stateless: false, mentions: ["SO_LINGER", "unread"]),
         ], connStates: ["RSTR": 1], resetFlows: [11: "RSTR"]),
-    ]
+    ].merging(conntrack) { a, _ in a }
+
+    /// conntrack INVALID behind DNAT (ConntrackInvalid.swift), one capture per place: the client
+    /// (198.18.2.1, talking to the service 198.18.4.10:8080), the backend (198.18.3.2) and the node's
+    /// `any` (cooked: in and out copies). The backend's segment 20 MB beyond the client's window is
+    /// INVALID, leaves the node untranslated, and the client answers it with a socketless RST.
+    static let conntrack: [String: Scenario] = {
+        var out: [String: Scenario] = [:]
+        for v6 in [false, true] {
+            let n = v6 ? "conntrack-invalid-dnat-v6" : "conntrack-invalid-dnat"
+            // The client: the leak arrives from the backend's real address on a 4-tuple it never used
+            // (roles from the ports); its RST's seq is where its connection to the service stood. Then
+            // its next request (translated) meets the backend's listener: the stateless RST of a socket
+            // the client's own RST killed.
+            out[n] = Scenario(frames: v6 ? 14 : 13, resets: [
+                RST(frame: 9, sender: "client", flags: "R", cls: "untranslated-answer", causes: ["conntrack-invalid"],
+                    answered: "data", answeredFrame: 8, stateless: true, mentions: ["never sent anything to", "INVALID"], roles: "ports"),
+                RST(frame: 13, sender: "server", flags: "R", cls: "after-untranslated-reset", causes: ["conntrack-invalid"],
+                    answered: "data", answeredFrame: 12, stateless: true, mentions: ["did not restart", "frame 9"]),
+            ], connStates: ["RSTR": 1, "RSTRH": 1], resetFlows: [9: "RSTRH", 13: "RSTR"])
+            // The backend: the client's socketless RST answers a segment beyond its window (a stack
+            // would send a duplicate ACK), and the client carries on; the listener answers that.
+            out[n + "-backend"] = Scenario(frames: 15, resets: [
+                RST(frame: v6 ? 10 : 12, sender: "client", flags: "R", cls: "beyond-window-answer", causes: ["conntrack-invalid"],
+                    answered: "data", answeredFrame: v6 ? 9 : 11, stateless: true,
+                    mentions: ["beyond", "duplicate ACK", "20000000 bytes"]),
+                RST(frame: v6 ? 14 : 15, sender: "server", flags: "R", cls: "after-reset", causes: [],
+                    answered: "ACK", answeredFrame: v6 ? 13 : 14, stateless: true),
+            ], connStates: ["RSTR": 1], resetFlows: [v6 ? 10 : 12: "RSTR"])
+            // The node: the client's RST comes in addressed to the backend's real address, where the
+            // client never sent anything (its packets go to the service address); listed with its
+            // forwarded copy. The listener's RST follows a reset connection.
+            let a = v6 ? 18 : 20, b = v6 ? 26 : 27
+            out[n + "-node"] = Scenario(frames: v6 ? 29 : 28, resets: [
+                RST(frame: a, sender: "client", flags: "R", cls: "untranslated-answer", causes: ["conntrack-invalid"],
+                    answered: "data", answeredFrame: a - 2, stateless: true, mentions: ["never sent anything to"], maxDelay: 0.001),
+                RST(frame: a + 1, sender: "client", flags: "R", cls: "untranslated-answer", causes: ["conntrack-invalid"],
+                    answered: "data", answeredFrame: a - 2, stateless: true, ttlDelta: 0, mentions: ["forwarded"], maxDelay: 0.001),
+                RST(frame: b, sender: "server", flags: "R", cls: "after-reset", causes: [], answered: "none", answeredFrame: nil,
+                    stateless: true, idle: 0...0.5),
+                RST(frame: b + 1, sender: "server", flags: "R", cls: "after-reset", causes: [], answered: "none", answeredFrame: nil,
+                    stateless: true, idle: 0...0.5),
+            ], connStates: ["RSTR": 1, "S0": 1], resetFlows: [a: "RSTR"])
+        }
+        return out
+    }()
 
     func testEveryLabCaptureHasItsExpectation() throws {
         guard FileManager.default.fileExists(atPath: Self.dir.path) else { throw XCTSkip("lab captures not found at \(Self.dir.path)") }
         let files = try FileManager.default.contentsOfDirectory(atPath: Self.dir.path).filter { $0.hasSuffix(".pcap") }
         XCTAssertEqual(Set(files.map { String($0.dropLast(5)) }), Set(Self.scenarios.keys), "one expectation per lab capture")
-        XCTAssertEqual(files.count, 19)
+        XCTAssertEqual(files.count, 25)
     }
 
     func testEachRSTOfEachLabCapture() throws {
@@ -196,7 +233,7 @@ final class CaptureLabScenarioTests: XCTestCase {
             for (x, w) in zip(r.resets, want.resets) {
                 let at = "\(name) frame \(w.frame)"
                 XCTAssertEqual(x.sender, w.sender, "\(at): sender")
-                XCTAssertEqual(x.roles, "handshake", "\(at): roles from the handshake")
+                XCTAssertEqual(x.roles, w.roles, "\(at): roles")
                 XCTAssertEqual(x.flags, w.flags, "\(at): flags")
                 XCTAssertEqual(x.class, w.cls, "\(at): class")
                 XCTAssertEqual(x.cause, w.causes.first, "\(at): cause")

@@ -1,18 +1,8 @@
 import Foundation
 import XCTest
 
-@testable import RSTDPipeline
-@testable import RSTDRender
-@testable import RSTDCollect
-@testable import RSTDInfer
-@testable import RSTDKnowledge
 @testable import RSTDCapture
-@testable import RSTDTrace
-@testable import RSTDSystem
-@testable import RSTDData
 @testable import RSTDCore
-@testable import RSTDParse
-@testable import RSTDInteractive
 
 /// RSTs staged for real in network namespaces on Linux 6.18 (Fixtures/capture/stage/stage.sh, see the
 /// README there) and captured on the client: each is classified as RST-SIGNALS.md describes.

@@ -1,18 +1,7 @@
 import Foundation
 import XCTest
 
-@testable import RSTDPipeline
-@testable import RSTDRender
-@testable import RSTDCollect
-@testable import RSTDInfer
-@testable import RSTDKnowledge
 @testable import RSTDCapture
-@testable import RSTDTrace
-@testable import RSTDSystem
-@testable import RSTDData
-@testable import RSTDCore
-@testable import RSTDParse
-@testable import RSTDInteractive
 
 /// Captures made ON a router with `tcpdump -i any` (Fixtures/capture/stage/stage-router-any.sh): the
 /// Linux cooked header's packet type tells a RST the router built (sent, never received) from one it

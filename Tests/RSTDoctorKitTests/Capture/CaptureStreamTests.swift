@@ -1,18 +1,7 @@
 import Foundation
 import XCTest
 
-@testable import RSTDPipeline
-@testable import RSTDRender
-@testable import RSTDCollect
-@testable import RSTDInfer
-@testable import RSTDKnowledge
 @testable import RSTDCapture
-@testable import RSTDTrace
-@testable import RSTDSystem
-@testable import RSTDData
-@testable import RSTDCore
-@testable import RSTDParse
-@testable import RSTDInteractive
 
 /// The streamed output (issue 16): every RST is either listed or counted as not listed, whatever the
 /// limit and the sink; the bytes do not depend on the reader (FastPcapReader or libpcap); the stream

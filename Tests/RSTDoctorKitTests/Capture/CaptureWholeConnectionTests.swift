@@ -1,18 +1,8 @@
 import Foundation
 import XCTest
 
-@testable import RSTDPipeline
-@testable import RSTDRender
-@testable import RSTDCollect
-@testable import RSTDInfer
-@testable import RSTDKnowledge
 @testable import RSTDCapture
-@testable import RSTDTrace
-@testable import RSTDSystem
-@testable import RSTDData
 @testable import RSTDCore
-@testable import RSTDParse
-@testable import RSTDInteractive
 
 /// RSTs judged with the whole connection (packets before and after them), and conn_state as Zeek's
 /// TCP state machine records it. Zeek is not installable on this machine (no Debian/Ubuntu package):

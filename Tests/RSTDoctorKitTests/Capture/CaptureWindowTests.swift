@@ -2,9 +2,6 @@ import Foundation
 import XCTest
 
 @testable import RSTDCapture
-@testable import RSTDSystem
-@testable import RSTDData
-@testable import RSTDCore
 
 /// The lab captures cut where an `--observe` window starts: the capture begins after the
 /// connection was set up (or closed), so a RST must be judged with only the packets after that.

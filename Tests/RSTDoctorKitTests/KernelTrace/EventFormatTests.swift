@@ -1,16 +1,6 @@
 import XCTest
-@testable import RSTDPipeline
-@testable import RSTDRender
-@testable import RSTDCollect
-@testable import RSTDInfer
-@testable import RSTDKnowledge
-@testable import RSTDCapture
+
 @testable import RSTDTrace
-@testable import RSTDSystem
-@testable import RSTDData
-@testable import RSTDCore
-@testable import RSTDParse
-@testable import RSTDInteractive
 
 final class EventFormatTests: XCTestCase {
     /// The symbols in a print format counted independently of the parser: `{ x, "NAME" }` pairs

@@ -1,17 +1,5 @@
 import Foundation
 import XCTest
-@testable import RSTDPipeline
-@testable import RSTDRender
-@testable import RSTDCollect
-@testable import RSTDInfer
-@testable import RSTDKnowledge
-@testable import RSTDCapture
-@testable import RSTDTrace
-@testable import RSTDSystem
-@testable import RSTDData
-@testable import RSTDCore
-@testable import RSTDParse
-@testable import RSTDInteractive
 
 /// A throwaway pair of network namespaces (rstd-t-*) joined by a veth, 198.19.77.1 ↔ .2,
 /// and the python3 socket programs that make the kernel send each kind of RST.

@@ -1,16 +1,7 @@
 import XCTest
-@testable import RSTDPipeline
-@testable import RSTDRender
-@testable import RSTDCollect
-@testable import RSTDInfer
-@testable import RSTDKnowledge
-@testable import RSTDCapture
-@testable import RSTDTrace
-@testable import RSTDSystem
-@testable import RSTDData
+
 @testable import RSTDCore
-@testable import RSTDParse
-@testable import RSTDInteractive
+@testable import RSTDTrace
 
 /// Real resets in a throwaway namespace pair, traced by TraceSession on this kernel.
 final class TraceLiveTests: XCTestCase {

@@ -1,16 +1,4 @@
 import XCTest
-@testable import RSTDPipeline
-@testable import RSTDRender
-@testable import RSTDCollect
-@testable import RSTDInfer
-@testable import RSTDKnowledge
-@testable import RSTDCapture
-@testable import RSTDTrace
-@testable import RSTDSystem
-@testable import RSTDData
-@testable import RSTDCore
-@testable import RSTDParse
-@testable import RSTDInteractive
 
 /// Runs the built `rstdoctor watch` and checks that its tracefs instance is gone after a normal
 /// end, after SIGINT and after SIGTERM, and that it names the cause of a real reset.

@@ -1,17 +1,9 @@
 import Foundation
 import XCTest
-@testable import RSTDPipeline
-@testable import RSTDRender
-@testable import RSTDCollect
-@testable import RSTDInfer
-@testable import RSTDKnowledge
-@testable import RSTDCapture
-@testable import RSTDTrace
-@testable import RSTDSystem
-@testable import RSTDData
+
 @testable import RSTDCore
+@testable import RSTDData
 @testable import RSTDParse
-@testable import RSTDInteractive
 
 /// Every checks/*.yaml: loads, names a registered parser, and its `sample` yields its `expect`
 /// values with the types its `facts` declare. (The integrator's suite does the same for all

@@ -1,17 +1,8 @@
 import Foundation
 import XCTest
-@testable import RSTDPipeline
-@testable import RSTDRender
-@testable import RSTDCollect
-@testable import RSTDInfer
-@testable import RSTDKnowledge
-@testable import RSTDCapture
-@testable import RSTDTrace
-@testable import RSTDSystem
-@testable import RSTDData
+
 @testable import RSTDCore
 @testable import RSTDParse
-@testable import RSTDInteractive
 
 final class IPNeighTests: XCTestCase {
     /// Captured in the namespace that shares 198.18.10.5 with another: ARP to .6 and to an absent

@@ -1,17 +1,7 @@
 import Foundation
 import XCTest
-@testable import RSTDPipeline
-@testable import RSTDRender
-@testable import RSTDCollect
-@testable import RSTDInfer
-@testable import RSTDKnowledge
-@testable import RSTDCapture
-@testable import RSTDTrace
-@testable import RSTDSystem
-@testable import RSTDData
+
 @testable import RSTDCore
-@testable import RSTDParse
-@testable import RSTDInteractive
 
 /// Paths and small accessors shared by the parser tests.
 enum TestFiles {

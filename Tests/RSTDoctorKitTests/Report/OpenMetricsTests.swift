@@ -1,17 +1,7 @@
 import Foundation
 import XCTest
-@testable import RSTDPipeline
+
 @testable import RSTDRender
-@testable import RSTDCollect
-@testable import RSTDInfer
-@testable import RSTDKnowledge
-@testable import RSTDCapture
-@testable import RSTDTrace
-@testable import RSTDSystem
-@testable import RSTDData
-@testable import RSTDCore
-@testable import RSTDParse
-@testable import RSTDInteractive
 
 /// The metrics parse with the official Prometheus client's parsers (text format, as node_exporter's
 /// textfile collector reads it, and OpenMetrics), when python3-prometheus-client is installed.

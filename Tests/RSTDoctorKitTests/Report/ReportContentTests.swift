@@ -1,17 +1,7 @@
 import Foundation
 import XCTest
-@testable import RSTDPipeline
+
 @testable import RSTDRender
-@testable import RSTDCollect
-@testable import RSTDInfer
-@testable import RSTDKnowledge
-@testable import RSTDCapture
-@testable import RSTDTrace
-@testable import RSTDSystem
-@testable import RSTDData
-@testable import RSTDCore
-@testable import RSTDParse
-@testable import RSTDInteractive
 
 /// What the reports contain, read back and counted (independent of the goldens' exact text).
 final class ReportContentTests: XCTestCase {
@@ -29,8 +19,23 @@ final class ReportContentTests: XCTestCase {
         XCTAssertTrue(consider.contains("sysctl -w net.ipv4.tcp_abort_on_overflow=0"))
         XCTAssertTrue(consider.contains("Verify: TcpExtListenOverflows stops growing"))
         XCTAssertFalse(consider.contains("nft -a list ruleset"))
-        // Four resets in time order, and the counters with their deltas; zero counters left out.
-        let resetRows = md.split(separator: "\n").filter { $0.contains("| trace |") || $0.contains("| capture |") }
+        // Remedies come before the long lists (check tables, resets).
+        let order = ["## Diagnosis", "## What to consider", "## Troubleshooting steps", "## Resets seen", "## Appendix"]
+        let at = order.compactMap { md.range(of: $0)?.lowerBound }
+        XCTAssertEqual(at.count, order.count)
+        XCTAssertEqual(at, at.sorted(), "sections in the order \(order)")
+        // The resets in groups first: the two traced INVALID_SYN of port 8095 are one group, and its Why
+        // names the rules that fired for accept-queue-overflow with their explanation.
+        let seen = try XCTUnwrap(md.components(separatedBy: "## Resets seen").last?.components(separatedBy: "### Each reset").first)
+        let groupRows = seen.split(separator: "\n").filter { $0.contains("| trace |") || $0.contains("| capture |") }
+        XCTAssertEqual(groupRows.count, 3, groupRows.joined(separator: "\n"))
+        XCTAssertTrue(groupRows[0].hasPrefix("| 1 | 2 |") && groupRows[0].contains("INVALID\\_SYN"), String(groupRows[0]))
+        XCTAssertTrue(groupRows[0].contains("`abort-on-overflow-with-overflows` (+4.5): The accept queue overflowed 6 times"), String(groupRows[0]))
+        XCTAssertTrue(groupRows[1].contains("RST after 300s of silence"), "the wire's own reading: \(groupRows[1])")
+        XCTAssertTrue(groupRows[2].hasSuffix("| — |"), "nothing explains the unclassified RST: \(groupRows[2])")
+        // Then each reset in time order, and the counters with their deltas; zero counters left out.
+        let each = try XCTUnwrap(md.components(separatedBy: "### Each reset").last?.components(separatedBy: "## Appendix").first)
+        let resetRows = each.split(separator: "\n").filter { $0.contains("| trace |") || $0.contains("| capture |") }
         XCTAssertEqual(resetRows.count, 4, resetRows.joined(separator: "\n"))
         XCTAssertTrue(resetRows[0].contains("INVALID\\_SYN"), String(resetRows[0]))
         XCTAssertTrue(md.contains("| `TcpExtListenOverflows` | 60 | +6 |"))
@@ -76,6 +81,52 @@ final class ReportContentTests: XCTestCase {
         XCTAssertEqual(html.components(separatedBy: "class=\"reset received\"").count - 1, 1 + 1)
         // The accept-queue bar is 93% of the plot's 420 px.
         XCTAssertTrue(html.contains("data-cause=\"accept-queue-overflow\" x=\"240.0\" y=\"28.0\" width=\"391.0\""), "bar width")
+        // Remedies before the long lists; the reset groups' Why names the rules that fired, with their text.
+        let at = ["id=\"diagnosis\"", "id=\"remedies\"", "id=\"steps\"", "id=\"resets\"", "id=\"appendix\""].compactMap {
+            html.range(of: $0)?.lowerBound
+        }
+        XCTAssertEqual(at.count, 5)
+        XCTAssertEqual(at, at.sorted())
+        let groups = try XCTUnwrap(html.components(separatedBy: "id=\"reset-groups\"").last?.components(separatedBy: "</table>").first)
+        XCTAssertTrue(groups.contains("<th>Why</th>"))
+        XCTAssertTrue(groups.contains("<code>abort-on-overflow-with-overflows</code> (+4.5): The accept queue overflowed 6 times"), groups)
+        XCTAssertTrue(groups.contains("<a href=\"#cause-accept-queue-overflow\">"), "a group links to its cause's evidence")
+    }
+
+    /// `report --merge` reads check JSON saved before /2 (no `causes[].remedies`) beside a /2 file,
+    /// and refuses a schema it does not know.
+    func testMergeReadsVersion1BesideVersion2() throws {
+        let v2 = CheckJSON.render(ReportFixtures.server()).serialized()
+        XCTAssertTrue(v2.contains("\"rstdoctor.check/2\""), v2.prefix(80).description)
+        let v1 = CheckJSON.render(ReportFixtures.client()).serialized()
+            .replacingOccurrences(of: "rstdoctor.check/2", with: "rstdoctor.check/1")
+            .replacingOccurrences(of: #""remedies" ?: ?\[[^\]]*\],?"#, with: "", options: .regularExpression)
+        XCTAssertFalse(v1.contains("\"remedies\""))
+        let a = try Merge.parse(Data(v2.utf8), origin: "server.json"), b = try Merge.parse(Data(v1.utf8), origin: "client.json")
+        let md = MarkdownReport.render(Report(hosts: Merge.hosts([a, b]), context: ReportFixtures.context))
+        XCTAssertTrue(md.contains("sysctl -w net.ipv4.tcp_abort_on_overflow=0"), "remedies still shown")
+        let v3 = v2.replacingOccurrences(of: "rstdoctor.check/2", with: "rstdoctor.check/3")
+        XCTAssertThrowsError(try Merge.parse(Data(v3.utf8), origin: "new.json")) { e in
+            XCTAssertTrue("\(e)".contains("not rstdoctor.check/2"), "\(e)")
+        }
+    }
+
+    /// The report shows the remedies made concrete for the run (check JSON `causes[].remedies`), not
+    /// causes.yaml's templates, and drops the list's Why column when no reset explains itself.
+    func testConcreteRemediesAndNoEmptyWhyColumn() throws {
+        let text = CheckJSON.render(ReportFixtures.server()).serialized()
+        var json = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any])
+        var causes = try XCTUnwrap(json["causes"] as? [[String: Any]])
+        causes[0]["remedies"] = [["text": "Raise the backlog of python3 on port 8095", "change": "ss -Hltnp 'sport = :8095'"]]
+        json["causes"] = causes
+        json["resets"] = [["source": "trace", "cause": "no-listener", "src": "10.0.0.1", "dst": "10.0.0.2"]]
+        let input = try Merge.parse(JSONSerialization.data(withJSONObject: json), origin: "edited.json")
+        let r = Report(hosts: [input.report], context: ReportFixtures.context)
+        let md = MarkdownReport.render(r)
+        XCTAssertTrue(md.contains("Raise the backlog of python3 on port 8095"), md)
+        XCTAssertFalse(md.contains("Let the application accept faster"), "the template is replaced by the concrete remedy")
+        let each = try XCTUnwrap(md.components(separatedBy: "### Each reset").last)
+        XCTAssertFalse(each.contains("| Why |"), "no reset carries an explanation, so the list has no Why column")
     }
 
     func testNoTimelineWithoutResets() throws {

@@ -1,17 +1,10 @@
 import Foundation
 import XCTest
-@testable import RSTDPipeline
-@testable import RSTDRender
-@testable import RSTDCollect
+
+@testable import RSTDCore
 @testable import RSTDInfer
 @testable import RSTDKnowledge
-@testable import RSTDCapture
-@testable import RSTDTrace
-@testable import RSTDSystem
-@testable import RSTDData
-@testable import RSTDCore
-@testable import RSTDParse
-@testable import RSTDInteractive
+@testable import RSTDRender
 
 /// Diagnoses for the report tests, built by hand so the goldens test rendering, not the knowledge
 /// base (which changes as rules are added). Values mirror a real accept-queue overflow staged in a

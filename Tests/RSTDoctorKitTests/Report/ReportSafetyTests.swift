@@ -1,17 +1,9 @@
 import Foundation
 import XCTest
-@testable import RSTDPipeline
-@testable import RSTDRender
-@testable import RSTDCollect
-@testable import RSTDInfer
-@testable import RSTDKnowledge
-@testable import RSTDCapture
-@testable import RSTDTrace
-@testable import RSTDSystem
-@testable import RSTDData
+
 @testable import RSTDCore
-@testable import RSTDParse
-@testable import RSTDInteractive
+@testable import RSTDRender
+@testable import RSTDSystem
 
 /// Hostile host-derived strings (process names, rule comments, log lines, hostnames) come out inert
 /// in every format, and garbage input files are refused with a message, never a crash.
