@@ -13,9 +13,8 @@ extension CaptureAnalyzer {
         rstCount += 1
         let copy = PendingResets.Copy(frame: p.frame, time: p.time, ttl: p.ttl)
         if original.listed == -2 {
-            if let fi = flows.find(key), case let ps = flows.states[fi].pendingSlot, ps >= 0, var e = pending[ps], e.copy == nil {
-                e.copy = copy
-                pending[ps] = e
+            if let fi = flows.find(key), case let ps = flows.states[fi].pendingSlot, ps >= 0, pending.setCopy(ps, copy) {
+                // It waits with its original.
             } else {
                 // Its original became final within microseconds (a rare race): counted, not listed.
                 notListed += 1
@@ -57,7 +56,8 @@ extension CaptureAnalyzer {
                 let r = h.record ?? h.make!()
                 ready.append(r)
                 if h.listed, !sink.reset(r) { notListed += 1 }
-            } else if h.listed, !(h.record.map { sink.reset($0) } ?? sink.reset(making: h.make!)) {
+            } else if h.listed, !(h.record.map { sink.reset($0) } ?? h.signature.map { sink.reset(making: h.make!, signature: $0) }
+                                    ?? sink.reset(making: h.make!)) {
                 notListed += 1
             }
         }
@@ -85,8 +85,8 @@ extension CaptureAnalyzer {
     /// Makes final every pending judgement older than the look-ahead time (live captures call it
     /// when no packet comes).
     package func settleDue(now: Double) {
-        while let o = pending.oldest, let e = pending[o], e.ctx.p.time + options.lookAhead < now { settle(o, retire: true) }
-        pendingDue = pending.oldest.flatMap { pending[$0] }.map { $0.ctx.p.time + options.lookAhead } ?? .infinity
+        while let o = pending.oldest, let t = pending.oldestTime, t + options.lookAhead < now { settle(o, retire: true) }
+        pendingDue = pending.oldestTime.map { $0 + options.lookAhead } ?? .infinity
     }
 
     func context(_ p: DecodedPacket, dir: Int, key: FlowKey, flow: FlowState, frame: UnsafeRawBufferPointer, localBuilt: Bool?) -> ResetContext {
@@ -122,7 +122,11 @@ extension CaptureAnalyzer {
                 builtSeq += 1
                 listedCount += 1
             }
-            reorder.push(ResetReorder.Held(frame: Int(p.frame), record: nil, make: make, listed: listIt))
+            // A bounded list decides from the signature whether to make the record at all.
+            let signature = list == nil ? nil : ResetList.Signature(
+                cls: j.cls.rawValue, cause: classes[j.cls].cause, sender: j.role.0, answered: j.answered, stateless: j.stateless,
+                direction: PacketType.direction(p.packetType), localBuilt: ctx.localBuilt, payload: ctx.payload != nil)
+            reorder.push(ResetReorder.Held(frame: Int(p.frame), record: nil, make: make, listed: listIt, signature: signature))
             release()
         }
         if let copy { emitCopy(copy, classIndex: ci, listed: li) }
@@ -134,7 +138,7 @@ extension CaptureAnalyzer {
     func settle(_ slot: Int32, retire canRetire: Bool) {
         guard let e = pending.take(slot) else { return }
         let (cls, _) = finish(e.ctx, copy: e.copy)
-        if let o = pending.oldest, let next = pending[o] { pendingDue = next.ctx.p.time + options.lookAhead } else { pendingDue = .infinity }
+        pendingDue = pending.oldestTime.map { $0 + options.lookAhead } ?? .infinity
         guard let i = flows.find(e.ctx.key), flows.states[i].pendingSlot == slot else { return }
         flows.states[i].pendingSlot = -1
         if cls == .injectedContinued {
@@ -144,7 +148,7 @@ extension CaptureAnalyzer {
             return
         }
         flows.states[i].firstRSTClass = cls
-        flows.states[i].firstRSTCause = classes[cls].cause
+        flows.states[i].firstRSTJudged = true
         if canRetire { retire(e.ctx.key, slot: i) }
     }
 

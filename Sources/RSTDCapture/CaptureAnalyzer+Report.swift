@@ -22,18 +22,16 @@ extension CaptureAnalyzer {
         let code = f.connStateCode
         if f.finishedBefore {
             if code != f.priorState {
-                let old = f.priorState.name
-                if let n = connStates[old] { connStates[old] = n > 1 ? n - 1 : nil }
-                connStates[code.name, default: 0] += 1
+                if connStates[Int(f.priorState.rawValue)] > 0 { connStates[Int(f.priorState.rawValue)] -= 1 }
+                connStates[Int(code.rawValue)] += 1
                 if f.priorReset { _ = outcomes.update(firstResetFrame: Int(f.firstRSTFrame), connState: code.name) }
             }
             guard f.reset, !f.priorReset else { return code }
         } else {
-            connStates[code.name, default: 0] += 1
+            connStates[Int(code.rawValue)] += 1
         }
-        let state = code.name
-
         guard f.reset else { return code }
+        let state = code.name
         // Listed as the RSTs are (--max-resets); all are counted in conn_states.
         guard flowsListed < options.maxListedResets else { return code }
         flowsListed += 1
@@ -41,7 +39,8 @@ extension CaptureAnalyzer {
         let o = FlowOutcome(
             orig: (origA ? key.a : key.b).text, origPort: Int(origA ? key.pa : key.pb),
             resp: (origA ? key.b : key.a).text, respPort: Int(origA ? key.pb : key.pa),
-            connState: state, firstResetFrame: Int(f.firstRSTFrame), resets: Int(f.resets), cause: f.firstRSTCause)
+            connState: state, firstResetFrame: Int(f.firstRSTFrame), resets: Int(f.resets),
+            cause: f.firstRSTJudged ? classes[f.firstRSTClass].cause : nil)
         if let old = outcomes.add(o) { sink.flow(old) }
         return code
     }
@@ -89,6 +88,8 @@ extension CaptureAnalyzer {
             classCounts[c.rawValue] = byClass[i]
             byCause[classes[c].cause ?? "none", default: 0] += byClass[i]
         }
+        var states: [String: Int] = [:]
+        for (i, n) in connStates.enumerated() where n > 0 { states[ConnState.names[i]] = n }
         var tun: [String: Int] = [:]
         for k in TunnelKind.allCases where k != .none && tunnels[Int(k.rawValue)] > 0 { tun[k.name] = tunnels[Int(k.rawValue)] }
         let nd = undecoded.sorted { $0.key < $1.key }.map { NotDecoded(what: $0.key, packets: $0.value) }
@@ -96,8 +97,9 @@ extension CaptureAnalyzer {
             source: source, linkType: PcapHandle.linkTypeName(linkType), packets: packets, tcpPackets: tcpPackets,
             malformed: malformed, fragments: fragments, filteredOut: filteredOut, flows: flowCount,
             firstTime: firstTime, lastTime: lastTime, rstCount: rstCount, resetsByClass: classCounts,
-            resetsByCause: byCause, connStates: connStates, tunnels: tun, notDecoded: nd, resets: list?.resets ?? [],
-            resetsNotListed: notListed, resetFlows: list?.flows ?? [], groups: groups.result(), error: error)
+            resetsByCause: byCause, connStates: states, tunnels: tun, notDecoded: nd, resets: list?.resets ?? [],
+            resetsNotListed: notListed, resetFlows: list?.flows ?? [], groups: groups.result(), error: error,
+            resetWeights: list?.weights() ?? [])
         finished = r
         return r
     }

@@ -57,10 +57,10 @@ package final class CaptureAnalyzer {
     package var wantRecords = false
 
     // Unchecked exclusivity: these are touched on every packet, only from the thread feeding the analyzer.
-    @exclusivity(unchecked) var flows: FlowTable<FlowState>
+    let flows: FlowTable<FlowState>
     /// Connections closed or reset, kept small so the live table stays in cache.
     @exclusivity(unchecked) var finishedFlows: FinishedFlows
-    @exclusivity(unchecked) var hosts: [IPAddress: HostBaseline] = [:]
+    let hosts = HostTable(limit: CaptureAnalyzer.maxHosts, filler: HostBaseline())
     /// Cooked captures only (made on first use): incoming segments, to recognise forwarded copies.
     @exclusivity(unchecked) var copies: ForwardedCopies?
     /// Connections by endpoint, and those whose untranslated twin was answered with a RST (UntranslatedTwins.swift).
@@ -83,7 +83,8 @@ package final class CaptureAnalyzer {
     var firstTime: Double?
     var lastTime: Double?
     var byClass = [Int](repeating: 0, count: RSTClass.allCases.count)
-    var connStates: [String: Int] = [:]
+    /// Connections by outcome, indexed by `ConnState` (made a dictionary for the report).
+    var connStates = [Int](repeating: 0, count: ConnState.names.count)
     var tunnels = [Int](repeating: 0, count: TunnelKind.allCases.count)
     var undecoded: [String: Int] = [:]
     /// Where final records and reset connections go; `list` when it is the default in-memory one.
@@ -157,6 +158,19 @@ package final class CaptureAnalyzer {
         }
         p.frame = frame
         p.time = time
+        let rst = ingest(p, frame: buf)
+        if rst, reorder.count > maxHeld { releaseHeld() }
+        return rst
+    }
+
+    /// `take` for a frame decoded by the reader's thread (frame number and time set in `p`).
+    @inline(__always)
+    func take(decoded outcome: DecodeOutcome, undecoded: UndecodedKind, linkType lt: Int32, packet p: DecodedPacket,
+              frame buf: UnsafeRawBufferPointer) -> Bool {
+        guard outcome == .tcp else {
+            count(outcome, undecoded: undecoded, time: p.time, linkType: lt)
+            return false
+        }
         let rst = ingest(p, frame: buf)
         if rst, reorder.count > maxHeld { releaseHeld() }
         return rst
@@ -306,20 +320,18 @@ package final class CaptureAnalyzer {
         // answering SYNs, mostly. Their SYN-ACKs, and first packets of connections seen mid-stream, suffice.
         if p.flags & (TCPFlag.syn | TCPFlag.ack) == TCPFlag.syn | TCPFlag.ack || (first && flows.states[i].client < 0) { noteHost(p) }
         let ps = flows.states[i].pendingSlot
-        if ps >= 0, var e = pending[ps] {
-            if e.ctx.dir == dir {
+        if ps >= 0, pending.has(ps) {
+            if pending.dir(ps) == dir {
                 // The sender's next packet: its TTL, MAC, and whether it carried on, judge the RST.
-                e.ctx.later = LaterPacket(frame: p.frame, time: p.time, ttl: p.ttl, mac: p.srcMAC, hasMAC: p.hasMAC, flags: p.flags,
-                                          length: p.payloadLength, ack: p.ack, window: p.window)
-                pending[ps] = e
+                pending.setLater(ps, LaterPacket(frame: p.frame, time: p.time, ttl: p.ttl, mac: p.srcMAC, hasMAC: p.hasMAC,
+                                                 flags: p.flags, length: p.payloadLength, ack: p.ack, window: p.window))
                 settle(ps, retire: false)
                 if flows.states[i].reset {
                     retire(key, slot: i)
                     return false
                 }
             } else {
-                e.ctx.receiverAfter &+= 1
-                pending[ps] = e
+                pending.countReceiver(ps)
             }
         }
         // The last ACK of a FIN close (from the side that closed first): the connection is done.
@@ -342,18 +354,20 @@ package final class CaptureAnalyzer {
 
     func markForwarded(_ a: IPAddress) {
         if hosts[a]?.forwarded == true { return }
-        if hosts.count >= Self.maxHosts, hosts[a] == nil { hosts.removeAll(keepingCapacity: true) }
-        hosts[a, default: HostBaseline()].forwarded = true
+        if hosts.count >= Self.maxHosts, hosts[a] == nil { hosts.removeAll() }
+        var h = hosts[a] ?? HostBaseline()
+        h.forwarded = true
+        hosts.set(a, h)
     }
 
     func noteHost(_ p: DecodedPacket) {
-        if hosts.count >= Self.maxHosts, hosts[p.src] == nil { hosts.removeAll(keepingCapacity: true) }
+        if hosts.count >= Self.maxHosts, hosts[p.src] == nil { hosts.removeAll() }
         var h = hosts[p.src] ?? HostBaseline()
         if h.ttlState == 0 { h.ttl = p.ttl; h.ttlState = 1 } else if h.ttl != p.ttl { h.ttlState = 2 }
         if p.hasMAC {
             if h.macState == 0 { h.mac = p.srcMAC; h.macState = 1 } else if h.mac != p.srcMAC { h.macState = 2 }
         }
-        hosts[p.src] = h
+        hosts.set(p.src, h)
     }
 
     private static func carryBaselines(from old: DirState, to new: inout DirState) {

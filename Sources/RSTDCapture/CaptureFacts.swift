@@ -19,8 +19,11 @@ package enum CaptureFacts {
             "capture.rst.count": .int(Int64(r.rstCount)),
             "capture.rst.not_listed": .int(Int64(r.resetsNotListed)),
         ]
-        v["capture.resets"] = .records(r.resets.map { x in
+        v["capture.resets"] = .records(r.resets.enumerated().map { i, x in
             [
+                // The RSTs this record stands for (itself, and in a bounded list the unlisted ones
+                // like it): `count()` in rules weighs each record by it, so counts cover every RST.
+                "rsts": .int(Int64(i < r.resetWeights.count ? r.resetWeights[i] : 1)),
                 "frame": .int(Int64(x.frame)),
                 "time": .double(x.time),
                 "src": .string(x.src),

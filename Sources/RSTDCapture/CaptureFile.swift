@@ -8,16 +8,18 @@ package enum CaptureFile {
     /// Analyses the file. Throws when it cannot be opened at all; when it breaks part-way, what was
     /// read is analysed and the report's `error` says where reading stopped. Records go to `sink` as
     /// they become final (by default they are kept in the report, up to `maxListedResets`).
+    /// `readerThread`: read and decode on a second thread (`ReaderThread`); nil: when it pays.
     package static func analyze(
         path: String, classes: CaptureClasses, options: CaptureOptions = CaptureOptions(), fastReader: Bool = true,
-        sink: (any ResetSink)? = nil
+        sink: (any ResetSink)? = nil, readerThread: Bool? = nil
     ) throws(CaptureError) -> CaptureReport {
         // Plain pcap files are read without libpcap (FastPcapReader); it hands anything odd back.
         var skip: UInt64 = 0
         var fastAnalyzer: CaptureAnalyzer?
+        let threaded = readerThread ?? ReaderThread.wanted
         if fastReader, let fast = FastPcapReader(path: path) {
             let a = CaptureAnalyzer(classes: classes, options: options, source: path, linkType: fast.linkType, sink: sink)
-            switch run(fast, a) {
+            switch threaded ? ReaderThread(fast).run(a) : run(fast, a) {
             case nil: return a.report()
             case let frame?:
                 skip = frame - 1
@@ -60,6 +62,9 @@ package enum CaptureFile {
                 return nil
             case .handOver(let f):
                 return f
+            case .needBuffer:
+                // Only with `keepFrames` (the reader thread's); libpcap would read on from here.
+                return frame + 1
             }
         }
     }

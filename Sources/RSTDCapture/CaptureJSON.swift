@@ -96,14 +96,59 @@ package final class ByteOutput {
         }
     }
 
-    func field(_ key: String, _ v: String?, first: Bool = false) {
-        write(first ? "\"\(key)\":" : ",\"\(key)\":")
-        if let v { string(v) } else { write("null") }
+    // The field writers append bytes directly (no string is made per field: a record has thirty).
+
+    /// `"key":` or `,"key":` (keys are literals that need no escape).
+    @inline(__always) private func key(_ key: StaticString, first: Bool) {
+        if !first { bytes.append(0x2C) }
+        bytes.append(0x22)
+        key.withUTF8Buffer { bytes.append(contentsOf: $0) }
+        bytes.append(0x22)
+        bytes.append(0x3A)
     }
 
-    func field(_ key: String, _ v: some BinaryInteger, first: Bool = false) { write(first ? "\"\(key)\":\(v)" : ",\"\(key)\":\(v)") }
-    func field(_ key: String, _ v: Bool) { write(v ? ",\"\(key)\":true" : ",\"\(key)\":false") }
-    func field(_ key: String, _ v: Double?) { write(",\"\(key)\":\(v.map { $0.isFinite ? "\($0)" : "null" } ?? "null")") }
+    /// An integer in decimal, as `"\(v)"` writes it.
+    @inline(__always) private func integer(_ v: Int64) {
+        if v < 0 { bytes.append(0x2D) }
+        var m = v.magnitude
+        var digits: (UInt64, UInt64, UInt64) = (0, 0, 0)  // room for 20 digits, filled from the end
+        var n = 0
+        withUnsafeMutableBytes(of: &digits) { d in
+            repeat {
+                n += 1
+                d[24 - n] = UInt8(truncatingIfNeeded: m % 10) + 0x30
+                m /= 10
+            } while m > 0
+            bytes.append(contentsOf: UnsafeRawBufferPointer(rebasing: d[(24 - n)...]))
+        }
+    }
+
+    func field(_ k: StaticString, _ v: String?, first: Bool = false) {
+        key(k, first: first)
+        if let v { string(v) } else { null() }
+    }
+
+    func field(_ k: StaticString, _ v: Int, first: Bool = false) {
+        key(k, first: first)
+        integer(Int64(v))
+    }
+
+    func field(_ k: StaticString, _ v: UInt32) {
+        key(k, first: false)
+        integer(Int64(v))
+    }
+
+    func field(_ k: StaticString, _ v: Bool) {
+        key(k, first: false)
+        write(v ? "true" : "false")
+    }
+
+    func field(_ k: StaticString, _ v: Double?) {
+        key(k, first: false)
+        if let v, v.isFinite { write(v.description) } else { null() }
+    }
+
+    private func null() { bytes.append(contentsOf: [0x6E, 0x75, 0x6C, 0x6C]) }
 }
 
 /// The JSON of `rstdoctor capture --format json` (docs/json-schema.md, `rstdoctor.capture/2`): one
@@ -187,7 +232,7 @@ package final class CaptureJSON: ResetSink {
         o.field("sender", x.sender)
         o.field("roles", x.roles)
         o.field("answered", x.answered)
-        if let f = x.answeredFrame { o.field("answered_frame", f) } else { o.write(",\"answered_frame\":null") }
+        if let f = x.answeredFrame { o.field("answered_frame", f) } else { o.field("answered_frame", nil as String?) }
         o.field("delay", x.delay)
         o.field("class", x.class)
         o.field("cause", x.cause)

@@ -154,6 +154,9 @@ package struct CaptureReport: Codable, Sendable {
     package var groups: ResetGroups
     /// Set when the file could not be read to its end: what was read is analysed above.
     package var error: String?
+    /// How many RSTs each of `resets` stands for (a bounded list: `ResetList.weights()`); empty when
+    /// each stands for itself. Not part of the JSON.
+    package var resetWeights: [Int] = []
 
     enum CodingKeys: String, CodingKey {
         case schema, source, linkType = "link_type", packets, tcpPackets = "tcp_packets", malformed, fragments

@@ -5,7 +5,9 @@ import RSTDCore
 
 /// Reads a classic pcap file with read(2) into one large buffer and hands out frames in place: one
 /// copy (kernel to buffer) where libpcap's offline reader makes two (fread into stdio's buffer, then
-/// into its own), which was a third of the file path's time. Only for the plain cases it reads exactly
+/// into its own). Not mapped: a file truncated while it is read (a `tcpdump -W` ring reusing it)
+/// would kill a mapped reader with SIGBUS. With `keepFrames` (the reader thread's) frames stay valid
+/// until the buffer is replaced (`adopt`). Only for the plain cases it reads exactly
 /// as libpcap does: pcap 2.4, micro- or nanosecond magic in either byte order, a link type whose file
 /// value is its DLT value, sane record lengths. At anything else it stops and says at which frame,
 /// and the caller lets libpcap read from there (same frames, libpcap's own errors).
@@ -15,6 +17,8 @@ final class FastPcapReader {
         case end
         /// A record this reader does not vouch for: libpcap must read from this frame (counted from 1).
         case handOver(frame: UInt64)
+        /// `keepFrames`: the buffer is used up and its frames are still handed out: `adopt` a new one.
+        case needBuffer
     }
 
     let linkType: Int32
@@ -24,6 +28,24 @@ final class FastPcapReader {
     private let snaplen: UInt32
     private var buf: UnsafeMutableRawPointer
     private let cap = 1 << 20
+    /// The buffer this reader allocated (others are lent by `adopt`).
+    private let own: UnsafeMutableRawPointer
+    /// Frames stay valid until the buffer is replaced (`adopt`), not only until the next call: the
+    /// reader never moves bytes within a buffer it handed frames out of.
+    var keepFrames = false
+    private var wantsBuffer = false
+    /// Reads on into `newBuffer` (of the reader's buffer size, `bufferSize`), starting with the bytes
+    /// of the current buffer not handed out yet; the frames handed out stay where they are.
+    func adopt(_ newBuffer: UnsafeMutableRawPointer) {
+        if end > start { memcpy(newBuffer, buf + start, end - start) }
+        end -= start
+        start = 0
+        buf = newBuffer
+    }
+
+    /// The size of the buffers `adopt` takes.
+    var bufferSize: Int { cap }
+
     private var start = 0
     private var end = 0
     private var eof = false
@@ -62,11 +84,13 @@ final class FastPcapReader {
         self.snaplen = snap
         self.linkType = Int32(lt)
         buf = UnsafeMutableRawPointer.allocate(byteCount: cap, alignment: 16)
+        own = buf
+
     }
 
     deinit {
         Foundation.close(fd)
-        buf.deallocate()
+        own.deallocate()
     }
 
     /// Makes at least `need` bytes available from `start`; false at the end of the file.
@@ -74,6 +98,10 @@ final class FastPcapReader {
     private func fill(_ need: Int) -> Bool {
         if end - start >= need { return true }
         if eof { return false }
+        if start > 0 && keepFrames {
+            wantsBuffer = true
+            return false
+        }
         if start > 0 {
             if end > start { memmove(buf, buf + start, end - start) }
             end -= start
@@ -91,6 +119,7 @@ final class FastPcapReader {
     @inline(__always)
     func next() -> Next {
         guard fill(16) else {
+            if wantsBuffer { wantsBuffer = false; return .needBuffer }
             // A clean end has no bytes left; a cut-short header is libpcap's to report.
             return end == start ? .end : .handOver(frame: frame + 1)
         }
@@ -102,7 +131,10 @@ final class FastPcapReader {
         if swapped { sec = sec.byteSwapped; frac = frac.byteSwapped; caplen = caplen.byteSwapped; len = len.byteSwapped }
         // libpcap truncates or rejects such records, and reports a cut-short one: let it.
         guard caplen <= snaplen, caplen <= Self.maxCaplen, caplen <= len || len == 0 else { return .handOver(frame: frame + 1) }
-        guard fill(16 + Int(caplen)) else { return .handOver(frame: frame + 1) }
+        guard fill(16 + Int(caplen)) else {
+            if wantsBuffer { wantsBuffer = false; return .needBuffer }
+            return .handOver(frame: frame + 1)
+        }
         frame += 1
         let data = UnsafeRawBufferPointer(start: buf + start + 16, count: Int(caplen))
         start += 16 + Int(caplen)

@@ -9,15 +9,37 @@ struct FlowKey: Hashable {
     var pb: UInt16
 
     /// The key of a packet, and whether the packet goes from `a` to `b` (direction 0) or back (1).
+    /// The endpoints compare as `IPAddress <` orders them (v4 before v6, then hi, then lo), written
+    /// out here so the comparison is inlined on this per-packet path.
     @inline(__always)
     static func of(_ p: DecodedPacket) -> (FlowKey, Int) {
-        if p.src < p.dst || (p.src == p.dst && p.sport <= p.dport) {
-            return (FlowKey(a: p.src, b: p.dst, pa: p.sport, pb: p.dport), 0)
+        let s = p.src, d = p.dst
+        let less = s.isV6 != d.isV6 ? !s.isV6 : (s.hi != d.hi ? s.hi < d.hi : s.lo < d.lo)
+        let same = s.isV6 == d.isV6 && s.hi == d.hi && s.lo == d.lo
+        if less || (same && p.sport <= p.dport) {
+            return (FlowKey(a: s, b: d, pa: p.sport, pb: p.dport), 0)
         }
-        return (FlowKey(a: p.dst, b: p.src, pa: p.dport, pb: p.sport), 1)
+        return (FlowKey(a: d, b: s, pa: p.dport, pb: p.sport), 1)
     }
 
-    // Fewer, wider words than the synthesized hash: this runs once per packet.
+    @inline(__always)
+    static func == (x: FlowKey, y: FlowKey) -> Bool {
+        x.a.lo == y.a.lo && x.b.lo == y.b.lo && x.pa == y.pa && x.pb == y.pb && x.a.hi == y.a.hi && x.b.hi == y.b.hi
+            && x.a.isV6 == y.a.isV6 && x.b.isV6 == y.b.isV6
+    }
+
+    /// The slot hash of the flow tables: a multiply-fold, not SipHash (this runs once per packet).
+    @inline(__always)
+    static func hashValue(_ k: FlowKey) -> Int {
+        var h = k.a.lo &* 0x9E37_79B9_7F4A_7C15
+        h ^= k.b.lo &* 0xC2B2_AE3D_27D4_EB4F
+        h ^= (k.a.hi ^ (k.b.hi &<< 1)) &* 0x1656_67B1_9E37_79F9
+        h ^= UInt64(k.pa) << 16 | UInt64(k.pb) | UInt64(k.pa ^ k.pb) << 40
+        h = (h ^ (h >> 29)) &* 0xBF58_476D_1CE4_E5B9
+        return Int(truncatingIfNeeded: h ^ (h >> 32))
+    }
+
+    // Fewer, wider words than the synthesized hash.
     func hash(into h: inout Hasher) {
         h.combine(a.hi ^ (b.hi &* 0x9E37_79B9_7F4A_7C15))
         h.combine(a.lo &* 0xBF58_476D_1CE4_E5B9 ^ b.lo)
@@ -94,7 +116,9 @@ struct FlowState {
     var closeTime: Double = 0
     var firstRSTFrame: UInt64 = 0
     var firstRSTClass: RSTClass = .noContext
-    var firstRSTCause: String?
+    /// The first RST's judgement is final (its class names the connection's cause; not carried
+    /// into a revived connection, whose outcome was listed already).
+    var firstRSTJudged = false
     var resets: UInt32 = 0
     /// The slot of this connection's first RST while its judgement waits for later packets (-1: none).
     var pendingSlot: Int32 = -1

@@ -4,21 +4,24 @@ import RSTDCore
 /// The connections being tracked: open addressing with linear probing and backward-shift deletion,
 /// a multiply-fold hash instead of SipHash (keys come from packets, and a full table is swept, so
 /// adversarial collisions cost time, never memory). States are mutated in place through slot indexes.
-struct FlowTable<Value> {
-    private(set) var keys: ContiguousArray<FlowKey>
-    var states: ContiguousArray<Value>
-    private var used: ContiguousArray<Bool>
+/// A class over manually allocated storage: the per-packet lookups touch no reference count (an
+/// array in a struct in the analyzer was retained and released on every read). Every slot index is
+/// masked to the capacity, so no access leaves the storage.
+final class FlowTable<Value> {
+    private(set) var keys: UnsafeMutablePointer<FlowKey>
+    private(set) var states: UnsafeMutablePointer<Value>
+    private var used: UnsafeMutablePointer<Bool>
     private(set) var count = 0
     private var mask: Int
     private let maxSlots: Int
     /// The most connections held at once.
     let limit: Int
-
-    private static var empty: FlowKey { FlowKey(a: .zero, b: .zero, pa: 0, pb: 0) }
     /// What unused slots hold.
     private let filler: Value
 
-    /// Room for `limit` connections at a load factor of at most 3/4.
+    private static var empty: FlowKey { FlowKey(a: .zero, b: .zero, pa: 0, pb: 0) }
+
+    /// Room for `limit` connections at a load factor of at most 3/4 (grown up to it as needed).
     init(limit: Int, filler: Value) {
         self.filler = filler
         var cap = 1024
@@ -26,30 +29,41 @@ struct FlowTable<Value> {
         maxSlots = cap
         self.limit = limit
         let start = min(cap, 1024)
-        keys = ContiguousArray(repeating: Self.empty, count: start)
-        states = ContiguousArray(repeating: filler, count: start)
-        used = ContiguousArray(repeating: false, count: start)
+        (keys, states, used) = Self.storage(start, filler)
         mask = start - 1
     }
 
+    private static func storage(_ n: Int, _ filler: Value)
+        -> (UnsafeMutablePointer<FlowKey>, UnsafeMutablePointer<Value>, UnsafeMutablePointer<Bool>) {
+        let k = UnsafeMutablePointer<FlowKey>.allocate(capacity: n)
+        k.initialize(repeating: Self.empty, count: n)
+        let s = UnsafeMutablePointer<Value>.allocate(capacity: n)
+        s.initialize(repeating: filler, count: n)
+        let u = UnsafeMutablePointer<Bool>.allocate(capacity: n)
+        u.initialize(repeating: false, count: n)
+        return (k, s, u)
+    }
+
+    private static func free(
+        _ k: UnsafeMutablePointer<FlowKey>, _ s: UnsafeMutablePointer<Value>, _ u: UnsafeMutablePointer<Bool>, _ n: Int
+    ) {
+        k.deinitialize(count: n)
+        k.deallocate()
+        s.deinitialize(count: n)
+        s.deallocate()
+        u.deallocate()
+    }
+
+    deinit { Self.free(keys, states, used, mask + 1) }
+
     /// The hash used for slots (shared with `FinishedFlows`).
     @inline(__always)
-    static func slot(_ k: FlowKey) -> Int { hash(k) }
-
-    @inline(__always)
-    private static func hash(_ k: FlowKey) -> Int {
-        var h = k.a.lo &* 0x9E37_79B9_7F4A_7C15
-        h ^= k.b.lo &* 0xC2B2_AE3D_27D4_EB4F
-        h ^= (k.a.hi ^ (k.b.hi &<< 1)) &* 0x1656_67B1_9E37_79F9
-        h ^= UInt64(k.pa) << 16 | UInt64(k.pb) | UInt64(k.pa ^ k.pb) << 40
-        h = (h ^ (h >> 29)) &* 0xBF58_476D_1CE4_E5B9
-        return Int(truncatingIfNeeded: h ^ (h >> 32))
-    }
+    static func slot(_ k: FlowKey) -> Int { FlowKey.hashValue(k) }
 
     /// The slot holding `key`, if tracked.
     @inline(__always)
     func find(_ key: FlowKey) -> Int? {
-        var i = Self.hash(key) & mask
+        var i = FlowKey.hashValue(key) & mask
         while used[i] {
             if keys[i] == key { return i }
             i = (i + 1) & mask
@@ -61,9 +75,10 @@ struct FlowTable<Value> {
     var isFull: Bool { count >= limit }
 
     /// Inserts a new connection (the key must not be tracked) and returns its slot.
-    mutating func insert(_ key: FlowKey, _ state: Value) -> Int {
-        if (count + 1) * 4 > keys.count * 3 && keys.count < maxSlots { grow() }
-        var i = Self.hash(key) & mask
+    func insert(_ key: FlowKey, _ state: Value) -> Int {
+        if (count + 1) * 4 > (mask + 1) * 3 && mask + 1 < maxSlots { grow() }
+        precondition(count < mask, "flow table over its capacity")
+        var i = FlowKey.hashValue(key) & mask
         while used[i] { i = (i + 1) & mask }
         keys[i] = key
         states[i] = state
@@ -73,15 +88,15 @@ struct FlowTable<Value> {
     }
 
     /// Removes the connection in slot `i`, shifting back later entries of its probe run.
-    mutating func remove(at slot: Int) {
-        var i = slot
+    func remove(at slot: Int) {
+        var i = slot & mask
         used[i] = false
         count -= 1
         var j = i
         while true {
             j = (j + 1) & mask
             if !used[j] { return }
-            let home = Self.hash(keys[j]) & mask
+            let home = FlowKey.hashValue(keys[j]) & mask
             // Move j back to i when its home is not cyclically within (i, j].
             let between = i <= j ? (home > i && home <= j) : (home > i || home <= j)
             if !between {
@@ -94,32 +109,31 @@ struct FlowTable<Value> {
         }
     }
 
-    private mutating func grow() {
-        let oldKeys = keys, oldStates = states, oldUsed = used
-        let cap = keys.count * 2
-        keys = ContiguousArray(repeating: Self.empty, count: cap)
-        states = ContiguousArray(repeating: filler, count: cap)
-        used = ContiguousArray(repeating: false, count: cap)
+    private func grow() {
+        let (oldKeys, oldStates, oldUsed, oldCap) = (keys, states, used, mask + 1)
+        let cap = oldCap * 2
+        (keys, states, used) = Self.storage(cap, filler)
         mask = cap - 1
-        for k in oldUsed.indices where oldUsed[k] {
-            var i = Self.hash(oldKeys[k]) & mask
+        for k in 0..<oldCap where oldUsed[k] {
+            var i = FlowKey.hashValue(oldKeys[k]) & mask
             while used[i] { i = (i + 1) & mask }
             keys[i] = oldKeys[k]
             states[i] = oldStates[k]
             used[i] = true
         }
+        Self.free(oldKeys, oldStates, oldUsed, oldCap)
     }
 
-    /// Every tracked connection (slot, key, state), for sweeps and the final report.
+    /// Every tracked connection (slot, key), for sweeps and the final report.
     func all() -> [(Int, FlowKey)] {
         var out: [(Int, FlowKey)] = []
         out.reserveCapacity(count)
-        for i in used.indices where used[i] { out.append((i, keys[i])) }
+        for i in 0...mask where used[i] { out.append((i, keys[i])) }
         return out
     }
 
-    mutating func removeAll() {
-        for i in used.indices { used[i] = false }
+    func removeAll() {
+        used.update(repeating: false, count: mask + 1)
         count = 0
     }
 }
@@ -221,7 +235,7 @@ struct FinishedFlows {
 
     /// Takes the finished connection out, if kept.
     mutating func take(_ key: FlowKey) -> FinishedFlow? {
-        let i = FlowTable<FinishedFlow>.slot(key) & mask
+        let i = FlowKey.hashValue(key) & mask
         guard used[i], keys[i] == key else { return nil }
         used[i] = false
         count -= 1
@@ -229,7 +243,7 @@ struct FinishedFlows {
     }
 
     mutating func put(_ key: FlowKey, _ f: FinishedFlow) {
-        let i = FlowTable<FinishedFlow>.slot(key) & mask
+        let i = FlowKey.hashValue(key) & mask
         if !used[i] { count += 1 }
         keys[i] = key
         flows[i] = f

@@ -18,7 +18,10 @@ struct PendingResets {
         var copy: Copy?
     }
 
+    /// Entries are read and changed in place (an entry holds a whole connection state: copying one
+    /// out and back per packet was most of the per-packet cost of a flow with a pending RST).
     private var ring: ContiguousArray<Entry?>
+    private var full: ContiguousArray<Bool>
     private var head = 0
     private(set) var count = 0
     /// Entries in the ring between head and tail, settled or not.
@@ -26,6 +29,7 @@ struct PendingResets {
 
     init(capacity: Int) {
         ring = ContiguousArray(repeating: nil, count: max(1, capacity))
+        full = ContiguousArray(repeating: false, count: max(1, capacity))
     }
 
     var isEmpty: Bool { count == 0 }
@@ -34,7 +38,7 @@ struct PendingResets {
     /// The oldest waiting entry's slot.
     var oldest: Int32? {
         mutating get {
-            while span > 0, ring[head] == nil { head = (head + 1) % ring.count; span -= 1 }
+            while span > 0, !full[head] { head = (head + 1) % ring.count; span -= 1 }
             return span > 0 ? Int32(head) : nil
         }
     }
@@ -43,7 +47,15 @@ struct PendingResets {
     var oldestFrame: Int? {
         mutating get {
             guard let o = oldest else { return nil }
-            return ring[Int(o)].map { Int($0.ctx.p.frame) }
+            return Int(ring[Int(o)]!.ctx.p.frame)
+        }
+    }
+
+    /// When the oldest waiting entry's RST came.
+    var oldestTime: Double? {
+        mutating get {
+            guard let o = oldest else { return nil }
+            return ring[Int(o)]!.ctx.p.time
         }
     }
 
@@ -52,20 +64,42 @@ struct PendingResets {
         precondition(!isFull)
         let slot = (head + span) % ring.count
         ring[slot] = e
+        full[slot] = true
         span += 1
         count += 1
         return Int32(slot)
     }
 
-    subscript(slot: Int32) -> Entry? {
-        get { ring[Int(slot)] }
-        set { ring[Int(slot)] = newValue }
+    /// Whether `slot` holds a waiting entry.
+    func has(_ slot: Int32) -> Bool { full[Int(slot)] }
+
+    /// The direction of the waiting RST in `slot` (which must hold one).
+    func dir(_ slot: Int32) -> Int { ring[Int(slot)]!.ctx.dir }
+
+    /// The sender's next packet after the RST.
+    mutating func setLater(_ slot: Int32, _ l: LaterPacket) { ring[Int(slot)]!.ctx.later = l }
+
+    /// The frame of the waiting RST in `slot` (which must hold one).
+    func frame(_ slot: Int32) -> UInt64 { ring[Int(slot)]!.ctx.p.frame }
+
+    /// The connection whose segment, untranslated, the waiting RST in `slot` answered.
+    mutating func setTwin(_ slot: Int32, _ t: TwinLink) { ring[Int(slot)]!.ctx.twin = t }
+
+    /// One more packet from the receiver after the RST.
+    mutating func countReceiver(_ slot: Int32) { ring[Int(slot)]!.ctx.receiverAfter &+= 1 }
+
+    /// Sets the forwarded copy of the waiting RST in `slot`, unless it has one; false then.
+    mutating func setCopy(_ slot: Int32, _ c: Copy) -> Bool {
+        guard full[Int(slot)], ring[Int(slot)]!.copy == nil else { return false }
+        ring[Int(slot)]!.copy = c
+        return true
     }
 
     /// Takes an entry out (its slot is skipped from then on).
     mutating func take(_ slot: Int32) -> Entry? {
-        guard let e = ring[Int(slot)] else { return nil }
-        ring[Int(slot)] = nil
+        guard full[Int(slot)] else { return nil }
+        let e = ring[Int(slot)].take()
+        full[Int(slot)] = false
         count -= 1
         _ = oldest
         return e

@@ -14,10 +14,14 @@ package protocol ResetSink: AnyObject {
     /// A RST record still to be made (`make` is pure): a sink writing on another thread makes it
     /// there (the explanation is most of a record's cost). By default: made at once.
     func reset(making make: @escaping () -> ResetRecord) -> Bool
+    /// The same, with the record's signature known before it is made: a bounded sink makes only the
+    /// records it keeps. By default: `reset(making:)`.
+    func reset(making make: @escaping () -> ResetRecord, signature: ResetList.Signature) -> Bool
 }
 
 extension ResetSink {
     package func reset(making make: @escaping () -> ResetRecord) -> Bool { reset(make()) }
+    package func reset(making make: @escaping () -> ResetRecord, signature: ResetList.Signature) -> Bool { reset(making: make) }
 }
 
 /// Keeps the records in memory, at most `maxResets` of them, and at most `perSignature` with the
@@ -32,8 +36,11 @@ package final class ResetList: ResetSink {
     let maxFlows: Int
     let perSignature: Int
     private var signatures: [Signature: Int] = [:]
+    /// RSTs not kept whose signature has kept records (they count through those: `weights()`).
+    private var notKept: [Signature: Int] = [:]
 
-    struct Signature: Hashable {
+    /// What makes two records alike for the per-signature bound (the fields rules test).
+    package struct Signature: Hashable {
         var cls: String
         var cause: String?
         var sender: String
@@ -42,6 +49,18 @@ package final class ResetList: ResetSink {
         var direction: String?
         var localBuilt: Bool?
         var payload: Bool
+
+        init(cls: String, cause: String?, sender: String, answered: String, stateless: Bool, direction: String?,
+             localBuilt: Bool?, payload: Bool) {
+            self.cls = cls
+            self.cause = cause
+            self.sender = sender
+            self.answered = answered
+            self.stateless = stateless
+            self.direction = direction
+            self.localBuilt = localBuilt
+            self.payload = payload
+        }
 
         init(_ r: ResetRecord) {
             cls = r.class
@@ -62,15 +81,43 @@ package final class ResetList: ResetSink {
     }
 
     package func reset(_ r: ResetRecord) -> Bool {
-        guard resets.count < maxResets else { return false }
-        if perSignature < .max {
-            let s = Signature(r)
-            let n = signatures[s, default: 0]
-            guard n < perSignature else { return false }
-            signatures[s] = n + 1
+        guard perSignature < .max else { return keep(r, nil) }
+        return keep(r, Signature(r))
+    }
+
+    /// Bounded before the record is made: a capture with a million RSTs makes the few thousand kept.
+    package func reset(making make: @escaping () -> ResetRecord, signature: Signature) -> Bool {
+        guard admits(perSignature < .max ? signature : nil) else { return false }
+        return keep(make(), perSignature < .max ? signature : nil)
+    }
+
+    private func admits(_ s: Signature?) -> Bool {
+        let n = s.map { signatures[$0, default: 0] } ?? 0
+        guard resets.count < maxResets, n < perSignature else {
+            if let s, n > 0 { notKept[s, default: 0] += 1 }
+            return false
         }
+        return true
+    }
+
+    private func keep(_ r: ResetRecord, _ s: Signature?) -> Bool {
+        guard admits(s) else { return false }
+        if let s { signatures[s, default: 0] += 1 }
         resets.append(r)
         return true
+    }
+
+    /// How many RSTs each kept record stands for, in the order of `resets`: itself, and for the last
+    /// kept record of each signature also the RSTs of that signature not kept. Summed over a rule's
+    /// condition on the signature's fields, they count every RST of the capture (`count()` of the
+    /// `capture.resets` facts weighs each record by its `rsts`).
+    package func weights() -> [Int] {
+        var w = [Int](repeating: 1, count: resets.count)
+        guard !notKept.isEmpty else { return w }
+        var last: [Signature: Int] = [:]
+        for (i, r) in resets.enumerated() { last[Signature(r)] = i }
+        for (s, n) in notKept { if let i = last[s] { w[i] += n } }
+        return w
     }
 
     package func flow(_ o: FlowOutcome) {
@@ -90,6 +137,8 @@ struct ResetReorder {
         var make: (() -> ResetRecord)?
         /// Listed (to the sink), or built only for `takeFinal()`.
         var listed: Bool
+        /// Known before the record is made, for a bounded list (`ResetList`).
+        var signature: ResetList.Signature? = nil
     }
 
     private(set) var heap: [Held] = []

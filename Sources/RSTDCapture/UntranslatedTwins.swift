@@ -131,10 +131,9 @@ extension CaptureAnalyzer {
         socketless[ep] = nil
         if leakVictims.count >= Self.maxTwins { leakVictims.removeAll(keepingCapacity: true) }
         leakVictims[key] = TwinLink(remote: r.dst, remotePort: r.dport, frame: r.frame, time: r.time, endpointDir: Int8(dir))
-        guard let j = flows.find(r.key), case let slot = flows.states[j].pendingSlot, slot >= 0, var e = pending[slot],
-              e.ctx.p.frame == r.frame else { return }
-        e.ctx.twin = TwinLink(remote: p.dst, remotePort: p.dport, frame: p.frame, time: p.time, endpointDir: Int8(dir))
-        pending[slot] = e
+        guard let j = flows.find(r.key), case let slot = flows.states[j].pendingSlot, slot >= 0, pending.has(slot),
+              pending.frame(slot) == r.frame else { return }
+        pending.setTwin(slot, TwinLink(remote: p.dst, remotePort: p.dport, frame: p.frame, time: p.time, endpointDir: Int8(dir)))
     }
 
     static let droppedRing = 128

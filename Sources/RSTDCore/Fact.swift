@@ -210,11 +210,19 @@ package enum Seconds {
 
     package static func render(_ seconds: Double) -> String {
         if seconds == 0 { return "0s" }
-        if seconds < 1e-3 { return String(format: "%.0fµs", seconds * 1e6) }
-        if seconds < 1 { return String(format: "%.0fms", seconds * 1e3) }
+        if seconds < 1e-3 { return whole(seconds * 1e6) + "µs" }
+        if seconds < 1 { return whole(seconds * 1e3) + "ms" }
         if seconds < 120 { return seconds == seconds.rounded() ? "\(Int(seconds))s" : String(format: "%.1fs", seconds) }
-        if seconds < 7200 { return String(format: "%.0fm", seconds / 60) }
-        if seconds >= 172_800 { return String(format: "%.0fd", seconds / 86400) }
+        if seconds < 7200 { return whole(seconds / 60) + "m" }
+        if seconds >= 172_800 { return whole(seconds / 86400) + "d" }
         return String(format: "%.1fh", seconds / 3600)
+    }
+
+    /// `String(format: "%.0f", v)`: printf rounds the exact binary value to the nearest integer, ties
+    /// to even, as `rounded(.toNearestOrEven)` does; done without Foundation's formatter (capture records
+    /// render thousands of these) where the result is exact in an Int, else by printf.
+    static func whole(_ v: Double) -> String {
+        guard v > 0, v < 1e15 else { return String(format: "%.0f", v) }
+        return String(Int(v.rounded(.toNearestOrEven)))
     }
 }

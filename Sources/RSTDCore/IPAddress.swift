@@ -47,8 +47,20 @@ package struct IPAddress: Hashable, Sendable, Comparable {
     /// The canonical text form (inet_ntop), as tshark and `ss` print it.
     package var text: String {
         if !isV6 {
+            // Dotted decimal written as bytes (capture records print thousands of addresses).
             let v = UInt32(truncatingIfNeeded: lo)
-            return "\(v >> 24).\(v >> 16 & 0xFF).\(v >> 8 & 0xFF).\(v & 0xFF)"
+            return String(unsafeUninitializedCapacity: 15) { out in
+                var n = 0
+                for shift in [24, 16, 8, 0] as [UInt32] {
+                    let b = Int(v >> shift & 0xFF)
+                    if shift != 24 { out[n] = 0x2E; n += 1 }
+                    if b >= 100 { out[n] = UInt8(48 + b / 100); n += 1 }
+                    if b >= 10 { out[n] = UInt8(48 + b / 10 % 10); n += 1 }
+                    out[n] = UInt8(48 + b % 10)
+                    n += 1
+                }
+                return n
+            }
         }
         var bytes = [UInt8](repeating: 0, count: 16)
         for i in 0..<8 {

@@ -61,7 +61,13 @@ package enum Diagnoser {
         var resets: [Record] = []
         for key in ["capture.resets", "trace.resets"] {
             if case .records(let r)? = out.facts.value(key) {
-                resets += r.map { var x = $0; x["source"] = .string(key.hasPrefix("capture") ? "capture" : "trace"); return x }
+                // `rsts` weighs the records in rules' counts; the listed records are shown as they were.
+                resets += r.map {
+                    var x = $0
+                    x["source"] = .string(key.hasPrefix("capture") ? "capture" : "trace")
+                    x["rsts"] = nil
+                    return x
+                }
             }
         }
         return Diagnosis(host: host, causes: out.causes, checks: reports, facts: out.facts, resets: resets, answers: answers, knowledgeProblems: knowledgeProblems,

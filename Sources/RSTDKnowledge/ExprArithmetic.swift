@@ -54,7 +54,8 @@ enum Arithmetic {
 /// otherwise a record whose condition is unknown (a missing field) makes the result unknown, as it
 /// does for `count`, `sum`, `max` and `min`. `max`/`min` of an empty list are unknown.
 enum Aggregate {
-    static func apply(_ fn: ExprFunction, _ results: [EvalResult]) -> EvalResult {
+    /// `weights` (count only, parallel to `results`): how many items each record stands for.
+    static func apply(_ fn: ExprFunction, _ results: [EvalResult], weights: [Int64] = []) -> EvalResult {
         var unknown = Unknowns()
         var isUnknown = false
         var values: [FactValue] = []
@@ -75,7 +76,9 @@ enum Aggregate {
         switch fn {
         case .any: return .value(.bool(false))
         case .all: return .value(.bool(true))
-        case .count: return .value(.int(Int64(bools.filter { $0 }.count)))
+        case .count:
+            guard weights.count == values.count, values.count == bools.count else { return .value(.int(Int64(bools.filter { $0 }.count))) }
+            return .value(.int(zip(bools, weights).reduce(0) { $0 + ($1.0 ? $1.1 : 0) }))
         case .sum: return sum(values)
         case .max, .min:
             guard !values.isEmpty else { return .unknown(.problem("\(fn.rawValue)() of an empty list has no value")) }

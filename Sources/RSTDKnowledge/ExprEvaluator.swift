@@ -163,9 +163,18 @@ package struct ExprEvaluator {
         case .any, .all, .count, .sum, .max, .min:
             let l = eval(args[0], record: record)
             guard case .value(.records(let records)) = l else { return .unknown(l.unknowns ?? .problem("\(fn.rawValue)() of a non-list")) }
-            if args.count == 1 { return .value(.int(Int64(records.count))) }
-            return Aggregate.apply(fn, records.map { eval(args[1], record: $0) })
+            // A record may stand for several (field `rsts`: one of a bounded list of a capture's RSTs
+            // standing for the unlisted ones like it): count() counts it that many times.
+            let weights = fn == .count ? records.map { Self.weight($0) } : []
+            if args.count == 1 { return .value(.int(weights.reduce(0, +))) }
+            return Aggregate.apply(fn, records.map { eval(args[1], record: $0) }, weights: weights)
         }
+    }
+
+    /// How many items a record stands for in count(): its `rsts` field when it has one, else 1.
+    static func weight(_ r: Record) -> Int64 {
+        guard let w = r["rsts"]?.integer, w >= 1, w <= Int128(Int32.max) else { return 1 }
+        return Int64(w)
     }
 
     /// "80,443,8000-8100" contains port; an empty list means any port.

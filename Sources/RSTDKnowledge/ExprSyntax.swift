@@ -49,7 +49,8 @@ package enum ExprFunction: String, Sendable, Hashable, CaseIterable {
     /// `port_in("80,443,8000-8100", port)`: an empty list means any port.
     case portIn = "port_in"
     /// Aggregates over a record list: `any/all/count(list, condition)`, `count(list)`,
-    /// `sum/max/min(list, number)`.
+    /// `sum/max/min(list, number)`. `count` counts a record with an `rsts` field that many times (a
+    /// bounded list's record standing for the unlisted ones like it: `capture.resets`).
     case any, all, count, sum, max, min
 
     var isAggregate: Bool {

@@ -83,8 +83,9 @@ struct CaptureCommand: ParsableCommand {
         let text = setup.json ? nil : CaptureTextStream(out: out, classes: classes, listing: resets)
         var options = setup.options
         if !setup.json && !resets { options.maxListedResets = 0 }
-        // Reading a file, the output is written on the second core (measured: bench/capture);
-        // RSTDOCTOR_OUTPUT_THREAD=0 keeps it on one thread.
+        // Reading a file, the output is written on another thread, as the file is read and decoded on
+        // one (ReaderThread; measured: bench/capture); RSTDOCTOR_OUTPUT_THREAD=0 and
+        // RSTDOCTOR_READER_THREAD=0 keep them on the analysis thread.
         let writer: any ResetSink = json.map { $0 as any ResetSink } ?? text!
         let oneThread = ProcessInfo.processInfo.environment["RSTDOCTOR_OUTPUT_THREAD"] == "0"
         let threaded: ThreadedSink? = setup.file != nil && !oneThread ? ThreadedSink(writer) : nil

@@ -2,11 +2,12 @@
 # Capture benchmark: rstdoctor capture vs tcpdump and tshark on synthetic captures, every figure
 # measured in the same run. Usage (from anywhere):
 #   bench/capture/run.sh [--flows N] [--size-mb M] [--runs R] [--no-tshark] [--no-million] [--keep]
+#                        [--scratch-path DIR]   (SwiftPM build directory; default .build)
 # Defaults: 20000 connections, 100 MiB (quick). The issue's large run: --flows 200000 --size-mb 1024.
 # Measures, R times each (default 5, interleaved), and prints medians and ratios:
 #   tcpdump -r F -w /dev/null 'tcp[tcpflags] & tcp-rst != 0'      (BPF-only pass: the reference)
 #   rstdoctor capture --format json F                              (every RST listed)
-#   the same with RSTDOCTOR_OUTPUT_THREAD=0                        (output on the analysis thread)
+#   the same with RSTDOCTOR_OUTPUT_THREAD=0 RSTDOCTOR_READER_THREAD=0   (reading and output on the analysis thread)
 #   rstdoctor capture F                                            (text: summary and groups)
 #   tcpdump -nr F 'tcp[tcpflags] & tcp-rst != 0'                   (text)
 #   tshark -n -r F -Y 'tcp.flags.reset==1'
@@ -14,7 +15,7 @@
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
-flows=20000 size=100 runs=5 tshark=1 million=1 keep=0
+flows=20000 size=100 runs=5 tshark=1 million=1 keep=0 scratch=.build
 while [ $# -gt 0 ]; do
   case $1 in
     --flows) flows=$2; shift 2 ;;
@@ -23,7 +24,8 @@ while [ $# -gt 0 ]; do
     --no-tshark) tshark=0; shift ;;
     --no-million) million=0; shift ;;
     --keep) keep=1; shift ;;
-    *) echo "usage: $0 [--flows N] [--size-mb M] [--runs R] [--no-tshark] [--no-million] [--keep]" >&2; exit 2 ;;
+    --scratch-path) scratch=$2; shift 2 ;;
+    *) echo "usage: $0 [--flows N] [--size-mb M] [--runs R] [--no-tshark] [--no-million] [--keep] [--scratch-path DIR]" >&2; exit 2 ;;
   esac
 done
 for t in tcpdump python3 /usr/bin/time; do command -v $t >/dev/null || { echo "needs $t" >&2; exit 3; }; done
@@ -36,8 +38,8 @@ mpcap="$out/capture-million-rsts.pcap"
 [ $keep = 1 ] || trap 'rm -f "$pcap" "$mpcap"' EXIT
 
 echo "== building rstdoctor (release)"
-(cd "$root" && swift build -c release --product rstdoctor >/dev/null)
-bin="$root/.build/release/rstdoctor"
+(cd "$root" && swift build -c release --scratch-path "$scratch" --product rstdoctor >/dev/null)
+bin=$(cd "$root" && cd "$scratch" && pwd)/release/rstdoctor
 
 gen() {  # gen FILE ARGS...: reuses FILE when --keep left it with the same arguments
   local f=$1; shift
@@ -72,7 +74,7 @@ echo "== measuring ($runs runs each, interleaved)"
 for _ in $(seq "$runs"); do
   run tcpdump_bpf tcpdump -r "$pcap" -w /dev/null 'tcp[tcpflags] & tcp-rst != 0'
   run rstdoctor_json "$bin" capture --format json "$pcap"
-  run rstdoctor_json_1t env RSTDOCTOR_OUTPUT_THREAD=0 "$bin" capture --format json "$pcap"
+  run rstdoctor_json_1t env RSTDOCTOR_OUTPUT_THREAD=0 RSTDOCTOR_READER_THREAD=0 "$bin" capture --format json "$pcap"
   run rstdoctor_text "$bin" capture "$pcap"
   run tcpdump_text tcpdump -nr "$pcap" 'tcp[tcpflags] & tcp-rst != 0'
   [ $tshark = 1 ] && run tshark tshark -n -r "$pcap" -Y 'tcp.flags.reset==1'
@@ -100,7 +102,7 @@ print(f"JSON lists {listed} records + {j['resets_not_listed']} not listed = {j['
       f"{verdict(listed + j['resets_not_listed'] == j['rst_count'] == int(want) and listed == int(want))}")
 r = ref / t["rstdoctor_json"]
 print(f"JSON (every RST) vs tcpdump BPF-only: {r:.2f}x  (target >= 1.5x)  {verdict(r >= 1.5)}")
-print(f"JSON, output on a second thread vs on one thread: {t['rstdoctor_json_1t'] / t['rstdoctor_json']:.2f}x "
+print(f"JSON, reader and output threads vs one thread: {t['rstdoctor_json_1t'] / t['rstdoctor_json']:.2f}x "
       f"(same bytes: {open(f'{out}/rstdoctor_json.stdout','rb').read() == open(f'{out}/rstdoctor_json_1t.stdout','rb').read()})")
 print(f"JSON peak memory: {kb('rstdoctor_json') / 1024:.1f} MiB  (target <= 64 MiB)  {verdict(kb('rstdoctor_json') <= 64 * 1024)}")
 r = ref / t["rstdoctor_text"]

@@ -1,0 +1,32 @@
+import Foundation
+import XCTest
+
+@testable import RSTDCore
+
+/// The formatters made faster for capture records write what the slower ones wrote.
+final class FastFormatTests: XCTestCase {
+    func testIPv4TextIsDottedDecimal() {
+        var values: [UInt32] = [0, 1, 9, 10, 99, 100, 255, 0x0A00_0001, 0xC0A8_0164, 0xFFFF_FFFF, 0x6464_6464, 0x0909_0909]
+        var x: UInt32 = 0x1234_5678
+        for _ in 0..<2000 {
+            x = x &* 1_664_525 &+ 1_013_904_223
+            values.append(x)
+        }
+        for v in values {
+            XCTAssertEqual(IPAddress(v4: v).text, "\(v >> 24).\(v >> 16 & 0xFF).\(v >> 8 & 0xFF).\(v & 0xFF)")
+        }
+    }
+
+    func testSecondsWholeIsPrintfs() {
+        var values: [Double] = [0.4, 0.5, 1.5, 2.5, 3.5, 999.5, 1000.49, 1e-9, 0.000_499_9, 7199.9, 59.5, 1e14 + 0.5]
+        var x = 0.001
+        for _ in 0..<2000 {
+            x = (x * 7.31).truncatingRemainder(dividingBy: 1e7) + 0.000_3
+            values.append(x)
+        }
+        for v in values { XCTAssertEqual(Seconds.whole(v), String(format: "%.0f", v), "\(v)") }
+        for v in [0.000_000_4, 0.000_7, 0.25, 0.999_6, 61.0, 300, 7000, 200_000] {
+            XCTAssertFalse(Seconds.render(v).isEmpty)
+        }
+    }
+}
