@@ -115,7 +115,9 @@ package enum JournalEvidence {
         let t = Double(e.timeMicros) / 1e6
         return ResetEvent(traceTime: t, time: t, direction: e.direction == "received" ? .received : .sent, src: e.src, sport: e.sport,
                           dst: e.dst, dport: e.dport, state: e.state ?? "", reason: e.reason, listener: e.listener,
-                          dropReason: e.dropReason, cause: e.cause, task: e.task ?? "", pid: e.pid ?? 0)
+                          dropReason: e.dropReason, cause: e.cause, task: e.task ?? "", pid: e.pid ?? 0,
+                          // The recorder keeps a task only when the trace named it (process context).
+                          context: e.task == nil ? .unknown : .process)
     }
 
     static func iso(_ d: Date) -> String {

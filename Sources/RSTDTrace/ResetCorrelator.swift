@@ -143,7 +143,7 @@ package struct ResetCorrelator: Sendable {
         let skb = line["skbaddr"].flatMap { Self.isNull($0) ? nil : $0 }
         let e = ResetEvent(traceTime: line.timestamp, time: line.timestamp + clockOffset, direction: .sent,
                            src: src, sport: sport, dst: dst, dport: dport, state: state.isEmpty ? "UNKNOWN" : state,
-                           reason: line["reason"], listener: listener, task: line.task, pid: line.pid, cpu: line.cpu,
+                           reason: line["reason"], listener: listener, task: line.task, pid: line.pid, cpu: line.cpu, context: line.context,
                            skbaddr: skb)
         return .reset(e)
     }
@@ -153,7 +153,7 @@ package struct ResetCorrelator: Sendable {
         guard let (local, lport, remote, rport) = sockTuple(line) else { return nil }
         let e = ResetEvent(traceTime: line.timestamp, time: line.timestamp + clockOffset, direction: .received,
                            src: remote, sport: rport, dst: local, dport: lport, state: "", reason: nil,
-                           task: line.task, pid: line.pid, cpu: line.cpu)
+                           task: line.task, pid: line.pid, cpu: line.cpu, context: line.context)
         return .reset(e)
     }
 

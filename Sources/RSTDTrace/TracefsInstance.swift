@@ -154,15 +154,15 @@ package final class TracefsInstance: @unchecked Sendable {
         var all = partial
         lock.unlock()
         all.append(contentsOf: data)
+        // One string for every complete line (one allocation per read, not per line), sliced.
+        let complete = (all.lastIndex(of: UInt8(ascii: "\n")) ?? -1) + 1
+        let text = String(decoding: all[0..<complete], as: UTF8.self)
         var lines: [Substring] = []
-        var start = 0
-        for i in all.indices where all[i] == UInt8(ascii: "\n") {
-            if i - start <= TraceLine.maxLength {
-                lines.append(Substring(String(decoding: all[start..<i], as: UTF8.self)))
-            }
-            start = i + 1
+        for line in text.utf8.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false).dropLast()
+        where line.count <= TraceLine.maxLength {
+            lines.append(Substring(line))
         }
-        var rest = Array(all[start...])
+        var rest = Array(all[complete...])
         if rest.count > TraceLine.maxLength { rest = [] }
         lock.lock()
         partial = rest
