@@ -276,10 +276,11 @@ package final class Recorder: @unchecked Sendable {
             if away > 0 { lock.withLock { wireElsewhere += away } }
             wireNew = here
         }
-        var out = joiner.add(traced: kept.map { e in
-            // Times from the boot clock with today's offset: a wall-clock jump moves later events, not earlier ones.
+        // Times from the boot clock with today's offset: a wall-clock jump moves later events, not earlier ones.
+        let bootClock = !kept.isEmpty && trace?.notes.contains(where: { $0.contains("trace_clock") }) == false
+        var out = joiner.add(traced: !bootClock ? kept : kept.map { e in
             var e = e
-            if trace?.notes.contains(where: { $0.contains("trace_clock") }) == false { e.time = e.traceTime + offset }
+            e.time = e.traceTime + offset
             return e
         }, wire: wireNew, now: final ? .infinity : now, local: f.addresses, traceIdle: traced.isEmpty, wireIdle: wireNew.isEmpty,
                              arrival: clock.boot())

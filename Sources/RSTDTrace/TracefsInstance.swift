@@ -158,9 +158,17 @@ package final class TracefsInstance: @unchecked Sendable {
         let complete = (all.lastIndex(of: UInt8(ascii: "\n")) ?? -1) + 1
         let text = String(decoding: all[0..<complete], as: UTF8.self)
         var lines: [Substring] = []
-        for line in text.utf8.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false).dropLast()
-        where line.count <= TraceLine.maxLength {
-            lines.append(Substring(line))
+        let u = text.utf8
+        var start = u.startIndex, i = u.startIndex, length = 0
+        while i < u.endIndex {
+            if u[i] == UInt8(ascii: "\n") {
+                if length <= TraceLine.maxLength { lines.append(text[start..<i]) }
+                start = u.index(after: i)
+                length = 0
+            } else {
+                length += 1
+            }
+            i = u.index(after: i)
         }
         var rest = Array(all[complete...])
         if rest.count > TraceLine.maxLength { rest = [] }
