@@ -44,9 +44,10 @@ package enum JournalEvidence {
         let filter = JournalFilter(sinceMicros: p.since.journalMicros, untilMicros: p.until.journalMicros, netns: target.display,
                                    ports: port.map { [Int($0)] } ?? [], peer: peer)
         let started = Date()
-        let rows = try j.events(filter, perGroup: perGroup)
         var out = Result(period: p)
         out.summary = try j.summary(filter)
+        // The summary knows the period's (cause, direction) groups: no scan of its rows to find them.
+        let rows = try j.events(filter, perGroup: perGroup, groups: out.summary.map { ($0.cause, $0.direction) })
         // Whole hours are counted without their peers: name the peers of the sample instead.
         for i in out.summary.indices where out.summary[i].topPeers.isEmpty {
             var peers: [String: Int] = [:]
