@@ -113,7 +113,7 @@ package struct ResetCorrelator: Sendable {
     // MARK: decoding
 
     func decode(_ line: TraceLine) -> Item? {
-        switch line.event {
+        switch line.eventName {
         case "tcp_send_reset": return decodeSent(line)
         case "tcp_receive_reset": return decodeReceived(line)
         case "kfree_skb":

@@ -11,21 +11,46 @@ package struct TraceLine: Sendable, Hashable {
     package var cpu: Int
     /// Trace-clock seconds (the instance's `trace_clock`; rstdoctor sets `boot`).
     package var timestamp: Double
-    package var event: String
-    /// Body fields in print order. `reason: X` (kfree_skb's spelling) is read like `reason=X`.
-    package var fields: [(key: String, value: String)]
+    /// The event's name as a slice of the line (`event` as a String).
+    package var eventName: Substring
+    /// Body fields in print order, as slices of the line: no string is made for a field nobody reads.
+    /// `reason: X` (kfree_skb's spelling) is read like `reason=X`.
+    package var body: [(key: Substring, value: Substring)]
     /// Process, softirq, hard interrupt or NMI (from the header's flags): whether `task` means anything.
     package var context: Context = .unknown
 
-    package subscript(key: String) -> String? { fields.first { $0.key == key }?.value }
+    package var event: String { String(eventName) }
+    package var fields: [(key: String, value: String)] { body.map { (String($0.key), String($0.value)) } }
+
+    package init(task: String, pid: Int, cpu: Int, timestamp: Double, event: String, fields: [(key: String, value: String)],
+                 context: Context = .unknown) {
+        self.init(task: task, pid: pid, cpu: cpu, timestamp: timestamp, eventName: Substring(event),
+                  body: fields.map { (Substring($0.key), Substring($0.value)) }, context: context)
+    }
+
+    init(task: String, pid: Int, cpu: Int, timestamp: Double, eventName: Substring, body: [(key: Substring, value: Substring)],
+         context: Context) {
+        self.task = task
+        self.pid = pid
+        self.cpu = cpu
+        self.timestamp = timestamp
+        self.eventName = eventName
+        self.body = body
+        self.context = context
+    }
+
+    package subscript(key: String) -> String? {
+        for f in body where f.key == key { return String(f.value) }
+        return nil
+    }
 
     package static func == (a: TraceLine, b: TraceLine) -> Bool {
-        a.task == b.task && a.pid == b.pid && a.cpu == b.cpu && a.timestamp == b.timestamp && a.event == b.event && a.context == b.context
-            && a.fields.map(\.key) == b.fields.map(\.key) && a.fields.map(\.value) == b.fields.map(\.value)
+        a.task == b.task && a.pid == b.pid && a.cpu == b.cpu && a.timestamp == b.timestamp && a.eventName == b.eventName
+            && a.context == b.context && a.body.map(\.key) == b.body.map(\.key) && a.body.map(\.value) == b.body.map(\.value)
     }
 
     package func hash(into h: inout Hasher) {
-        h.combine(task); h.combine(pid); h.combine(timestamp); h.combine(event)
+        h.combine(task); h.combine(pid); h.combine(timestamp); h.combine(eventName)
     }
 
     /// Longest line accepted; tracefs lines of the events we enable are well under 512 bytes.
@@ -56,8 +81,8 @@ package struct TraceLine: Sendable, Hashable {
             guard let eventEnd = rest.utf8.firstIndex(of: colon) else { return nil }
             let event = rest[..<eventEnd]
             guard !event.isEmpty, event.utf8.allSatisfy(isWordByte) else { return nil }
-            return TraceLine(task: h.task, pid: h.pid, cpu: h.cpu, timestamp: h.timestamp, event: String(event),
-                             fields: parseBody(rest[rest.utf8.index(after: eventEnd)...]), context: h.context)
+            return TraceLine(task: h.task, pid: h.pid, cpu: h.cpu, timestamp: h.timestamp, eventName: event,
+                             body: parseBody(rest[rest.utf8.index(after: eventEnd)...]), context: h.context)
         }
         return nil
     }
@@ -134,8 +159,8 @@ package struct TraceLine: Sendable, Hashable {
     }
 
     /// `k=v k=v` and `k: v` pairs. Values never contain spaces in the events rstdoctor reads.
-    static func parseBody(_ body: Substring) -> [(key: String, value: String)] {
-        var out: [(key: String, value: String)] = []
+    static func parseBody(_ body: Substring) -> [(key: Substring, value: Substring)] {
+        var out: [(key: Substring, value: Substring)] = []
         out.reserveCapacity(12)
         let u = body.utf8
         var i = u.startIndex
@@ -150,10 +175,10 @@ package struct TraceLine: Sendable, Hashable {
             }
             let word = body[i..<j]
             if let eq {
-                out.append((String(word[..<eq]), String(word[u.index(after: eq)...])))
+                out.append((word[..<eq], word[u.index(after: eq)...]))
                 colonKey = nil
             } else if let k = colonKey {
-                out.append((String(k), String(word)))
+                out.append((k, word))
                 colonKey = nil
             } else if word.utf8.last == colon, word.utf8.count > 1 {
                 colonKey = word.dropLast()
