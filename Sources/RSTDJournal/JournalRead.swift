@@ -85,7 +85,8 @@ extension Journal {
                 """, args), ("""
                 SELECT cause, direction, NULL AS hour, NULL AS lport, peer, NULL AS task, n, NULL AS first, NULL AS last FROM (
                   SELECT cause, direction, CASE WHEN direction = 'sent' THEN daddr ELSE saddr END AS peer, count(*) AS n,
-                         row_number() OVER (PARTITION BY cause, direction ORDER BY count(*) DESC, CASE WHEN direction = 'sent' THEN daddr ELSE saddr END) AS rk
+                         row_number() OVER (PARTITION BY cause, direction
+                                            ORDER BY count(*) DESC, CASE WHEN direction = 'sent' THEN daddr ELSE saddr END) AS rk
                   FROM rst_event WHERE \(cond) GROUP BY cause, direction, peer)
                 WHERE rk <= 5
                 """, args)]
@@ -124,8 +125,10 @@ extension Journal {
                 let key = "\(cause ?? "")|\(dir)"
                 // A top-peer row: its group's counts come from the other rows.
                 guard let first: Int64 = r["first"], let last: Int64 = r["last"] else {
-                    if let p: String = r["peer"] { acc[key, default: Acc(s: CauseSummary(cause: cause, direction: dir, count: 0,
-                        firstMicros: .max, lastMicros: .min, perHour: [:], topPorts: [], topPeers: [], topTasks: []))].peers[p, default: 0] += n }
+                    guard let p: String = r["peer"] else { continue }
+                    let empty = CauseSummary(cause: cause, direction: dir, count: 0, firstMicros: .max, lastMicros: .min,
+                                             perHour: [:], topPorts: [], topPeers: [], topTasks: [])
+                    acc[key, default: Acc(s: empty)].peers[p, default: 0] += n
                     continue
                 }
                 if acc[key] == nil {

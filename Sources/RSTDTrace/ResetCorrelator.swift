@@ -143,7 +143,8 @@ package struct ResetCorrelator: Sendable {
         let skb = line["skbaddr"].flatMap { Self.isNull($0) ? nil : $0 }
         let e = ResetEvent(traceTime: line.timestamp, time: line.timestamp + clockOffset, direction: .sent,
                            src: src, sport: sport, dst: dst, dport: dport, state: state.isEmpty ? "UNKNOWN" : state,
-                           reason: line["reason"], listener: listener, task: line.task, pid: line.pid, cpu: line.cpu, context: line.context,
+                           reason: line["reason"], listener: listener, task: line.task, pid: line.pid, cpu: line.cpu,
+                           context: line.context,
                            skbaddr: skb)
         return .reset(e)
     }

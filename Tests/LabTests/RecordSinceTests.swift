@@ -10,7 +10,16 @@ import XCTest
 /// (no other cause ≥ 0.5), and a pass fails the test so the list can only shrink.
 final class RecordSinceTests: XCTestCase {
     /// What the recorder cannot keep for these faults, so a later check cannot see them.
-    static let notFromTheJournal: [String: String] = [:]
+    static let notFromTheJournal: [String: String] = [
+        "firewall-reset-router-client": "the router's forged RST reaches the client as a received RST with no tcp_send_reset "
+            + "behind it on this machine: only its TTL against the server's other packets tells it apart, and the RST-only "
+            + "capture keeps no other packets (live, --observe reads it from the whole connection)",
+        "firewall-reset-router-v6-client": "as firewall-reset-router-client, with the hop limit",
+        "firewall-reset-server-client": "the server's reject is a refused connect seen from the client (tcp_receive_reset in "
+            + "SYN_SENT); nft's reject leaves no tcp_send_reset, and only the server's side can tell a reject from no listener",
+    ]
+    /// Known gaps of the live diagnosis too (ScenarioTests.pending, issue 17): printed, and failing once they pass.
+    static var pending: Set<String> { ScenarioTests.pending }
 
     private var lab: Lab?
     private var binary = ""
@@ -69,9 +78,13 @@ final class RecordSinceTests: XCTestCase {
             }
             return
         }
-        for p in Verdict.judge(d, expected: s.expectedCause, tolerated: s.tolerated, indistinct: s.indistinct) {
-            XCTFail("\(id): \(p)", file: file, line: line)
+        let problems = Verdict.judge(d, expected: s.expectedCause, tolerated: s.tolerated, indistinct: s.indistinct)
+        if Self.pending.contains(id) {
+            if problems.isEmpty { XCTFail("\(id) now passes from the journal: remove it from the pending list", file: file, line: line) }
+            for p in problems { print("KNOWN GAP \(id) [since]: \(p)") }
+            return
         }
+        for p in problems { XCTFail("\(id): \(p)", file: file, line: line) }
     }
 
     func testControl() throws { try recorded("control") }
