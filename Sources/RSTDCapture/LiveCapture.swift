@@ -224,10 +224,12 @@ package final class LiveCapture: @unchecked Sendable {
         return (PcapHandle(handle: p, nano: false), filter)
     }
 
-    /// Opens a live, immediate-mode, non-promiscuous libpcap handle on `iface` (in the namespace the
-    /// calling thread is in) with the BPF filter `filter` builds for its link type; on any error the
-    /// handle is closed and the error says what to do. The caller owns the returned handle.
-    static func openFiltered(_ iface: String, netns: String?, snaplen: Int32, bufferSize: Int32,
+    /// Opens a live, non-promiscuous libpcap handle on `iface` (in the namespace the calling thread is
+    /// in) with the BPF filter `filter` builds for its link type; on any error the handle is closed and
+    /// the error says what to do. The caller owns the returned handle. `immediate`: every packet wakes
+    /// the reader (live views); without it packets come in blocks at most 100 ms late, one wakeup per
+    /// block (the recorder, which holds its joins longer than that anyway).
+    static func openFiltered(_ iface: String, netns: String?, snaplen: Int32, bufferSize: Int32, immediate: Bool = true,
                              filter build: (Int32) -> String) throws(CaptureError) -> (OpaquePointer, String) {
         var errbuf = [CChar](repeating: 0, count: Int(PCAP_ERRBUF_SIZE) + 1)
         let place = netns.map { " in network namespace \($0)" } ?? ""
@@ -237,7 +239,7 @@ package final class LiveCapture: @unchecked Sendable {
         pcap_set_snaplen(p, snaplen)
         pcap_set_promisc(p, 0)
         pcap_set_timeout(p, 100)
-        pcap_set_immediate_mode(p, 1)
+        pcap_set_immediate_mode(p, immediate ? 1 : 0)
         pcap_set_buffer_size(p, bufferSize)
         let rc = pcap_activate(p)
         if rc < 0 {

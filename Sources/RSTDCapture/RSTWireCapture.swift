@@ -105,7 +105,8 @@ package final class RSTWireCapture: @unchecked Sendable {
         }
         let p: OpaquePointer
         do {
-            (p, _) = try LiveCapture.openFiltered("any", netns: netns, snaplen: 512, bufferSize: 4 << 20) { _ in Self.filter(ports: ports) }
+            (p, _) = try LiveCapture.openFiltered("any", netns: netns, snaplen: 512, bufferSize: 4 << 20,
+                                                immediate: false) { _ in Self.filter(ports: ports) }
         } catch {
             openError = error
             opened.signal()

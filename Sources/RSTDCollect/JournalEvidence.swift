@@ -44,9 +44,10 @@ package enum JournalEvidence {
         let filter = JournalFilter(sinceMicros: p.since.journalMicros, untilMicros: p.until.journalMicros, netns: target.display,
                                    ports: port.map { [Int($0)] } ?? [], peer: peer)
         let started = Date()
-        let rows = try j.events(filter, perGroup: perGroup)
         var out = Result(period: p)
         out.summary = try j.summary(filter)
+        // The summary knows the period's (cause, direction) groups: no scan of its rows to find them.
+        let rows = try j.events(filter, perGroup: perGroup, groups: out.summary.map { ($0.cause, $0.direction) })
         // Whole hours are counted without their peers: name the peers of the sample instead.
         for i in out.summary.indices where out.summary[i].topPeers.isEmpty {
             var peers: [String: Int] = [:]
@@ -115,7 +116,9 @@ package enum JournalEvidence {
         let t = Double(e.timeMicros) / 1e6
         return ResetEvent(traceTime: t, time: t, direction: e.direction == "received" ? .received : .sent, src: e.src, sport: e.sport,
                           dst: e.dst, dport: e.dport, state: e.state ?? "", reason: e.reason, listener: e.listener,
-                          dropReason: e.dropReason, cause: e.cause, task: e.task ?? "", pid: e.pid ?? 0)
+                          dropReason: e.dropReason, cause: e.cause, task: e.task ?? "", pid: e.pid ?? 0,
+                          // The recorder keeps a task only when the trace named it (process context).
+                          context: e.task == nil ? .unknown : .process)
     }
 
     static func iso(_ d: Date) -> String {

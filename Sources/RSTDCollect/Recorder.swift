@@ -71,6 +71,8 @@ package final class Recorder: @unchecked Sendable {
     private var lostSeen = 0, writeFailing = false
     private var netnsName: String { options.target.display }
     private let runner: CommandRunner
+    /// Shortest time between two reads of the trace.
+    static let batchInterval = 0.1
 
     package init(options: RecorderOptions, writer: JournalWriter, reasons: TraceReasonMap?) {
         self.options = options
@@ -104,8 +106,13 @@ package final class Recorder: @unchecked Sendable {
         var lastAddresses = clock.boot()
         _ = jumps.check(wall: clock.wall(), boot: clock.boot())
         while !shouldStop() {
+            let pass = ProcessInfo.processInfo.systemUptime
             let events = trace?.poll(timeout: 0.2) ?? []
             if trace == nil { try? await Task.sleep(nanoseconds: 200_000_000) }
+            // Under load trace_pipe has data at every wakeup: read it in batches (at most ten a second),
+            // not one wakeup per reset. The buffer (2 MiB per CPU) holds far more than 0.1 s of resets.
+            let rest = Self.batchInterval - (ProcessInfo.processInfo.systemUptime - pass)
+            if rest > 0 { try? await Task.sleep(nanoseconds: UInt64(rest * 1e9)) }
             checkClock()
             record(traced: events)
             if clock.boot() - lastCounters >= options.counterInterval {
@@ -269,10 +276,11 @@ package final class Recorder: @unchecked Sendable {
             if away > 0 { lock.withLock { wireElsewhere += away } }
             wireNew = here
         }
-        var out = joiner.add(traced: kept.map { e in
-            // Times from the boot clock with today's offset: a wall-clock jump moves later events, not earlier ones.
+        // Times from the boot clock with today's offset: a wall-clock jump moves later events, not earlier ones.
+        let bootClock = !kept.isEmpty && trace?.notes.contains(where: { $0.contains("trace_clock") }) == false
+        var out = joiner.add(traced: !bootClock ? kept : kept.map { e in
             var e = e
-            if trace?.notes.contains(where: { $0.contains("trace_clock") }) == false { e.time = e.traceTime + offset }
+            e.time = e.traceTime + offset
             return e
         }, wire: wireNew, now: final ? .infinity : now, local: f.addresses, traceIdle: traced.isEmpty, wireIdle: wireNew.isEmpty,
                              arrival: clock.boot())

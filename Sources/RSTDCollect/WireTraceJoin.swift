@@ -27,8 +27,8 @@ package struct JoinedRST: Sendable {
         return JournalEvent(timeMicros: Int64((time * 1_000_000).rounded()), direction: direction, netns: netns,
                             src: t?.src ?? w?.src ?? "", sport: sport, dst: t?.dst ?? w?.dst ?? "", dport: dport,
                             reason: t?.reason, state: t.map { $0.state.isEmpty ? ($0.peerState ?? "") : $0.state },
-                            listener: t?.listener ?? false, dropReason: t?.dropReason, task: t?.task,
-                            pid: t.map(\.pid), cause: cause, source: source, ttl: w?.ttl, payload: w?.payload, flags: w?.flags)
+                            listener: t?.listener ?? false, dropReason: t?.dropReason, task: t?.process?.name,
+                            pid: t?.process?.pid, cause: cause, source: source, ttl: w?.ttl, payload: w?.payload, flags: w?.flags)
     }
 }
 

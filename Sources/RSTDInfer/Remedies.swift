@@ -13,7 +13,8 @@ package enum Remedies {
             if case .string(let s) = v { return s }; return nil
         }
         let who = port.flatMap { listener(on: $0, facts) }
-        return c.cause.remedies.map { r in
+        let actors = resetProcesses(c.cause.id, facts)
+        return c.cause.remedies.enumerated().map { i, r in
             var r = r
             func fill(_ s: String) -> String {
                 var s = s
@@ -23,6 +24,7 @@ package enum Remedies {
             }
             r.text = fill(r.text)
             if let who, port != nil { r.text += " (port \(port!): \(who))" }
+            if let actors, i == 0 { r.text += " (\(actors))" }
             r.change = r.change.map(fill)
             r.verify = r.verify.map(fill)
             return r
@@ -93,6 +95,27 @@ package enum Remedies {
             if !counts.isEmpty { break }
         }
         return counts.max { $0.value != $1.value ? $0.value < $1.value : $0.key > $1.key }?.key
+    }
+
+    /// Who sent or received this cause's RSTs, where the kernel trace names them: only a RST the
+    /// kernel handled in the process's own context (a system call such as close(), or its socket's
+    /// backlog) carries `task`; in a softirq the task is whoever happened to run, and is left empty.
+    static func resetProcesses(_ cause: String, _ facts: FactStore) -> String? {
+        guard case .records(let rs)? = facts.value("trace.resets") else { return nil }
+        var sent: [String: Int] = [:], received: [String: Int] = [:]
+        for r in rs where r["cause"] == .string(cause) {
+            let task = ResetText.string(r, "task")
+            guard !task.isEmpty else { continue }
+            let who = ResetText.int(r, "pid").flatMap { $0 > 0 ? "\(task) (pid \($0))" : nil } ?? task
+            if r["direction"] == .string("received") { received[who, default: 0] += 1 } else { sent[who, default: 0] += 1 }
+        }
+        func top(_ d: [String: Int]) -> String {
+            d.sorted { ($0.value, $1.key) > ($1.value, $0.key) }.prefix(3).map { "\($0.key): \($0.value)" }.joined(separator: ", ")
+        }
+        var parts: [String] = []
+        if !sent.isEmpty { parts.append("the kernel sent these RSTs in the system calls of \(top(sent))") }
+        if !received.isEmpty { parts.append("received in the system calls of \(top(received))") }
+        return parts.isEmpty ? nil : parts.joined(separator: "; ")
     }
 
     /// Who listens on the port now (`ss -Hltnp`): "nginx (pid 812) listens" or "nothing listens now".

@@ -28,16 +28,24 @@ extension Journal {
 
     /// The events of the period, oldest first: every event when there are at most `perGroup` of a
     /// (cause, direction), else the latest `perGroup` of it (the summary has the true counts).
-    public func events(_ f: JournalFilter, perGroup: Int = 1000) throws(JournalError) -> [JournalEvent] {
+    /// `groups`: the (cause, direction) pairs of the period when the caller has them already (from
+    /// `summary`, which counts whole hours without reading their rows); otherwise they are looked up.
+    public func events(_ f: JournalFilter, perGroup: Int = 1000,
+                       groups known: [(cause: String?, direction: String)]? = nil) throws(JournalError) -> [JournalEvent] {
         let (cond, args) = Self.whereClause(f, events: true)
         do {
             return try db.read { db in
-                let groups = try Row.fetchAll(db, sql: "SELECT cause, direction FROM rst_event WHERE \(cond) GROUP BY cause, direction",
-                                              arguments: StatementArguments(args))
+                var groups = known ?? []
+                if known == nil {
+                    for g in try Row.fetchAll(db, sql: "SELECT cause, direction FROM rst_event WHERE \(cond) GROUP BY cause, direction",
+                                              arguments: StatementArguments(args)) {
+                        groups.append((g["cause"], g["direction"]))
+                    }
+                }
                 var out: [JournalEvent] = []
                 for g in groups {
-                    let cause: String? = g["cause"]
-                    let dir: String = g["direction"]
+                    let cause = g.cause
+                    let dir = g.direction
                     let sql = "SELECT * FROM rst_event WHERE \(cond) AND cause IS ? AND direction = ? ORDER BY time_us DESC LIMIT ?"
                     let rows = try Row.fetchCursor(db, sql: sql, arguments: StatementArguments(args + [cause, dir, perGroup]))
                     while let r = try rows.next() { out.append(Self.event(r)) }
@@ -64,24 +72,32 @@ extension Journal {
         let firstWhole = (f.sinceMicros + hourUs - 1) / hourUs
         let endWhole = f.untilMicros / hourUs
         let useHourly = f.ports.isEmpty && f.peer == nil && firstWhole < endWhole
-        func rowQuery(_ g: JournalFilter) -> (String, [(any DatabaseValueConvertible)?]) {
+        // Counted in SQLite (GROUP BY over the time or port index), never row by row here; peers have
+        // too many values to group by with the rest: only each group's five most frequent come back.
+        func rowQueries(_ g: JournalFilter) -> [(String, [(any DatabaseValueConvertible)?])] {
             let (cond, args) = Self.whereClause(g, events: true)
-            return ("""
+            return [("""
                 SELECT cause, direction, time_us / 3600000000 AS hour,
                        CASE WHEN direction = 'sent' THEN sport ELSE dport END AS lport,
-                       CASE WHEN direction = 'sent' THEN daddr ELSE saddr END AS peer,
-                       task, count(*) AS n, min(time_us) AS first, max(time_us) AS last
+                       NULL AS peer, task, count(*) AS n, min(time_us) AS first, max(time_us) AS last
                 FROM rst_event WHERE \(cond)
-                GROUP BY cause, direction, hour, lport, peer, task
-                """, args)
+                GROUP BY cause, direction, hour, lport, task
+                """, args), ("""
+                SELECT cause, direction, NULL AS hour, NULL AS lport, peer, NULL AS task, n, NULL AS first, NULL AS last FROM (
+                  SELECT cause, direction, CASE WHEN direction = 'sent' THEN daddr ELSE saddr END AS peer, count(*) AS n,
+                         row_number() OVER (PARTITION BY cause, direction
+                                            ORDER BY count(*) DESC, CASE WHEN direction = 'sent' THEN daddr ELSE saddr END) AS rk
+                  FROM rst_event WHERE \(cond) GROUP BY cause, direction, peer)
+                WHERE rk <= 5
+                """, args)]
         }
         var queries: [(String, [(any DatabaseValueConvertible)?])] = []
         if useHourly {
             var head = f, tail = f
             head.untilMicros = firstWhole * hourUs
             tail.sinceMicros = endWhole * hourUs
-            if head.sinceMicros < head.untilMicros { queries.append(rowQuery(head)) }
-            if tail.sinceMicros < tail.untilMicros { queries.append(rowQuery(tail)) }
+            if head.sinceMicros < head.untilMicros { queries += rowQueries(head) }
+            if tail.sinceMicros < tail.untilMicros { queries += rowQueries(tail) }
             var sql = """
                 SELECT NULLIF(cause, '') AS cause, direction, hour, lport, NULL AS peer, NULLIF(task, '') AS task,
                        n, first_us AS first, last_us AS last
@@ -91,7 +107,7 @@ extension Journal {
             if let n = f.netns { sql += " AND netns = ?"; args.append(n) }
             queries.append((sql, args))
         } else {
-            queries.append(rowQuery(f))
+            queries += rowQueries(f)
         }
         struct Acc {
             var s: CauseSummary
@@ -106,8 +122,15 @@ extension Journal {
                 let cause: String? = r["cause"]
                 let dir: String = r["direction"]
                 let n: Int = r["n"]
-                let first: Int64 = r["first"], last: Int64 = r["last"]
                 let key = "\(cause ?? "")|\(dir)"
+                // A top-peer row: its group's counts come from the other rows.
+                guard let first: Int64 = r["first"], let last: Int64 = r["last"] else {
+                    guard let p: String = r["peer"] else { continue }
+                    let empty = CauseSummary(cause: cause, direction: dir, count: 0, firstMicros: .max, lastMicros: .min,
+                                             perHour: [:], topPorts: [], topPeers: [], topTasks: [])
+                    acc[key, default: Acc(s: empty)].peers[p, default: 0] += n
+                    continue
+                }
                 if acc[key] == nil {
                     acc[key] = Acc(s: CauseSummary(cause: cause, direction: dir, count: 0, firstMicros: first, lastMicros: last,
                                                    perHour: [:], topPorts: [], topPeers: [], topTasks: []))

@@ -30,15 +30,36 @@ package struct ResetCorrelator: Sendable {
     package private(set) var merged = 0
 
     enum Item: Sendable {
-        /// Boxed: the joins scan neighbours often, and a copy is then one reference, not every field.
-        indirect case reset(ResetEvent, skaddr: String?)
-        case drop(skbaddr: String, reason: String, location: String?)
-        case close(local: String, lport: Int, remote: String, rport: Int, oldState: String)
+        case reset(ResetEvent)
+        case drop(Drop)
+        case close(Close)
     }
 
-    private var recent: [(time: Double, item: Item)] = []
-    private var pending: [Int] = []  // indexes into `recent` of resets not yet emitted (as absolute ids)
-    private var base = 0              // absolute id of recent[0]
+    /// skb:kfree_skb: the reason a segment was dropped, joined to tcp_send_reset by skbaddr.
+    struct Drop: Sendable {
+        var skbaddr: String
+        var reason: String
+        var location: String?
+    }
+
+    /// sock:inet_sock_set_state to TCP_CLOSE: the state a reset socket left.
+    struct Close: Sendable {
+        var local: String
+        var lport: Int
+        var remote: String
+        var rport: Int
+        var oldState: String
+    }
+
+    // Recent records by kind, each indexed by the key its join looks up (no scan of every neighbour).
+    private var resets = TimedLog<ResetEvent>()
+    private var resetsBySport = TimedIndex<Int>()
+    private var dropLog = TimedLog<Drop>()
+    private var dropsBySkb = TimedIndex<String>()
+    private var closes = TimedLog<Close>()
+    private var closesByLport = TimedIndex<Int>()
+    /// Id of the oldest reset not yet emitted: resets complete in arrival order.
+    private var nextToFinish = 0
     private let maxRecords = 200_000
 
     package init(window: Double = 0.02, reasons: TraceReasonMap?, filter: TraceFilter = TraceFilter(), clockOffset: Double = 0) {
@@ -55,17 +76,24 @@ package struct ResetCorrelator: Sendable {
     package mutating func add(_ line: TraceLine) -> [ResetEvent] {
         guard let item = decode(line) else { return finish(upTo: now - window) }
         now = max(now, line.timestamp)
-        if recent.count >= maxRecords {
+        if resets.count + dropLog.count + closes.count >= maxRecords {
             // A flood (kfree_skb under attack): forget the older half rather than grow without bound.
-            let dropCount = recent.count / 2
-            recent.removeFirst(dropCount)
-            base += dropCount
-            pending.removeAll { $0 < base }
-            overflowed += dropCount
+            let n = (resets.count / 2, dropLog.count / 2, closes.count / 2)
+            resets.forgetFirst(n.0)
+            dropLog.forgetFirst(n.1)
+            closes.forgetFirst(n.2)
+            overflowed += n.0 + n.1 + n.2
         }
-        if case .drop(_, let reason, _) = item { drops[reason, default: 0] += 1 }
-        recent.append((line.timestamp, item))
-        if case .reset = item { pending.append(base + recent.count - 1) }
+        let t = line.timestamp
+        switch item {
+        case .reset(let e):
+            resetsBySport.insert(e.sport, resets.append(t, e))
+        case .drop(let d):
+            drops[d.reason, default: 0] += 1
+            dropsBySkb.insert(d.skbaddr, dropLog.append(t, d))
+        case .close(let c):
+            closesByLport.insert(c.lport, closes.append(t, c))
+        }
         return finish(upTo: now - window)
     }
 
@@ -85,15 +113,15 @@ package struct ResetCorrelator: Sendable {
     // MARK: decoding
 
     func decode(_ line: TraceLine) -> Item? {
-        switch line.event {
+        switch line.eventName {
         case "tcp_send_reset": return decodeSent(line)
         case "tcp_receive_reset": return decodeReceived(line)
         case "kfree_skb":
             guard let skb = line["skbaddr"], let reason = line["reason"] else { return nil }
-            return .drop(skbaddr: skb, reason: reason, location: line["location"])
+            return .drop(Drop(skbaddr: skb, reason: reason, location: line["location"]))
         case "inet_sock_set_state":
             guard line["newstate"] == "TCP_CLOSE", let (l, lp, r, rp) = sockTuple(line), let old = line["oldstate"] else { return nil }
-            return .close(local: l, lport: lp, remote: r, rport: rp, oldState: old)
+            return .close(Close(local: l, lport: lp, remote: r, rport: rp, oldState: old))
         default: return nil
         }
     }
@@ -116,8 +144,9 @@ package struct ResetCorrelator: Sendable {
         let e = ResetEvent(traceTime: line.timestamp, time: line.timestamp + clockOffset, direction: .sent,
                            src: src, sport: sport, dst: dst, dport: dport, state: state.isEmpty ? "UNKNOWN" : state,
                            reason: line["reason"], listener: listener, task: line.task, pid: line.pid, cpu: line.cpu,
+                           context: line.context,
                            skbaddr: skb)
-        return .reset(e, skaddr: line["skaddr"])
+        return .reset(e)
     }
 
     /// The receiving socket's own view (sport = local port); the RST travelled daddr → saddr.
@@ -125,8 +154,8 @@ package struct ResetCorrelator: Sendable {
         guard let (local, lport, remote, rport) = sockTuple(line) else { return nil }
         let e = ResetEvent(traceTime: line.timestamp, time: line.timestamp + clockOffset, direction: .received,
                            src: remote, sport: rport, dst: local, dport: lport, state: "", reason: nil,
-                           task: line.task, pid: line.pid, cpu: line.cpu)
-        return .reset(e, skaddr: line["skaddr"])
+                           task: line.task, pid: line.pid, cpu: line.cpu, context: line.context)
+        return .reset(e)
     }
 
     /// family/sport/dport/saddr/daddr/saddrv6/daddrv6 → (local, lport, remote, rport).
@@ -141,61 +170,59 @@ package struct ResetCorrelator: Sendable {
 
     // MARK: joining
 
-    private func near(_ t: Double) -> ArraySlice<(time: Double, item: Item)> {
-        // `recent` is in arrival order, which tracefs keeps sorted by timestamp across CPUs.
-        var lo = 0, upper = recent.count
-        while lo < upper {
-            let mid = (lo + upper) / 2
-            if recent[mid].time < t - window { lo = mid + 1 } else { upper = mid }
-        }
-        var hi = lo
-        while hi < recent.count, recent[hi].time <= t + window { hi += 1 }
-        return recent[lo..<hi]
-    }
-
     /// State a received RST's socket was in, from its `... -> TCP_CLOSE` transition.
     private func stateOfReceived(_ e: ResetEvent) -> String? {
-        near(e.traceTime).compactMap { entry -> (Double, String)? in
-            guard case .close(let l, let lp, let r, let rp, let old) = entry.item,
-                  l == e.dst, lp == e.dport, r == e.src, rp == e.sport else { return nil }
-            return (abs(entry.time - e.traceTime), old)
-        }.min { $0.0 < $1.0 }?.1
+        closes.nearest(closesByLport[e.dport], to: e.traceTime, window: window) { id in
+            closes[id].rport == e.sport && closes[id].local == e.dst && closes[id].remote == e.src
+        }.map { closes[$0].oldState }
+    }
+
+    /// The RST another namespace of this host received for sent `e` (closest in time).
+    private func receiver(of e: ResetEvent, at time: Double) -> ResetEvent? {
+        resets.nearest(resetsBySport[e.sport], to: time, window: window) { id in
+            resets[id].direction == .received && (e.listener || resets[id].dport == e.dport)
+                && (resets[id].src == e.src || e.listener) && (e.listener || resets[id].dst == e.dst)
+        }.map { resets[$0] }
+    }
+
+    /// The RST another namespace of this host sent that received `e` stands for (the first in the window).
+    private func sender(of e: ResetEvent, at time: Double) -> ResetEvent? {
+        var found: Int?
+        resets.visit(resetsBySport[e.sport], near: time, window: window) { id in
+            let listener = resets[id].listener
+            if resets[id].direction == .sent, listener || resets[id].dport == e.dport,
+               listener || resets[id].src == e.src, listener || resets[id].dst == e.dst {
+                found = id
+                return false
+            }
+            return true
+        }
+        return found.map { resets[$0] }
     }
 
     private mutating func finish(upTo limit: Double) -> [ResetEvent] {
         var out: [ResetEvent] = []
-        // `pending` is in arrival order, which tracefs keeps sorted by time: stop at the first
-        // reset still inside the join window instead of looking at every pending one per line.
-        var done = 0
-        while done < pending.count {
-            let index = pending[done] - base
-            guard index >= 0, index < recent.count else { done += 1; continue }  // forgotten at the bound
-            let time = recent[index].time
+        // Resets complete in arrival order, which tracefs keeps sorted by time: stop at the first
+        // one still inside the join window.
+        while nextToFinish < resets.endID {
+            if nextToFinish < resets.base { nextToFinish = resets.base; continue }  // forgotten at the bound
+            let id = nextToFinish
+            let time = resets.time(id)
             guard time <= limit else { break }
-            done += 1
-            guard case .reset(var e, _) = recent[index].item else { continue }
-            let neighbours = near(time)
+            nextToFinish += 1
+            var e = resets[id]
             var reportedByReceiver = false
             switch e.direction {
             case .sent:
-                if let skb = e.skbaddr {
-                    let d = neighbours.compactMap { n -> (Double, String, String?)? in
-                        guard case .drop(let s, let r, let loc) = n.item, s == skb else { return nil }
-                        return (abs(n.time - time), r, loc)
-                    }.min { $0.0 < $1.0 }
-                    e.dropReason = d?.1
-                    e.dropLocation = d?.2
+                if let skb = e.skbaddr, let d = dropLog.nearest(dropsBySkb[skb], to: time, window: window, where: { _ in true }) {
+                    e.dropReason = dropLog[d].reason
+                    e.dropLocation = dropLog[d].location
                 }
                 // The receiver on this host (another namespace) logged the same RST: its socket
                 // gives the peer of a listener RST and the state the connection was in.
-                let rx = neighbours.compactMap { n -> (Double, ResetEvent)? in
-                    guard case .reset(let r, _) = n.item, r.direction == .received, r.sport == e.sport,
-                          (r.src == e.src || e.listener), e.listener || (r.dst == e.dst && r.dport == e.dport) else { return nil }
-                    return (abs(n.time - time), r)
-                }.min { $0.0 < $1.0 }?.1
-                // Received in a watched namespace: reported there, so not "elsewhere" when not here.
-                if let rx, filter.matches(rx) { reportedByReceiver = true }
-                if let rx {
+                if let rx = receiver(of: e, at: time) {
+                    // Received in a watched namespace: reported there, so not "elsewhere" when not here.
+                    if filter.matches(rx) { reportedByReceiver = true }
                     e.peerState = stateOfReceived(rx)
                     if e.listener && e.peerUnknown {
                         e.src = rx.src
@@ -206,11 +233,7 @@ package struct ResetCorrelator: Sendable {
             case .received:
                 e.state = stateOfReceived(e) ?? ""
                 // Sent from another namespace of this host: that side knows the reason.
-                let local = neighbours.compactMap { n -> ResetEvent? in
-                    guard case .reset(let s, _) = n.item, s.direction == .sent, s.sport == e.sport,
-                          s.src == e.src || s.listener, s.listener || (s.dst == e.dst && s.dport == e.dport) else { return nil }
-                    return s
-                }.first
+                let local = sender(of: e, at: time)
                 e.alsoSentHere = local != nil
                 if var s = local {
                     // A listener's event printed a wildcard; joined with this one it takes the flow's
@@ -246,7 +269,6 @@ package struct ResetCorrelator: Sendable {
             }
             if !(reportedByReceiver && !filter.matches(e)) { emit(e, into: &out) }
         }
-        pending.removeFirst(done)
         prune()
         return out
     }
@@ -264,16 +286,13 @@ package struct ResetCorrelator: Sendable {
 
     /// Forgets records no pending event can still join with.
     private mutating func prune() {
-        var oldestNeeded = now
-        for id in pending {
-            let index = id - base
-            if index >= 0, index < recent.count { oldestNeeded = min(oldestNeeded, recent[index].time); break }
-        }
+        let oldestNeeded = resets.contains(nextToFinish) ? resets.time(nextToFinish) : now
         let cutoff = min(oldestNeeded, now) - 2 * window
-        var drop = 0
-        while drop < recent.count, recent[drop].time < cutoff { drop += 1 }
-        guard drop > 0 else { return }
-        recent.removeFirst(drop)
-        base += drop
+        resets.forget(before: cutoff, limit: nextToFinish)
+        dropLog.forget(before: cutoff)
+        closes.forget(before: cutoff)
+        resetsBySport.sweep(below: resets.base, live: resets.count)
+        dropsBySkb.sweep(below: dropLog.base, live: dropLog.count)
+        closesByLport.sweep(below: closes.base, live: closes.count)
     }
 }

@@ -33,16 +33,19 @@ package struct ResetEvent: Sendable, Hashable, Codable {
     package var alsoSentHere: Bool
     package var cause: String?
     package var explain: String?
+    /// The task the tracepoint ran in (the ftrace header's `comm-pid`), and in which context:
+    /// see `process` for when it names who sent or received the RST.
     package var task: String
     package var pid: Int
     package var cpu: Int
+    package var context: TraceLine.Context
     package var skbaddr: String?
 
     package init(traceTime: Double, time: Double, direction: Direction, src: String, sport: Int, dst: String, dport: Int,
                 state: String, reason: String?, listener: Bool = false, dropReason: String? = nil,
                 dropLocation: String? = nil, peerState: String? = nil, alsoSentHere: Bool = false,
                 cause: String? = nil, explain: String? = nil, task: String = "", pid: Int = 0, cpu: Int = 0,
-                skbaddr: String? = nil) {
+                context: TraceLine.Context = .unknown, skbaddr: String? = nil) {
         self.traceTime = traceTime
         self.time = time
         self.direction = direction
@@ -62,7 +65,17 @@ package struct ResetEvent: Sendable, Hashable, Codable {
         self.task = task
         self.pid = pid
         self.cpu = cpu
+        self.context = context
         self.skbaddr = skbaddr
+    }
+
+    /// The process the RST is about, or nil when the trace cannot say. Only when the kernel logged it
+    /// in that process's own context: a system call (close() with unread data, an SO_LINGER {1,0}
+    /// close, connect()) or its socket's backlog processed as the call returns. A RST sent or taken
+    /// in a softirq (most resets: the answer to an incoming segment) names whoever happened to run on
+    /// that CPU (`<idle>`, or the sender's process over veth and loopback), never the socket's owner.
+    package var process: (name: String, pid: Int)? {
+        context == .process && pid > 0 && !task.isEmpty ? (task, pid) : nil
     }
 
     /// The text shown when the kernel gives no reason.
@@ -87,6 +100,9 @@ package struct ResetEvent: Sendable, Hashable, Codable {
             "listener": .bool(listener),
             "drop": .string(dropReason ?? ""),
             "sent_here": .bool(alsoSentHere),
+            // Empty / 0 unless the trace names the process (see `process`).
+            "task": .string(process?.name ?? ""),
+            "pid": .int(Int64(process?.pid ?? 0)),
         ]
     }
 }

@@ -11,19 +11,46 @@ package struct TraceLine: Sendable, Hashable {
     package var cpu: Int
     /// Trace-clock seconds (the instance's `trace_clock`; rstdoctor sets `boot`).
     package var timestamp: Double
-    package var event: String
-    /// Body fields in print order. `reason: X` (kfree_skb's spelling) is read like `reason=X`.
-    package var fields: [(key: String, value: String)]
+    /// The event's name as a slice of the line (`event` as a String).
+    package var eventName: Substring
+    /// Body fields in print order, as slices of the line: no string is made for a field nobody reads.
+    /// `reason: X` (kfree_skb's spelling) is read like `reason=X`.
+    package var body: [(key: Substring, value: Substring)]
+    /// Process, softirq, hard interrupt or NMI (from the header's flags): whether `task` means anything.
+    package var context: Context = .unknown
 
-    package subscript(key: String) -> String? { fields.first { $0.key == key }?.value }
+    package var event: String { String(eventName) }
+    package var fields: [(key: String, value: String)] { body.map { (String($0.key), String($0.value)) } }
+
+    package init(task: String, pid: Int, cpu: Int, timestamp: Double, event: String, fields: [(key: String, value: String)],
+                 context: Context = .unknown) {
+        self.init(task: task, pid: pid, cpu: cpu, timestamp: timestamp, eventName: Substring(event),
+                  body: fields.map { (Substring($0.key), Substring($0.value)) }, context: context)
+    }
+
+    init(task: String, pid: Int, cpu: Int, timestamp: Double, eventName: Substring, body: [(key: Substring, value: Substring)],
+         context: Context) {
+        self.task = task
+        self.pid = pid
+        self.cpu = cpu
+        self.timestamp = timestamp
+        self.eventName = eventName
+        self.body = body
+        self.context = context
+    }
+
+    package subscript(key: String) -> String? {
+        for f in body where f.key == key { return String(f.value) }
+        return nil
+    }
 
     package static func == (a: TraceLine, b: TraceLine) -> Bool {
-        a.task == b.task && a.pid == b.pid && a.cpu == b.cpu && a.timestamp == b.timestamp && a.event == b.event
-            && a.fields.map(\.key) == b.fields.map(\.key) && a.fields.map(\.value) == b.fields.map(\.value)
+        a.task == b.task && a.pid == b.pid && a.cpu == b.cpu && a.timestamp == b.timestamp && a.eventName == b.eventName
+            && a.context == b.context && a.body.map(\.key) == b.body.map(\.key) && a.body.map(\.value) == b.body.map(\.value)
     }
 
     package func hash(into h: inout Hasher) {
-        h.combine(task); h.combine(pid); h.combine(timestamp); h.combine(event)
+        h.combine(task); h.combine(pid); h.combine(timestamp); h.combine(eventName)
     }
 
     /// Longest line accepted; tracefs lines of the events we enable are well under 512 bytes.
@@ -54,8 +81,8 @@ package struct TraceLine: Sendable, Hashable {
             guard let eventEnd = rest.utf8.firstIndex(of: colon) else { return nil }
             let event = rest[..<eventEnd]
             guard !event.isEmpty, event.utf8.allSatisfy(isWordByte) else { return nil }
-            return TraceLine(task: h.task, pid: h.pid, cpu: h.cpu, timestamp: h.timestamp, event: String(event),
-                             fields: parseBody(rest[rest.utf8.index(after: eventEnd)...]))
+            return TraceLine(task: h.task, pid: h.pid, cpu: h.cpu, timestamp: h.timestamp, eventName: event,
+                             body: parseBody(rest[rest.utf8.index(after: eventEnd)...]), context: h.context)
         }
         return nil
     }
@@ -67,53 +94,96 @@ package struct TraceLine: Sendable, Hashable {
             || (b >= UInt8(ascii: "0") && b <= UInt8(ascii: "9")) || b == UInt8(ascii: "_")
     }
 
-    /// Space-separated words of `s`, as slices of it (no copies).
-    private static func words(_ s: Substring) -> [Substring] {
-        var out: [Substring] = []
-        var start: Substring.Index?
-        var i = s.utf8.startIndex
-        while i < s.utf8.endIndex {
-            if s.utf8[i] == space {
-                if let st = start { out.append(s[st..<i]); start = nil }
-            } else if start == nil { start = i }
-            i = s.utf8.index(after: i)
+    /// The context the kernel was in when it logged the event, from the header's flags (`..s1.`: the
+    /// third character is `s` in a softirq, `h`/`H` in a hard interrupt, `z`/`Z` in an NMI, `.` in a
+    /// process's own context, e.g. its system call). Only in process context is the task the one the
+    /// event is about; in an interrupt it is whoever happened to be running (`<idle>`, any process).
+    package enum Context: String, Sendable, Hashable, Codable {
+        case process, softirq, hardirq, nmi, unknown
+
+        static func of(flags: Substring) -> Context {
+            let u = flags.utf8
+            guard u.count >= 4, u.count <= 6 else { return .unknown }
+            switch u[u.index(u.startIndex, offsetBy: 2)] {
+            case UInt8(ascii: "."): return .process
+            case UInt8(ascii: "s"): return .softirq
+            case UInt8(ascii: "h"), UInt8(ascii: "H"): return .hardirq
+            case UInt8(ascii: "z"), UInt8(ascii: "Z"): return .nmi
+            default: return .unknown
+            }
         }
-        if let st = start { out.append(s[st...]) }
-        return out
     }
 
     /// "TASK-PID [CPU] FLAGS TIMESTAMP" (FLAGS may be missing with some trace_options, and a
-    /// "(TGID)" column may follow the task with `record-tgid`).
-    static func parseHeader(_ header: Substring) -> (task: String, pid: Int, cpu: Int, timestamp: Double)? {
-        let tokens = words(header)
-        guard tokens.count >= 3, let ts = Double(tokens[tokens.count - 1]), ts.isFinite, ts >= 0 else { return nil }
-        guard let cpuIndex = tokens.lastIndex(where: { $0.hasPrefix("[") && $0.hasSuffix("]") && Int($0.dropFirst().dropLast()) != nil }),
-              cpuIndex >= 1, let cpu = Int(tokens[cpuIndex].dropFirst().dropLast()) else { return nil }
-        var taskPid = cpuIndex == 1 ? String(tokens[0]) : tokens[..<cpuIndex].joined(separator: " ")
-        if taskPid.hasSuffix(")"), let open = taskPid.lastIndex(of: "("),
-           taskPid[taskPid.index(after: open)...].dropLast().allSatisfy({ $0 == " " || $0 == "-" || $0.isNumber }) {
-            taskPid = taskPid[..<open].trimmingCharacters(in: .whitespaces)
+    /// "(TGID)" column may follow the task with `record-tgid`). Scanned from the end, in place.
+    static func parseHeader(_ header: Substring) -> (task: String, pid: Int, cpu: Int, timestamp: Double, context: Context)? {
+        let u = header.utf8
+        var end = u.endIndex
+        /// The word ending at `end` (after skipping spaces before it), moving `end` to its start.
+        func previousWord() -> Substring? {
+            while end > u.startIndex, u[u.index(before: end)] == space { end = u.index(before: end) }
+            guard end > u.startIndex else { return nil }
+            var start = end
+            while start > u.startIndex, u[u.index(before: start)] != space { start = u.index(before: start) }
+            defer { end = start }
+            return header[start..<end]
         }
-        guard let dash = taskPid.lastIndex(of: "-"), let pid = Int(taskPid[taskPid.index(after: dash)...]) else { return nil }
-        return (String(taskPid[..<dash]), pid, cpu, ts)
+        guard let tsWord = previousWord(), let ts = Double(tsWord), ts.isFinite, ts >= 0 else { return nil }
+        var flags: [Substring] = []
+        var cpu: Int?
+        while let w = previousWord() {
+            if w.utf8.first == UInt8(ascii: "["), w.utf8.last == UInt8(ascii: "]"), let n = Int(w.dropFirst().dropLast()) {
+                cpu = n
+                break
+            }
+            flags.append(w)
+        }
+        guard let cpu else { return nil }
+        while end > u.startIndex, u[u.index(before: end)] == space { end = u.index(before: end) }
+        var start = u.startIndex
+        while start < end, u[start] == space { start = u.index(after: start) }
+        guard start < end else { return nil }
+        var taskPid = header[start..<end]
+        if taskPid.utf8.contains(space), taskPid.contains("  ") {
+            taskPid = Substring(taskPid.split(separator: " ").joined(separator: " "))
+        }
+        if taskPid.utf8.last == UInt8(ascii: ")"), let open = taskPid.lastIndex(of: "("),
+           taskPid[taskPid.index(after: open)...].dropLast().allSatisfy({ $0 == " " || $0 == "-" || $0.isNumber }) {
+            taskPid = Substring(taskPid[..<open].trimmingCharacters(in: .whitespaces))
+        }
+        guard let dash = taskPid.utf8.lastIndex(of: UInt8(ascii: "-")), let pid = Int(taskPid[taskPid.utf8.index(after: dash)...]) else {
+            return nil
+        }
+        let context = flags.count == 1 ? Context.of(flags: flags[0]) : .unknown
+        return (String(taskPid[..<dash]), pid, cpu, ts, context)
     }
 
     /// `k=v k=v` and `k: v` pairs. Values never contain spaces in the events rstdoctor reads.
-    static func parseBody(_ body: Substring) -> [(key: String, value: String)] {
-        var out: [(key: String, value: String)] = []
-        let tokens = words(body)
-        out.reserveCapacity(min(tokens.count, 64))
-        var i = 0
-        while i < tokens.count, out.count < 64 {
-            let t = tokens[i]
-            if let eq = t.utf8.firstIndex(of: UInt8(ascii: "=")) {
-                out.append((String(t[..<eq]), String(t[t.utf8.index(after: eq)...])))
-            } else if t.utf8.last == colon, t.utf8.count > 1, i + 1 < tokens.count,
-                      tokens[i + 1].utf8.firstIndex(of: UInt8(ascii: "=")) == nil {
-                out.append((String(t.dropLast()), String(tokens[i + 1])))
-                i += 1
+    static func parseBody(_ body: Substring) -> [(key: Substring, value: Substring)] {
+        var out: [(key: Substring, value: Substring)] = []
+        out.reserveCapacity(12)
+        let u = body.utf8
+        var i = u.startIndex
+        var colonKey: Substring?  // a `k:` word waiting for its value
+        while i < u.endIndex, out.count < 64 {
+            guard u[i] != space else { i = u.index(after: i); continue }
+            var j = i
+            var eq: Substring.UTF8View.Index?
+            while j < u.endIndex, u[j] != space {
+                if eq == nil, u[j] == UInt8(ascii: "=") { eq = j }
+                j = u.index(after: j)
             }
-            i += 1
+            let word = body[i..<j]
+            if let eq {
+                out.append((word[..<eq], word[u.index(after: eq)...]))
+                colonKey = nil
+            } else if let k = colonKey {
+                out.append((k, word))
+                colonKey = nil
+            } else if word.utf8.last == colon, word.utf8.count > 1 {
+                colonKey = word.dropLast()
+            }
+            i = j
         }
         return out
     }

@@ -185,15 +185,23 @@ package final class TracefsInstance: @unchecked Sendable {
         var all = partial
         lock.unlock()
         all.append(contentsOf: data)
+        // One string for every complete line (one allocation per read, not per line), sliced.
+        let complete = (all.lastIndex(of: UInt8(ascii: "\n")) ?? -1) + 1
+        let text = String(decoding: all[0..<complete], as: UTF8.self)
         var lines: [Substring] = []
-        var start = 0
-        for i in all.indices where all[i] == UInt8(ascii: "\n") {
-            if i - start <= TraceLine.maxLength {
-                lines.append(Substring(String(decoding: all[start..<i], as: UTF8.self)))
+        let u = text.utf8
+        var start = u.startIndex, i = u.startIndex, length = 0
+        while i < u.endIndex {
+            if u[i] == UInt8(ascii: "\n") {
+                if length <= TraceLine.maxLength { lines.append(text[start..<i]) }
+                start = u.index(after: i)
+                length = 0
+            } else {
+                length += 1
             }
-            start = i + 1
+            i = u.index(after: i)
         }
-        var rest = Array(all[start...])
+        var rest = Array(all[complete...])
         if rest.count > TraceLine.maxLength { rest = [] }
         lock.lock()
         partial = rest

@@ -103,7 +103,10 @@ package enum WatchOutput {
             "src": e.src, "sport": e.sport, "dst": e.dst, "dport": e.dport, "state": e.state,
             "reason": e.reason ?? NSNull(), "listener": e.listener, "cause": e.cause ?? NSNull(),
             "explain": e.explain ?? NSNull(), "task": e.task, "pid": e.pid, "cpu": e.cpu,
+            "context": e.context.rawValue,
         ]
+        // Who sent or received it, only where the trace can say (process context): see ResetEvent.process.
+        if let p = e.process { o["process"] = ["name": p.name, "pid": p.pid] as [String: Any] }
         if let d = e.dropReason { o["drop_reason"] = d }
         if let l = e.dropLocation { o["drop_location"] = l }
         if let p = e.peerState { o["peer_state"] = p }

@@ -282,6 +282,11 @@ final class Lab: @unchecked Sendable {
         for x in t { x.remove() }
         for name in n {
             Lab.killProcesses(in: name)
+            // Sockets the killed agents left orphaned (unacknowledged data, FIN_WAIT) keep
+            // retransmitting in a deleted namespace until they time out, and the RSTs they draw come
+            // from the same lab addresses as the next test's: the global tracepoints would place them
+            // there. Destroyed now (SOCK_DESTROY), they end here.
+            _ = Command.run(["ip", "netns", "exec", name, Command.resolve("ss"), "-K", "-t", "-a"], timeout: 3)
             _ = Command.run(["ip", "netns", "del", name], timeout: 5)
         }
         for x in b { x.stop(grace: 1) }

@@ -2,11 +2,9 @@ import Foundation
 import RSTDJournal
 import XCTest
 
-/// `rstdoctor record` in the lab (issue 14): started in a namespace before the fault and stopped
-/// after it, then `check --netns NS --port P --peer A --since 60s --journal J --format json` once the
-/// fault is over must rank the right cause first (p ≥ 0.7; the control: nothing ≥ 0.3). Also: kill -9
-/// mid-burst leaves a readable journal with everything up to the last second; a foreign file and a
-/// second recorder are refused.
+/// `rstdoctor record` in the lab (issue 14): kill -9 mid-burst leaves a readable journal with
+/// everything up to the last second; a foreign file and a second recorder are refused. The diagnosis
+/// of every scenario from the journal, after the fact, is `RecordSinceTests`.
 final class RecordTests: XCTestCase {
     private var lab: Lab?
     private var binary = ""
@@ -31,46 +29,6 @@ final class RecordTests: XCTestCase {
         }
         return r
     }
-
-    func recorded(_ id: String, file: StaticString = #filePath, line: UInt = #line) throws {
-        guard let lab, let s = Catalog.named(id) else { return XCTFail("no scenario \(id)", file: file, line: line) }
-        let journal = lab.tmp.appendingPathComponent("\(id).journal.db").path
-        let holder = RecorderHolder()
-        let ev = try Runner.run(s, in: lab, beforeProvoke: { t in
-            holder.recorder = try self.startRecorder(lab, netns: t.netns, journal: journal)
-        }, afterProvoke: { _ in
-            usleep(1_200_000)  // the recorder's last commit
-            holder.recorder?.stop(grace: 10)
-        })
-        for f in s.verify(ev) { XCTFail("\(id): the fault did not happen as staged: \(f)", file: file, line: line) }
-        let status = holder.recorder?.wait(timeout: 1)
-        XCTAssertEqual(status, 0, "recorder: \(holder.recorder?.stderr ?? "")", file: file, line: line)
-        XCTAssertFalse(FileManager.default.fileExists(atPath: "/sys/kernel/tracing/instances/rstdoctor-\(holder.recorder?.pid ?? 0)"),
-                       "the recorder left its tracefs instance behind", file: file, line: line)
-        // Later, with the fault over: only the journal knows.
-        sleep(1)
-        let t = s.target(lab)
-        let argv = [binary, "check", "--netns", t.netns, "--port", String(t.port), "--peer", t.peer, "--since", "60s",
-                    "--journal", journal, "--format", "json"]
-        let r = Command.run(argv, timeout: 90)
-        let d = Diagnosis(mode: "since", argv: argv, status: r.status, stdout: r.stdout, stderr: r.stderr)
-        print("\(id) [record + check --since] exit \(d.status.map(String.init) ?? "timeout"): \(d.top3)")
-        ScenarioTests.dump(id + ".record", [d])
-        for p in Verdict.judge(d, expected: s.expectedCause, tolerated: s.tolerated) { XCTFail("\(id): \(p)", file: file, line: line) }
-        let doc = try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any]
-        let j = doc?["journal"] as? [String: Any]
-        XCTAssertNotNil(j, "no journal summary in the JSON", file: file, line: line)
-        if s.expectedCause != nil {
-            let causes = (j?["causes"] as? [[String: Any]] ?? []).compactMap { $0["cause"] as? String }
-            XCTAssertTrue(causes.contains(s.expectedCause!), "journal summary: \(causes)", file: file, line: line)
-        }
-    }
-
-    func testControl() throws { try recorded("control") }
-    func testNoListener() throws { try recorded("no-listener") }
-    func testApplicationAbort() throws { try recorded("application-abort") }
-    func testApplicationAbortV6() throws { try recorded("application-abort-v6") }
-    func testUnreadDataClose() throws { try recorded("unread-data-close") }
 
     /// Connects to a closed port from the client `count` times at `rate` per second, printing the Unix
     /// time of each refusal.
@@ -150,6 +108,6 @@ final class RecordTests: XCTestCase {
     }
 }
 
-private final class RecorderHolder: @unchecked Sendable {
+final class RecorderHolder: @unchecked Sendable {
     var recorder: Background?
 }

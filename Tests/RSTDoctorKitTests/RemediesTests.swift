@@ -56,4 +56,25 @@ final class RemediesTests: XCTestCase {
         XCTAssertTrue(rs[0].text.contains("nft table inet filter, chain input, handle 7: `tcp dport 9999 reject with tcp reset`"), rs[0].text)
         XCTAssertEqual(rs[0].change?.hasPrefix("nft -a list chain inet filter input"), true, rs[0].change ?? "")
     }
+
+    /// The process that sent the RSTs, where the trace names it (process context): on the first remedy.
+    func testTheTracedProcessIsNamedOnlyWhereTheTraceNamesIt() {
+        var facts = FactStore()
+        facts.add("trace.resets", .records([
+            ["direction": .string("sent"), "sport": .int(8080), "dport": .int(40001), "cause": .string("no-listener"),
+             "task": .string("nginx"), "pid": .int(812)],
+            ["direction": .string("sent"), "sport": .int(8080), "dport": .int(40002), "cause": .string("no-listener"),
+             "task": .string("nginx"), "pid": .int(812)],
+            // A softirq's RST: no task recorded, so nobody is named for it.
+            ["direction": .string("sent"), "sport": .int(8080), "dport": .int(40003), "cause": .string("no-listener"),
+             "task": .string(""), "pid": .int(0)],
+        ]), source: FactSource(check: "kernel-trace"))
+        let rs = Remedies.concrete(result([remedy, remedy]), facts: facts)
+        XCTAssertTrue(rs[0].text.contains("the kernel sent these RSTs in the system calls of nginx (pid 812): 2"), rs[0].text)
+        XCTAssertFalse(rs[1].text.contains("nginx"), "named once")
+        var quiet = FactStore()
+        quiet.add("trace.resets", .records([["direction": .string("sent"), "cause": .string("no-listener"), "task": .string(""),
+                                              "pid": .int(0)]]), source: FactSource(check: "kernel-trace"))
+        XCTAssertEqual(Remedies.concrete(result([remedy]), facts: quiet)[0].text, "Start it.")
+    }
 }

@@ -63,7 +63,7 @@ final class TraceLineTests: XCTestCase {
             let line = "  \(task)-\(pid) [\(String(format: "%03d", cpu))] \(flags) \(ts): \(event): "
                 + fields.map { "\($0.0)=\($0.1)" }.joined(separator: " ")
             let want = TraceLine(task: task, pid: pid, cpu: cpu, timestamp: try XCTUnwrap(Double(ts)), event: event,
-                                 fields: fields.map { (key: $0.0, value: $0.1) })
+                                 fields: fields.map { (key: $0.0, value: $0.1) }, context: TraceLine.Context.of(flags: Substring(flags)))
             XCTAssertEqual(TraceLine.parse(Substring(line)), want, "seed \(rng.seed): \(line)")
         }
     }
