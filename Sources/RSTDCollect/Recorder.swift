@@ -267,15 +267,10 @@ package final class Recorder: @unchecked Sendable {
         let kept = traced.filter { e in ports.isEmpty || ports.contains(e.sport) || ports.contains(e.dport) }
         let offset = clock.wall() - clock.boot()
         let now = clock.wall()
-        var wireNew = wire?.drain() ?? []
-        if !f.addresses.isEmpty {
-            // Forwarded through the namespace (neither end is its address): not its reset.
-            let isLocal = { (a: String) in f.addresses.contains(TraceAddress.canonical(a)) }
-            let here = wireNew.filter { isLocal($0.src) || isLocal($0.dst) }
-            let away = wireNew.count - here.count
-            if away > 0 { lock.withLock { wireElsewhere += away } }
-            wireNew = here
-        }
+        // The join places the wire's RSTs: those it passes on or that are another host's are counted
+        // as elsewhere; one this namespace built for others (a router's reject) is kept.
+        let wireNew = wire?.drain() ?? []
+        let elsewhereBeforeJoin = joiner.elsewhere
         // Times from the boot clock with today's offset: a wall-clock jump moves later events, not earlier ones.
         let bootClock = !kept.isEmpty && trace?.notes.contains(where: { $0.contains("trace_clock") }) == false
         var out = joiner.add(traced: !bootClock ? kept : kept.map { e in
@@ -284,6 +279,8 @@ package final class Recorder: @unchecked Sendable {
             return e
         }, wire: wireNew, now: final ? .infinity : now, local: f.addresses, traceIdle: traced.isEmpty, wireIdle: wireNew.isEmpty,
                              arrival: clock.boot())
+        let away = joiner.elsewhere - elsewhereBeforeJoin
+        if away > 0 { lock.withLock { wireElsewhere += away } }
         out = out.filter { j in ports.isEmpty || ports.contains(j.sport) || ports.contains(j.dport) }
         let rows = out.map { $0.journalEvent(netns: netnsName) }
         writer.add(rows)

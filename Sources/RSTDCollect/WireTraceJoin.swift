@@ -43,8 +43,12 @@ package struct WireTraceJoin: Sendable {
     package var tolerance: Double = 0.25
     /// Whether the trace runs: only then does a local RST without a tcp_send_reset mean a firewall.
     package var traced = true
+    /// RSTs of the wire that are not this namespace's: forwarded through it (seen coming in and going
+    /// out), or arriving for another host. Counted, never kept; the caller takes the count.
+    package private(set) var elsewhere = 0
     private var traces: [(at: Double, e: ResetEvent)] = []
-    private var wires: [String: [(at: Double, w: WireRST)]] = [:]
+    /// `forwarded`: the same RST was seen both coming in and going out (a router passing it on).
+    private var wires: [String: [(at: Double, w: WireRST, forwarded: Bool)]] = [:]
     private var traceClock = 0.0, wireClock = 0.0
 
     package init() {}
@@ -70,9 +74,13 @@ package struct WireTraceJoin: Sendable {
         traces += new.map { (arrival, $0) }
         for w in newWire {
             let k = Self.key(w.src, w.sport)
-            // The same RST seen twice on `any` (in and out of a forwarding host): keep the first copy.
-            if wires[k]?.contains(where: { $0.w.dst == w.dst && $0.w.dport == w.dport && abs($0.w.time - w.time) < 0.05 }) == true { continue }
-            wires[k, default: []].append((arrival, w))
+            // The same RST seen twice on `any` (in and out of a forwarding host): keep the first copy,
+            // marked as forwarded.
+            if let i = wires[k]?.firstIndex(where: { $0.w.dst == w.dst && $0.w.dport == w.dport && abs($0.w.time - w.time) < 0.05 }) {
+                if wires[k]![i].w.direction != w.direction { wires[k]![i].forwarded = true }
+                continue
+            }
+            wires[k, default: []].append((arrival, w, false))
         }
         var out: [JoinedRST] = []
         var keptTraces: [(at: Double, e: ResetEvent)] = []
@@ -90,12 +98,22 @@ package struct WireTraceJoin: Sendable {
         }
         traces = keptTraces
         for (k, list) in wires {
-            var kept: [(at: Double, w: WireRST)] = []
+            var kept: [(at: Double, w: WireRST, forwarded: Bool)] = []
             for w in list {
                 if !now.isFinite || hold == 0 || traceClock >= w.w.time + tolerance || arrival - w.at >= maxHold {
                     var j = JoinedRST(trace: nil, wire: w.w)
-                    let isLocal = local.isEmpty ? w.w.direction == "out" : local.contains(TraceAddress.canonical(w.w.src))
-                    if traced && isLocal && w.w.direction != "in" { j.firewallBuilt = true }
+                    let src = TraceAddress.canonical(w.w.src)
+                    let ours = local.isEmpty || local.contains(src) || local.contains(TraceAddress.canonical(w.w.dst))
+                    // Neither end is ours: a RST this namespace only sent out, with no copy coming in,
+                    // was built here (a reject rule in the forward hook: nf_send_reset() takes the
+                    // source of the segment it answers); one it passed on (in and out) is not its own.
+                    let builtForOthers = !ours && !w.forwarded && w.w.direction == "out"
+                    if !ours && !(traced && builtForOthers) {
+                        elsewhere += 1
+                        continue
+                    }
+                    let isLocal = local.isEmpty ? w.w.direction == "out" : local.contains(src)
+                    if traced && (isLocal || builtForOthers) && w.w.direction != "in" { j.firewallBuilt = true }
                     out.append(j)
                 } else {
                     kept.append(w)

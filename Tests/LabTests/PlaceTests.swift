@@ -3,30 +3,13 @@ import XCTest
 
 /// Evidence has a place and a time (issue 13): a healthy namespace observed while other namespaces
 /// of the machine reset connections, and repeated `--observe` windows on healthy traffic.
-final class PlaceTests: XCTestCase {
+final class PlaceTests: LabTestCase {
     /// One port for the observed service and the foreign resets alike, so that the port filter
     /// cannot hide the foreign ones: only the place of each event can.
     static let port = 18473
     static let observed = Topology.ends(.pair, v6: false)
     static let observedAddresses: Set<String> = ["198.18.1.1", "198.18.1.2", "fd00:5253:5444:1::1", "fd00:5253:5444:1::2"]
     static let foreignPrefixes = ["198.18.21.", "198.18.22."]
-
-    private var lab: Lab?
-    private var binary = ""
-
-    override func setUpWithError() throws {
-        if let reason = Lab.unavailableReason() { throw XCTSkip(reason) }
-        guard let bin = Diagnose.binary() else {
-            throw XCTSkip("the rstdoctor binary is not built: run `swift build --product rstdoctor` or set RSTDOCTOR_BIN")
-        }
-        binary = bin
-        lab = try Lab()
-    }
-
-    override func tearDown() {
-        lab?.teardown()
-        lab = nil
-    }
 
     /// The observed pair `c` ── `s` with a listener on `port` in `s`.
     func observedPair(_ lab: Lab) throws -> (cli: Agent, srv: Agent, listener: String) {

@@ -6,22 +6,7 @@ import XCTest
 /// side) and counts the others as `elsewhere`, which `check --since` reports. Here the client namespace
 /// connects to a closed port of the server namespace while two recorders run: one in the server's
 /// namespace, one on the host.
-final class RecordPlacementLabTests: XCTestCase {
-    private var lab: Lab?
-    private var binary = ""
-
-    override func setUpWithError() throws {
-        if let reason = Lab.unavailableReason() { throw XCTSkip(reason) }
-        guard let bin = Diagnose.binary() else { throw XCTSkip("the rstdoctor binary is not built: run `swift build --product rstdoctor`") }
-        binary = bin
-        lab = try Lab()
-    }
-
-    override func tearDown() {
-        lab?.teardown()
-        lab = nil
-    }
-
+final class RecordPlacementLabTests: LabTestCase {
     func testEachRecorderKeepsOnlyItsNamespacesResets() throws {
         guard let lab else { return }
         let ends = try Topology.pair(lab)

@@ -5,22 +5,7 @@ import XCTest
 /// `rstdoctor record` in the lab (issue 14): kill -9 mid-burst leaves a readable journal with
 /// everything up to the last second; a foreign file and a second recorder are refused. The diagnosis
 /// of every scenario from the journal, after the fact, is `RecordSinceTests`.
-final class RecordTests: XCTestCase {
-    private var lab: Lab?
-    private var binary = ""
-
-    override func setUpWithError() throws {
-        if let reason = Lab.unavailableReason() { throw XCTSkip(reason) }
-        guard let bin = Diagnose.binary() else { throw XCTSkip("the rstdoctor binary is not built: run `swift build --product rstdoctor`") }
-        binary = bin
-        lab = try Lab()
-    }
-
-    override func tearDown() {
-        lab?.teardown()
-        lab = nil
-    }
-
+final class RecordTests: LabTestCase {
     func startRecorder(_ lab: Lab, netns: String, journal: String, extra: [String] = []) throws -> Background {
         let r = try lab.startBackground([binary, "record", "--netns", netns, "--journal", journal, "--port", String(Topology.port)] + extra)
         guard r.waitFor("ready:", timeout: 15) else {

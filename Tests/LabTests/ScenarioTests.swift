@@ -9,28 +9,11 @@ import XCTest
 /// a miss is printed as a known gap instead of failing, and a pass FAILS the test with a request to
 /// remove the id from `pending` — like XCTExpectFailure (which swift-corelibs-xctest lacks), so the
 /// list can only shrink. The integrator empties it as the rules land.
-final class ScenarioTests: XCTestCase {
+final class ScenarioTests: LabTestCase {
     /// Known gaps (see Tests/LabTests/README.md and the issue note). None today: the conntrack INVALID
     /// scenarios left it when the capture learned to tie a RST to a connection under other addresses
     /// (knowledge/capture-classes.yaml: untranslated-answer, after-untranslated-reset, beyond-window-answer).
     static let pending: Set<String> = []
-
-    private var lab: Lab?
-    private var binary = ""
-
-    override func setUpWithError() throws {
-        if let reason = Lab.unavailableReason() { throw XCTSkip(reason) }
-        guard let bin = Diagnose.binary() else {
-            throw XCTSkip("the rstdoctor binary is not built: run `swift build --product rstdoctor` or set RSTDOCTOR_BIN")
-        }
-        binary = bin
-        lab = try Lab()
-    }
-
-    override func tearDown() {
-        lab?.teardown()
-        lab = nil
-    }
 
     func diagnose(_ id: String, file: StaticString = #filePath, line: UInt = #line) throws {
         guard let lab, let s = Catalog.named(id) else { return XCTFail("no scenario \(id)", file: file, line: line) }

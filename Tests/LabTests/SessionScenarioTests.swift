@@ -5,23 +5,17 @@ import XCTest
 /// the lab namespace, on a terminal, asks for the focus first, observes while the fault happens,
 /// and walks the steps answering as the user would; the expected cause must come first with
 /// p ≥ 0.7 after at most 4 questions. PTY.swift is CLITests' (a symlink).
-final class SessionScenarioTests: XCTestCase {
-    private var lab: Lab?
-    private var binary = ""
+final class SessionScenarioTests: LabTestCase {
     private var state = ""
 
     override func setUpWithError() throws {
-        if let reason = Lab.unavailableReason() { throw XCTSkip(reason) }
-        guard let bin = Diagnose.binary() else { throw XCTSkip("the rstdoctor binary is not built: run `swift build --product rstdoctor`") }
-        binary = bin
-        lab = try Lab()
+        try super.setUpWithError()
         state = NSTemporaryDirectory() + "rstd-lab-session-\(getpid())-\(UUID().uuidString.prefix(6))"
         try FileManager.default.createDirectory(atPath: state, withIntermediateDirectories: true)
     }
 
     override func tearDown() {
-        lab?.teardown()
-        lab = nil
+        super.tearDown()
         try? FileManager.default.removeItem(atPath: state)
     }
 

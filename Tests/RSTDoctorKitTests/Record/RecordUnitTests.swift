@@ -66,6 +66,31 @@ final class RecordUnitTests: XCTestCase {
         XCTAssertEqual(out.first?.journalEvent(netns: "n").source, "trace+wire")
     }
 
+    /// A router's view (its own addresses are neither end): a RST it only sent out was built by its
+    /// forward-hook reject and is kept as a firewall's; one it passed on (seen in and out) is counted
+    /// as elsewhere; without the trace no firewall claim is made and nothing foreign is kept.
+    func testWireTraceJoinOnARouter() {
+        var j = WireTraceJoin()
+        let router: Set<String> = ["198.18.2.1", "198.18.3.1"]
+        _ = j.add(traced: [], wire: [wire("198.18.3.2", 8080, "198.18.2.2", 4000, t: 100)], now: 100, local: router)
+        var out = j.add(traced: [], wire: [], now: 100.6, local: router)
+        XCTAssertEqual(out.count, 1)
+        XCTAssertEqual(out.first?.journalEvent(netns: "r").cause, "firewall-reset")
+        XCTAssertEqual(j.elsewhere, 0)
+        // Forwarded: the server's RST comes in on one side and goes out on the other.
+        _ = j.add(traced: [], wire: [wire("198.18.3.2", 8080, "198.18.2.2", 4001, t: 101, dir: "in"),
+                                     wire("198.18.3.2", 8080, "198.18.2.2", 4001, t: 101.0001)], now: 101, local: router)
+        out = j.add(traced: [], wire: [], now: 101.6, local: router)
+        XCTAssertTrue(out.isEmpty)
+        XCTAssertEqual(j.elsewhere, 1)
+        // No trace: a RST going out with no copy coming in proves nothing about who built it.
+        var untraced = WireTraceJoin()
+        untraced.traced = false
+        out = untraced.add(traced: [], wire: [wire("198.18.3.2", 8080, "198.18.2.2", 4002, t: 102)], now: .infinity, local: router)
+        XCTAssertTrue(out.isEmpty)
+        XCTAssertEqual(untraced.elsewhere, 1)
+    }
+
     func testMetricsAreBoundedAndValid() throws {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("rstd-metrics-\(getpid())")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
