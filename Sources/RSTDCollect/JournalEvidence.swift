@@ -95,6 +95,11 @@ package enum JournalEvidence {
             let window = Double(b.timeMicros - a.timeMicros) / 1e6
             out.records.append(CheckRecord(id: "counters", status: .ok, reason: "counter snapshots of the journal at \(iso(micros: a.timeMicros)) and \(iso(micros: b.timeMicros))",
                                            durationMs: ms(), samples: [sample(a, journal: p.journal), sample(b, journal: p.journal)], window: window))
+            if let ca = conntrackSample(a, journal: p.journal), let cb = conntrackSample(b, journal: p.journal) {
+                out.records.append(CheckRecord(id: "conntrack-stat", status: .ok,
+                                               reason: "conntrack statistics of the journal at \(iso(micros: a.timeMicros)) and \(iso(micros: b.timeMicros))",
+                                               durationMs: ms(), samples: [ca, cb], window: window))
+            }
         }
         return out
     }
@@ -108,8 +113,26 @@ package enum JournalEvidence {
 
     /// Counters as `Name value` lines, the shape the proc-netstat parser reads (as from snmp6).
     static func sample(_ s: CounterSnapshot, journal: String) -> RawOutput {
-        let text = s.counters.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: "\n") + "\n"
+        let text = s.counters.filter { !$0.key.hasPrefix(conntrackPrefix) }.sorted { $0.key < $1.key }
+            .map { "\($0.key) \($0.value)" }.joined(separator: "\n") + "\n"
         return RawOutput(parts: [RawOutput.Part(name: "journal \(journal) at \(iso(micros: s.timeMicros))", text: text)])
+    }
+
+    static let conntrackPrefix = "conntrack.stat."
+
+    /// The snapshot's conntrack counters as /proc/net/stat/nf_conntrack (a header and one row of hex
+    /// totals), the shape the conntrack-stat parser reads; nil when the recorder had none (no nf_conntrack).
+    static func conntrackSample(_ s: CounterSnapshot, journal: String) -> RawOutput? {
+        let columns = ["entries": "entries", "invalid": "invalid", "drop": "drop", "early_drop": "early_drop",
+                       "insert_failed": "insert_failed", "found": "found", "error": "icmp_error",
+                       "search_restart": "search_restart", "clash_resolve": "clashres"]
+        guard s.counters[conntrackPrefix + "invalid"] != nil else { return nil }
+        // The parser knows the format by its first column, `entries`.
+        let present = ["entries"] + columns.keys.sorted().filter { $0 != "entries" && s.counters[conntrackPrefix + $0] != nil }
+        let header = present.map { columns[$0]! }.joined(separator: " ")
+        let row = present.map { String(format: "%08llx", UInt64(max(0, s.counters[conntrackPrefix + $0] ?? 0))) }.joined(separator: " ")
+        return RawOutput(parts: [RawOutput.Part(name: "journal \(journal) at \(iso(micros: s.timeMicros)) (/proc/net/stat/nf_conntrack)",
+                                                text: header + "\n" + row + "\n")])
     }
 
     static func resetEvent(_ e: JournalEvent) -> ResetEvent {

@@ -308,7 +308,8 @@ package final class Recorder: @unchecked Sendable {
 
     // MARK: snapshots
 
-    /// /proc/net/netstat, snmp and snmp6 of the target namespace, parsed as the `counters` check parses them.
+    /// /proc/net/netstat, snmp and snmp6 of the target namespace, parsed as the `counters` check parses them,
+    /// and /proc/net/stat/nf_conntrack as the `conntrack-stat` check parses it.
     private func snapshotCounters(trigger: String) async {
         var parts: [RawOutput.Part] = []
         for path in ["/proc/net/netstat", "/proc/net/snmp", "/proc/net/snmp6"] {
@@ -323,6 +324,13 @@ package final class Recorder: @unchecked Sendable {
         for (k, v) in parsed.values {
             guard k.hasPrefix("nstat."), case .int(let n) = v else { continue }
             counters[String(k.dropFirst(6))] = n
+        }
+        // Conntrack's counters of the namespace (invalid packets: not tracked, so never NATed), kept
+        // under their fact names; absent where nf_conntrack is not loaded.
+        let ct = await runner.read("/proc/net/stat/nf_conntrack", timeout: 2)
+        if case .exited(0) = ct.outcome,
+           let stat = try? ConntrackStatParser.parse(RawOutput(parts: [RawOutput.Part(name: "/proc/net/stat/nf_conntrack", text: ct.stdout)])) {
+            for (k, v) in stat.values { if case .int(let n) = v { counters[k] = n } }
         }
         writer.add(CounterSnapshot(timeMicros: wallMicros(), netns: netnsName, trigger: trigger, counters: counters))
         lock.withLock { stats.counterSnapshots += 1 }

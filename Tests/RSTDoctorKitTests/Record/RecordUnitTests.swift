@@ -157,8 +157,10 @@ final class RecordUnitTests: XCTestCase {
                              cause: "unread-data-close")
             } + [JournalEvent(timeMicros: t0, direction: "sent", netns: "other", src: "198.18.9.9", sport: 8080, dst: "198.18.1.1",
                               dport: 1, reason: "NO_SOCKET", cause: "no-listener")],
-                        counters: [CounterSnapshot(timeMicros: t0 - 1000, netns: "ns1", trigger: "start", counters: ["TcpExtTCPAbortOnClose": 10, "TcpOutRsts": 5]),
-                                   CounterSnapshot(timeMicros: t0 + 5_000_000, netns: "ns1", trigger: "stop", counters: ["TcpExtTCPAbortOnClose": 13, "TcpOutRsts": 8])])
+                        counters: [CounterSnapshot(timeMicros: t0 - 1000, netns: "ns1", trigger: "start", counters: ["TcpExtTCPAbortOnClose": 10, "TcpOutRsts": 5,
+                                                                                                               "conntrack.stat.invalid": 7, "conntrack.stat.entries": 3]),
+                                   CounterSnapshot(timeMicros: t0 + 5_000_000, netns: "ns1", trigger: "stop", counters: ["TcpExtTCPAbortOnClose": 13, "TcpOutRsts": 8,
+                                                                                                              "conntrack.stat.invalid": 9, "conntrack.stat.entries": 2])])
         }
         let r = try JournalEvidence.read(JournalEvidence.Period(since: now.addingTimeInterval(-60), until: now, journal: path),
                                          target: .named("ns1"), port: 8080, peer: "198.18.1.1")
@@ -174,6 +176,13 @@ final class RecordUnitTests: XCTestCase {
         let kb = try KnowledgeTestSupport.load(KnowledgeTestSupport.root)
         let (facts, _) = EvidenceBuilder.facts(from: [counters], catalog: kb.catalog)
         XCTAssertEqual(facts.value("nstat.TcpExtTCPAbortOnClose.delta"), FactValue.int(3))
+        XCTAssertNil(facts.value("nstat.conntrack.stat.invalid"), "conntrack's counters are not nstat counters")
+        // Conntrack's counters of the period, parsed as the conntrack-stat check parses the file.
+        let ct = try XCTUnwrap(r.records.first { $0.id == "conntrack-stat" })
+        let (ctFacts, ctRecords) = EvidenceBuilder.facts(from: [ct], catalog: kb.catalog)
+        XCTAssertEqual(ctRecords.first?.status, .ok, ctRecords.first?.reason ?? "")
+        XCTAssertEqual(ctFacts.value("conntrack.stat.invalid.delta"), FactValue.int(2))
+        XCTAssertEqual(ctFacts.value("conntrack.stat.entries"), FactValue.int(2))
         XCTAssertEqual(r.summary.first?.topTasks.first?.0, "srv")
     }
 }
