@@ -96,8 +96,8 @@ package enum JournalEvidence {
             out.records.append(CheckRecord(id: "counters", status: .ok, reason: "counter snapshots of the journal at \(iso(micros: a.timeMicros)) and \(iso(micros: b.timeMicros))",
                                            durationMs: ms(), samples: [sample(a, journal: p.journal), sample(b, journal: p.journal)], window: window))
             if let ca = conntrackSample(a, journal: p.journal), let cb = conntrackSample(b, journal: p.journal) {
-                out.records.append(CheckRecord(id: "conntrack-stat", status: .ok,
-                                               reason: "conntrack statistics of the journal at \(iso(micros: a.timeMicros)) and \(iso(micros: b.timeMicros))",
+                let at = "\(iso(micros: a.timeMicros)) and \(iso(micros: b.timeMicros))"
+                out.records.append(CheckRecord(id: "conntrack-stat", status: .ok, reason: "conntrack statistics of the journal at \(at)",
                                                durationMs: ms(), samples: [ca, cb], window: window))
             }
         }
@@ -130,9 +130,10 @@ package enum JournalEvidence {
         // The parser knows the format by its first column, `entries`.
         let present = ["entries"] + columns.keys.sorted().filter { $0 != "entries" && s.counters[conntrackPrefix + $0] != nil }
         let header = present.map { columns[$0]! }.joined(separator: " ")
-        let row = present.map { String(format: "%08llx", UInt64(max(0, s.counters[conntrackPrefix + $0] ?? 0))) }.joined(separator: " ")
-        return RawOutput(parts: [RawOutput.Part(name: "journal \(journal) at \(iso(micros: s.timeMicros)) (/proc/net/stat/nf_conntrack)",
-                                                text: header + "\n" + row + "\n")])
+        let row = present.map { String(format: "%08llx", UInt64(max(0, s.counters[conntrackPrefix + $0] ?? 0))) }
+            .joined(separator: " ")
+        let name = "journal \(journal) at \(iso(micros: s.timeMicros)) (/proc/net/stat/nf_conntrack)"
+        return RawOutput(parts: [RawOutput.Part(name: name, text: header + "\n" + row + "\n")])
     }
 
     static func resetEvent(_ e: JournalEvent) -> ResetEvent {

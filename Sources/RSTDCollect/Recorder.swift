@@ -328,8 +328,8 @@ package final class Recorder: @unchecked Sendable {
         // Conntrack's counters of the namespace (invalid packets: not tracked, so never NATed), kept
         // under their fact names; absent where nf_conntrack is not loaded.
         let ct = await runner.read("/proc/net/stat/nf_conntrack", timeout: 2)
-        if case .exited(0) = ct.outcome,
-           let stat = try? ConntrackStatParser.parse(RawOutput(parts: [RawOutput.Part(name: "/proc/net/stat/nf_conntrack", text: ct.stdout)])) {
+        let ctOutput = RawOutput(parts: [RawOutput.Part(name: "/proc/net/stat/nf_conntrack", text: ct.stdout)])
+        if case .exited(0) = ct.outcome, let stat = try? ConntrackStatParser.parse(ctOutput) {
             for (k, v) in stat.values { if case .int(let n) = v { counters[k] = n } }
         }
         writer.add(CounterSnapshot(timeMicros: wallMicros(), netns: netnsName, trigger: trigger, counters: counters))

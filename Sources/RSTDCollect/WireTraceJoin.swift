@@ -76,7 +76,10 @@ package struct WireTraceJoin: Sendable {
             let k = Self.key(w.src, w.sport)
             // The same RST seen twice on `any` (in and out of a forwarding host): keep the first copy,
             // marked as forwarded.
-            if let i = wires[k]?.firstIndex(where: { $0.w.dst == w.dst && $0.w.dport == w.dport && abs($0.w.time - w.time) < 0.05 }) {
+            let twin = { (o: (at: Double, w: WireRST, forwarded: Bool)) in
+                o.w.dst == w.dst && o.w.dport == w.dport && abs(o.w.time - w.time) < 0.05
+            }
+            if let i = wires[k]?.firstIndex(where: twin) {
                 if wires[k]![i].w.direction != w.direction { wires[k]![i].forwarded = true }
                 continue
             }
