@@ -16,7 +16,8 @@ final class UntranslatedAnswerTests: XCTestCase {
                           old: String = "TCP_ESTABLISHED") -> String {
         let tuple = "sport=\(lport) dport=\(rport) saddr=\(local) daddr=\(remote) saddrv6=::ffff:\(local) daddrv6=::ffff:\(remote)"
         return "  <idle>-0 [001] ..s1. \(t): tcp_receive_reset: family=AF_INET \(tuple) sock_cookie=1\n"
-            + "  <idle>-0 [001] ..s1. \(t): inet_sock_set_state: family=AF_INET protocol=IPPROTO_TCP \(tuple) oldstate=\(old) newstate=TCP_CLOSE"
+            + "  <idle>-0 [001] ..s1. \(t): inet_sock_set_state: family=AF_INET protocol=IPPROTO_TCP \(tuple) "
+            + "oldstate=\(old) newstate=TCP_CLOSE"
     }
 
     /// The client answers the backend's untranslated segment (NO_SOCKET, C → B), the backend's socket takes
