@@ -53,7 +53,8 @@ package struct ResetCorrelator: Sendable {
 
     /// How far apart (trace seconds) a NO_SOCKET RST and a live socket on the same local address:port
     /// may be to read as the answer to an untranslated segment (UntranslatedAnswer.swift). Such a RST
-    /// is completed only once this much trace time has passed after it (or the trace stops).
+    /// is completed only once this much trace time has passed after it (or the trace stops), when a socket
+    /// of this host took it in a live state (`awaitsLiveSocket`).
     package var untranslatedWindow: Double = 1.0
 
     // Recent records by kind, each indexed by the key its join looks up (no scan of every neighbour).
@@ -193,6 +194,14 @@ package struct ResetCorrelator: Sendable {
         }.map { closes[$0].oldState }
     }
 
+    /// A NO_SOCKET RST that a socket of this host took in a live state (what would read as half-open) waits
+    /// `untranslatedWindow` for a live socket on its port (UntranslatedAnswer.swift). Others complete at once:
+    /// the recorder's wire join waits only 0.3 s for a traced twin.
+    private func awaitsLiveSocket(_ id: Int, at time: Double) -> Bool {
+        guard Self.isNoSocketAnswer(resets[id]), let rx = receiver(of: resets[id], at: time) else { return false }
+        return Self.liveStates.contains(stateOfReceived(rx) ?? "")
+    }
+
     /// The RST another namespace of this host received for sent `e` (closest in time).
     private func receiver(of e: ResetEvent, at time: Double) -> ResetEvent? {
         resets.nearest(resetsBySport[e.sport], to: time, window: window) { id in
@@ -225,7 +234,7 @@ package struct ResetCorrelator: Sendable {
             if nextToFinish < resets.base { nextToFinish = resets.base; continue }  // forgotten at the bound
             let id = nextToFinish
             let time = resets.time(id)
-            guard time <= limit, time <= held || !Self.isNoSocketAnswer(resets[id]) else { break }
+            guard time <= limit, time <= held || !awaitsLiveSocket(id, at: time) else { break }
             nextToFinish += 1
             var e = resets[id]
             var reportedByReceiver = false
