@@ -51,13 +51,22 @@ package struct ResetCorrelator: Sendable {
         var oldState: String
     }
 
+    /// How far apart (trace seconds) a NO_SOCKET RST and a live socket on the same local address:port
+    /// may be to read as the answer to an untranslated segment (UntranslatedAnswer.swift). Such a RST
+    /// is completed only once this much trace time has passed after it (or the trace stops), when a socket
+    /// of this host took it in a live state (`awaitsLiveSocket`).
+    package var untranslatedWindow: Double = 1.0
+
     // Recent records by kind, each indexed by the key its join looks up (no scan of every neighbour).
-    private var resets = TimedLog<ResetEvent>()
-    private var resetsBySport = TimedIndex<Int>()
+    // Internal, not private: UntranslatedAnswer.swift reads them.
+    var resets = TimedLog<ResetEvent>()
+    var resetsBySport = TimedIndex<Int>()
+    /// Resets by the local port of their socket (sent: sport, received: dport).
+    var resetsByLocalPort = TimedIndex<Int>()
     private var dropLog = TimedLog<Drop>()
     private var dropsBySkb = TimedIndex<String>()
-    private var closes = TimedLog<Close>()
-    private var closesByLport = TimedIndex<Int>()
+    var closes = TimedLog<Close>()
+    var closesByLport = TimedIndex<Int>()
     /// Id of the oldest reset not yet emitted: resets complete in arrival order.
     private var nextToFinish = 0
     private let maxRecords = 200_000
@@ -74,7 +83,7 @@ package struct ResetCorrelator: Sendable {
 
     /// Feeds one parsed line; returns the events that are now complete.
     package mutating func add(_ line: TraceLine) -> [ResetEvent] {
-        guard let item = decode(line) else { return finish(upTo: now - window) }
+        guard let item = decode(line) else { return finish(upTo: now - window, held: now - untranslatedWindow) }
         now = max(now, line.timestamp)
         if resets.count + dropLog.count + closes.count >= maxRecords {
             // A flood (kfree_skb under attack): forget the older half rather than grow without bound.
@@ -87,18 +96,26 @@ package struct ResetCorrelator: Sendable {
         let t = line.timestamp
         switch item {
         case .reset(let e):
-            resetsBySport.insert(e.sport, resets.append(t, e))
+            let id = resets.append(t, e)
+            resetsBySport.insert(e.sport, id)
+            resetsByLocalPort.insert(e.direction == .sent ? e.sport : e.dport, id)
         case .drop(let d):
             drops[d.reason, default: 0] += 1
             dropsBySkb.insert(d.skbaddr, dropLog.append(t, d))
         case .close(let c):
             closesByLport.insert(c.lport, closes.append(t, c))
         }
-        return finish(upTo: now - window)
+        return finish(upTo: now - window, held: now - untranslatedWindow)
     }
 
-    /// Completes every pending event (end of trace, or the trace went quiet).
-    package mutating func flush() -> [ResetEvent] { finish(upTo: .infinity) }
+    /// Completes every pending event (end of trace).
+    package mutating func flush() -> [ResetEvent] { finish(upTo: .infinity, held: .infinity) }
+
+    /// The trace went quiet at trace time `traceNow`: nothing more can join the pending events, but
+    /// a NO_SOCKET RST waits for `untranslatedWindow` after it (a live socket on its port may show).
+    package mutating func quiet(at traceNow: Double) -> [ResetEvent] {
+        finish(upTo: .infinity, held: max(now, traceNow) - untranslatedWindow)
+    }
 
     /// Feeds many lines of `trace` / `trace_pipe` text and flushes: for tests and saved traces.
     package mutating func consume(_ text: String) -> [ResetEvent] {
@@ -171,10 +188,18 @@ package struct ResetCorrelator: Sendable {
     // MARK: joining
 
     /// State a received RST's socket was in, from its `... -> TCP_CLOSE` transition.
-    private func stateOfReceived(_ e: ResetEvent) -> String? {
+    func stateOfReceived(_ e: ResetEvent) -> String? {
         closes.nearest(closesByLport[e.dport], to: e.traceTime, window: window) { id in
             closes[id].rport == e.sport && closes[id].local == e.dst && closes[id].remote == e.src
         }.map { closes[$0].oldState }
+    }
+
+    /// A NO_SOCKET RST that a socket of this host took in a live state (what would read as half-open) waits
+    /// `untranslatedWindow` for a live socket on its port (UntranslatedAnswer.swift). Others complete at once:
+    /// the recorder's wire join waits only 0.3 s for a traced twin.
+    private func awaitsLiveSocket(_ id: Int, at time: Double) -> Bool {
+        guard Self.isNoSocketAnswer(resets[id]), let rx = receiver(of: resets[id], at: time) else { return false }
+        return Self.liveStates.contains(stateOfReceived(rx) ?? "")
     }
 
     /// The RST another namespace of this host received for sent `e` (closest in time).
@@ -200,7 +225,8 @@ package struct ResetCorrelator: Sendable {
         return found.map { resets[$0] }
     }
 
-    private mutating func finish(upTo limit: Double) -> [ResetEvent] {
+    /// `held`: the latest time a NO_SOCKET RST may have to be completed (see `untranslatedWindow`).
+    private mutating func finish(upTo limit: Double, held: Double) -> [ResetEvent] {
         var out: [ResetEvent] = []
         // Resets complete in arrival order, which tracefs keeps sorted by time: stop at the first
         // one still inside the join window.
@@ -208,10 +234,12 @@ package struct ResetCorrelator: Sendable {
             if nextToFinish < resets.base { nextToFinish = resets.base; continue }  // forgotten at the bound
             let id = nextToFinish
             let time = resets.time(id)
-            guard time <= limit else { break }
+            guard time <= limit, time <= held || !awaitsLiveSocket(id, at: time) else { break }
             nextToFinish += 1
             var e = resets[id]
             var reportedByReceiver = false
+            // Sent: the answer to an untranslated segment, or the RST of its aftermath (UntranslatedAnswer.swift).
+            var untranslated: String?
             switch e.direction {
             case .sent:
                 if let skb = e.skbaddr, let d = dropLog.nearest(dropsBySkb[skb], to: time, window: window, where: { _ in true }) {
@@ -220,7 +248,9 @@ package struct ResetCorrelator: Sendable {
                 }
                 // The receiver on this host (another namespace) logged the same RST: its socket
                 // gives the peer of a listener RST and the state the connection was in.
+                untranslated = untranslatedAnswer(e, at: time)
                 if let rx = receiver(of: e, at: time) {
+                    if untranslated == nil { untranslated = afterUntranslated(rx, at: rx.traceTime).map { "Answered for: " + $0 } }
                     // Received in a watched namespace: reported there, so not "elsewhere" when not here.
                     if filter.matches(rx) { reportedByReceiver = true }
                     e.peerState = stateOfReceived(rx)
@@ -250,6 +280,14 @@ package struct ResetCorrelator: Sendable {
                     // event stands for (counted once in `elsewhere`).
                     continue
                 }
+                // An untranslated segment's answer (sent here, or by this socket's peer), or its aftermath.
+                if let why = afterUntranslated(e, at: time) ?? local.flatMap({ untranslatedAnswer($0, at: $0.traceTime) }) {
+                    var classified = reasons?.classify(e) ?? e
+                    classified.cause = Self.untranslatedCause
+                    classified.explain = why
+                    emit(classified, into: &out)
+                    continue
+                }
                 if var s = local, let reasons {
                     s.peerState = e.state
                     s = reasons.classify(s)
@@ -264,6 +302,10 @@ package struct ResetCorrelator: Sendable {
                 }
             }
             if let reasons { e = reasons.classify(e) }
+            if let why = untranslated {
+                e.cause = Self.untranslatedCause
+                e.explain = why
+            }
             if e.direction == .sent && e.reason == nil && !reasonReported && e.explain == nil {
                 e.explain = ResetEvent.noReasonText
             }
@@ -287,11 +329,13 @@ package struct ResetCorrelator: Sendable {
     /// Forgets records no pending event can still join with.
     private mutating func prune() {
         let oldestNeeded = resets.contains(nextToFinish) ? resets.time(nextToFinish) : now
-        let cutoff = min(oldestNeeded, now) - 2 * window
+        // Kept for the untranslated-answer look-back too (UntranslatedAnswer.swift).
+        let cutoff = min(oldestNeeded, now) - max(2 * window, untranslatedWindow + window)
         resets.forget(before: cutoff, limit: nextToFinish)
         dropLog.forget(before: cutoff)
         closes.forget(before: cutoff)
         resetsBySport.sweep(below: resets.base, live: resets.count)
+        resetsByLocalPort.sweep(below: resets.base, live: resets.count)
         dropsBySkb.sweep(below: dropLog.base, live: dropLog.count)
         closesByLport.sweep(below: closes.base, live: closes.count)
     }

@@ -141,7 +141,7 @@ package final class TraceSession: @unchecked Sendable {
             out += correlator.add(line)
         }
         // Quiet: nothing more can join the pending events.
-        if lines.isEmpty { out += correlator.flush() }
+        if lines.isEmpty { out += correlator.quiet(at: Date().timeIntervalSince1970 - correlator.clockOffset) }
         if keepEvents { all += out }
         return out
     }
