@@ -8,7 +8,7 @@ import XCTest
 /// as `--observe` is (`Verdict`, mode "since"). A cause the journal cannot show after the fact is
 /// listed in `notFromTheJournal` with the reason: then only "never confidently wrong" is asserted
 /// (no other cause ≥ 0.5), and a pass fails the test so the list can only shrink.
-final class RecordSinceTests: XCTestCase {
+final class RecordSinceTests: LabTestCase {
     /// What the recorder cannot keep for these faults, so a later check cannot see them.
     static let notFromTheJournal: [String: String] = [
         "firewall-reset-router-client": "the router's forged RST reaches the client as a received RST with no tcp_send_reset "
@@ -20,21 +20,6 @@ final class RecordSinceTests: XCTestCase {
     ]
     /// Known gaps of the live diagnosis too (ScenarioTests.pending, issue 17): printed, and failing once they pass.
     static var pending: Set<String> { ScenarioTests.pending }
-
-    private var lab: Lab?
-    private var binary = ""
-
-    override func setUpWithError() throws {
-        if let reason = Lab.unavailableReason() { throw XCTSkip(reason) }
-        guard let bin = Diagnose.binary() else { throw XCTSkip("the rstdoctor binary is not built: run `swift build --product rstdoctor`") }
-        binary = bin
-        lab = try Lab()
-    }
-
-    override func tearDown() {
-        lab?.teardown()
-        lab = nil
-    }
 
     func recorded(_ id: String, file: StaticString = #filePath, line: UInt = #line) throws {
         guard let lab, let s = Catalog.named(id) else { return XCTFail("no scenario \(id)", file: file, line: line) }
