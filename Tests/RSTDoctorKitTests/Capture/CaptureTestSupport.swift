@@ -5,6 +5,28 @@ import XCTest
 
 /// Paths and loaders shared by the capture tests.
 enum CaptureFixtures {
+    /// Feeds a lab capture's frames (Tests/LabTests/Fixtures/pcap) from `first` on, as a window opening
+    /// there sees them, with `change` applied to the decoded segments.
+    static func labWindow(_ name: String, from first: UInt64 = 1, options: CaptureOptions = CaptureOptions(maxListedResets: 1000),
+                          change: (inout DecodedPacket) -> Void = { _ in }) throws -> CaptureReport {
+        let a = CaptureAnalyzer(classes: try CaptureFixtures.classes(), options: options, source: name, linkType: LinkType.ethernet)
+        let handle = try PcapHandle.open(file: CaptureLabScenarioTests.dir.appending(path: "\(name).pcap").path)
+        defer { handle.close() }
+        var decoder = PacketDecoder(linkType: handle.linkType)
+        var p = DecodedPacket()
+        var frame: UInt64 = 0
+        while case .packet(let buf, let time, _) = handle.next() {
+            frame += 1
+            guard frame >= first else { continue }
+            guard decoder.decode(buf, into: &p) == .tcp else { a.count(.notTCP, time: time); continue }
+            p.frame = frame
+            p.time = time
+            change(&p)
+            a.feed(p, frame: buf)
+        }
+        return a.report()
+    }
+
     /// The package root, from this file's path (Tests/RSTDoctorKitTests/Capture/…).
     static let root: URL = URL(fileURLWithPath: #filePath)
         .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()

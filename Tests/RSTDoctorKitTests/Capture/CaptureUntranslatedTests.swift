@@ -12,25 +12,10 @@ final class CaptureUntranslatedTests: XCTestCase {
     static let dir = CaptureLabScenarioTests.dir
     static let tied: Set<String> = ["untranslated-answer", "after-untranslated-reset", "beyond-window-answer"]
 
-    /// Feeds a capture's frames from `first` on, with `change` applied to the decoded segments.
+    /// A lab capture from frame `first` on (CaptureFixtures.labWindow).
     static func run(_ name: String, from first: UInt64 = 1, options: CaptureOptions = CaptureOptions(maxListedResets: 1000),
                     change: (inout DecodedPacket) -> Void = { _ in }) throws -> CaptureReport {
-        let a = CaptureAnalyzer(classes: try CaptureFixtures.classes(), options: options, source: name, linkType: LinkType.ethernet)
-        let handle = try PcapHandle.open(file: dir.appending(path: "\(name).pcap").path)
-        defer { handle.close() }
-        var decoder = PacketDecoder(linkType: handle.linkType)
-        var p = DecodedPacket()
-        var frame: UInt64 = 0
-        while case .packet(let buf, let time, _) = handle.next() {
-            frame += 1
-            guard frame >= first else { continue }
-            guard decoder.decode(buf, into: &p) == .tcp else { a.count(.notTCP, time: time); continue }
-            p.frame = frame
-            p.time = time
-            change(&p)
-            a.feed(p, frame: buf)
-        }
-        return a.report()
+        try CaptureFixtures.labWindow(name, from: first, options: options, change: change)
     }
 
     static func classes(_ r: CaptureReport) -> [String] { r.resets.map(\.class) }

@@ -10,19 +10,7 @@ final class CaptureWindowTests: XCTestCase {
 
     /// Analyzes `name`'s frames from `first` on (numbered as in the file), as a capture started then.
     func analyze(_ name: String, from first: UInt64) throws -> CaptureReport {
-        let url = Self.dir.appending(path: "\(name).pcap")
-        guard FileManager.default.fileExists(atPath: url.path) else { throw XCTSkip("lab capture \(name) not found") }
-        let a = CaptureAnalyzer(classes: try CaptureFixtures.classes(), source: "t", linkType: LinkType.ethernet)
-        let handle = try PcapHandle.open(file: url.path)
-        defer { handle.close() }
-        var decoder = PacketDecoder(linkType: handle.linkType)
-        var p = DecodedPacket()
-        var frame: UInt64 = 0
-        while case .packet(let buf, let time, _) = handle.next() {
-            frame += 1
-            if frame >= first { _ = a.take(buf, frame: frame, time: time, decoder: &decoder, into: &p) }
-        }
-        return a.report()
+        try CaptureFixtures.labWindow(name, from: first, options: CaptureOptions())
     }
 
     /// TIME-WAIT assassination seen from a window that starts after the close (RST-SIGNALS.md 6): the
