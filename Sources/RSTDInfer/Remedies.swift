@@ -134,14 +134,14 @@ package enum Remedies {
     }
 }
 
-/// Record fields as text.
-enum ResetText {
-    static func string(_ r: Record, _ k: String) -> String {
+/// Record fields as text (remedies here, the reset groups of the renderers).
+package enum ResetText {
+    package static func string(_ r: Record, _ k: String) -> String {
         if case .string(let s)? = r[k] { return s }
         return ""
     }
 
-    static func int(_ r: Record, _ k: String) -> Int? {
+    package static func int(_ r: Record, _ k: String) -> Int? {
         if case .int(let i)? = r[k] { return Int(i) }
         return nil
     }

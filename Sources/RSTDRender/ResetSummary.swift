@@ -2,6 +2,9 @@ import Foundation
 import RSTDInfer
 import RSTDCore
 
+/// Record fields as text (shared with the remedies).
+private typealias F = ResetText
+
 /// Resets summarised before they are listed: one line per flow of resets (who sent them to whom,
 /// on which service port, what the wire or the kernel made of them, when), from the capture's
 /// records and the kernel trace's. Single RSTs are listed only on request (`check --resets`,
@@ -22,16 +25,6 @@ package enum ResetSummary {
         package var last: Double?
     }
 
-    static func string(_ r: Record, _ k: String) -> String {
-        if case .string(let s)? = r[k] { return s }
-        return ""
-    }
-
-    static func int(_ r: Record, _ k: String) -> Int? {
-        if case .int(let i)? = r[k] { return Int(i) }
-        return nil
-    }
-
     package static func groups(_ facts: FactStore) -> [Group] {
         var out: [Group] = []
         let focus: Int? = if case .int(let p)? = facts.value("focus.port") { Int(p) } else { nil }
@@ -42,11 +35,11 @@ package enum ResetSummary {
                 let port = ResetView.servicePort(r, focus: focus) ?? Int.max
                 let label =
                     source == "capture"
-                    ? string(r, "class")
-                    : [string(r, "direction"), string(r, "reason"), string(r, "state")].filter { !$0.isEmpty }.joined(separator: " ")
+                    ? F.string(r, "class")
+                    : [F.string(r, "direction"), F.string(r, "reason"), F.string(r, "state")].filter { !$0.isEmpty }.joined(separator: " ")
                 let g = Group(
-                    source: source, src: string(r, "src"), dst: string(r, "dst"), port: port == Int.max ? 0 : port,
-                    label: label, cause: string(r, "cause"), count: 0, first: nil, last: nil)
+                    source: source, src: F.string(r, "src"), dst: F.string(r, "dst"), port: port == Int.max ? 0 : port,
+                    label: label, cause: F.string(r, "cause"), count: 0, first: nil, last: nil)
                 let k = "\(g.src)|\(g.dst)|\(g.port)|\(g.label)|\(g.cause)"
                 let i =
                     index[k]
@@ -107,13 +100,14 @@ package enum ResetSummary {
                         return clock(t) + String(format: ".%03d", Int((t * 1000).truncatingRemainder(dividingBy: 1000)))
                     }; return ""
                 }()
-                let frame = int(r, "frame").map { "#\($0) " } ?? ""
-                let what =
-                    source == "capture" ? string(r, "class") : "\(string(r, "direction")) \(string(r, "reason")) \(string(r, "state"))"
+                let frame = F.int(r, "frame").map { "#\($0) " } ?? ""
+                let what = source == "capture"
+                    ? F.string(r, "class")
+                    : "\(F.string(r, "direction")) \(F.string(r, "reason")) \(F.string(r, "state"))"
                 out +=
-                    "  \(frame)\(t) \(Sanitize.line(string(r, "src"))):\(int(r, "sport") ?? 0) → "
-                        + "\(Sanitize.line(string(r, "dst"))):\(int(r, "dport") ?? 0)  \(Sanitize.line(what))"
-                out += string(r, "cause").isEmpty ? "\n" : " → \(Sanitize.line(string(r, "cause")))\n"
+                    "  \(frame)\(t) \(Sanitize.line(F.string(r, "src"))):\(F.int(r, "sport") ?? 0) → "
+                        + "\(Sanitize.line(F.string(r, "dst"))):\(F.int(r, "dport") ?? 0)  \(Sanitize.line(what))"
+                out += F.string(r, "cause").isEmpty ? "\n" : " → \(Sanitize.line(F.string(r, "cause")))\n"
             }
             if rs.count > limit { out += "  … \(rs.count - limit) more (`--format json` has them all)\n" }
         }
