@@ -49,29 +49,6 @@ package final class ResetList: ResetSink {
         var direction: String?
         var localBuilt: Bool?
         var payload: Bool
-
-        init(cls: String, cause: String?, sender: String, answered: String, stateless: Bool, direction: String?,
-             localBuilt: Bool?, payload: Bool) {
-            self.cls = cls
-            self.cause = cause
-            self.sender = sender
-            self.answered = answered
-            self.stateless = stateless
-            self.direction = direction
-            self.localBuilt = localBuilt
-            self.payload = payload
-        }
-
-        init(_ r: ResetRecord) {
-            cls = r.class
-            cause = r.cause
-            sender = r.sender
-            answered = r.answered
-            stateless = r.stateless
-            direction = r.direction
-            localBuilt = r.localBuilt
-            payload = r.payload != nil
-        }
     }
 
     package init(maxResets: Int = .max, maxFlows: Int = .max, perSignature: Int = .max) {
@@ -216,5 +193,13 @@ struct OutcomeWindow {
         byFrame.removeAll()
         head = 0
         return out
+    }
+}
+
+extension ResetList.Signature {
+    /// A record's signature (the memberwise init builds one before the record exists).
+    init(_ r: ResetRecord) {
+        self.init(cls: r.class, cause: r.cause, sender: r.sender, answered: r.answered, stateless: r.stateless,
+                  direction: r.direction, localBuilt: r.localBuilt, payload: r.payload != nil)
     }
 }
