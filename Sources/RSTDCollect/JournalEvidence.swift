@@ -123,15 +123,14 @@ package enum JournalEvidence {
     /// The snapshot's conntrack counters as /proc/net/stat/nf_conntrack (a header and one row of hex
     /// totals), the shape the conntrack-stat parser reads; nil when the recorder had none (no nf_conntrack).
     static func conntrackSample(_ s: CounterSnapshot, journal: String) -> RawOutput? {
-        let columns = ["entries": "entries", "invalid": "invalid", "drop": "drop", "early_drop": "early_drop",
-                       "insert_failed": "insert_failed", "found": "found", "error": "icmp_error",
-                       "search_restart": "search_restart", "clash_resolve": "clashres"]
         guard s.counters[conntrackPrefix + "invalid"] != nil else { return nil }
-        // The parser knows the format by its first column, `entries`.
-        let present = ["entries"] + columns.keys.sorted().filter { $0 != "entries" && s.counters[conntrackPrefix + $0] != nil }
-        let header = present.map { columns[$0]! }.joined(separator: " ")
-        let row = present.map { String(format: "%08llx", UInt64(max(0, s.counters[conntrackPrefix + $0] ?? 0))) }
-            .joined(separator: " ")
+        // The fact names are column names the parser reads too (`error`, `clash_resolve`); it knows
+        // the format by its first column, `entries`.
+        let stats = s.counters.filter { $0.key.hasPrefix(conntrackPrefix) }
+            .map { (String($0.key.dropFirst(conntrackPrefix.count)), $0.value) }
+        let present = [("entries", stats.first { $0.0 == "entries" }?.1 ?? 0)] + stats.filter { $0.0 != "entries" }.sorted { $0.0 < $1.0 }
+        let header = present.map(\.0).joined(separator: " ")
+        let row = present.map { String(format: "%08llx", UInt64(max(0, $0.1))) }.joined(separator: " ")
         let name = "journal \(journal) at \(iso(micros: s.timeMicros)) (/proc/net/stat/nf_conntrack)"
         return RawOutput(parts: [RawOutput.Part(name: name, text: header + "\n" + row + "\n")])
     }
