@@ -177,12 +177,18 @@ package struct ExprEvaluator {
         return Int64(w)
     }
 
-    /// "80,443,8000-8100" contains port; an empty list means any port.
+    /// "80,443,8000-8100" contains port; an empty list means any port. Ranges are written `a-b` (nft)
+    /// or `a:b` (iptables); a negated list (iptables-save's `! --dport 80,443` read as `!80,443`, nft's
+    /// `dport != { 80, 443 }` as `!80,!443`) contains every other port.
     static func portIn(_ list: String, _ port: Int) -> Bool {
+        if list.drop(while: { $0 == " " }).hasPrefix("!") {
+            let rest = list.filter { $0 != "!" }
+            return rest.allSatisfy { $0 == " " || $0 == "," } || !portIn(rest, port)
+        }
         let items = list.split(whereSeparator: { $0 == "," || $0 == " " || $0 == "{" || $0 == "}" })
         if items.isEmpty { return true }
         for item in items {
-            let bounds = item.split(separator: "-").compactMap { Int($0) }
+            let bounds = item.split(whereSeparator: { $0 == "-" || $0 == ":" }).compactMap { Int($0) }
             if bounds.count == 1, bounds[0] == port { return true }
             if bounds.count == 2, bounds[0] <= port, port <= bounds[1] { return true }
         }

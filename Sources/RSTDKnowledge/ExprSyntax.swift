@@ -46,7 +46,8 @@ package enum ExprFunction: String, Sendable, Hashable, CaseIterable {
     case known
     /// `contains(text, part)` (case-insensitive) and `starts_with(text, prefix)`.
     case contains, startsWith = "starts_with"
-    /// `port_in("80,443,8000-8100", port)`: an empty list means any port.
+    /// `port_in("80,443,8000-8100", port)`: an empty list means any port; `a:b` is a range too, and a
+    /// list negated as a whole (`!22`) holds every other port.
     case portIn = "port_in"
     /// Aggregates over a record list: `any/all/count(list, condition)`, `count(list)`,
     /// `sum/max/min(list, number)`. `count` counts a record with an `rsts` field that many times (a

@@ -2,9 +2,10 @@ import Foundation
 import RSTDCore
 
 /// `nft -j list ruleset` (libnftables JSON, libnftables-json(5)) → `nft.rules` records {family, table,
-/// chain, hook, handle, verdict, reject_type, dports, saddr, daddr, ct_state, tcp_flags, comment,
-/// text}, `nft.reject_tcp_reset`, `nft.ct_invalid_verdict`, `nft.ct_timeout_policies`.
-/// `hook` of a regular chain is the hook of every base chain that jumps or goes to it.
+/// chain, hook, handle, verdict, reject_type, dports, path_dports, saddr, daddr, ct_state, tcp_flags,
+/// comment, text}, `nft.reject_tcp_reset`, `nft.ct_invalid_verdict`, `nft.ct_timeout_policies`.
+/// `hook` of a regular chain is the hook of every base chain that jumps or goes to it; `path_dports`
+/// the destination ports a packet can have when it reaches the rule's chain ("" = any; ChainPaths).
 /// `verdict` is "" when the rule has none (evaluation continues). `text` is a one-line rendering in
 /// the style of nft's own listing; statements this parser does not know are shown by their JSON key.
 /// iptables-nft rules hold `xt` expressions whose options JSON does not carry (an `xt` REJECT is
@@ -64,19 +65,32 @@ package enum NftJSONParser: OutputParser {
             }
         }
 
+        let contexts = rules.map { (ck, o) in
+            var ctx = RuleContext(family: ck.family, table: ck.table, sets: sets)
+            ctx.examine(o["expr"]?.array ?? [])
+            return ctx
+        }
+        func pathKey(_ c: ChainKey) -> String { [c.family, c.table, c.name].joined(separator: "\u{0}") }
+        let jumps = zip(rules, contexts).flatMap { rule, ctx in
+            jumpTargets(rule.rule["expr"]?.array ?? []).map { name in
+                let target = ChainKey(family: rule.key.family, table: rule.key.table, name: name)
+                return ChainPaths.Jump(chain: pathKey(rule.key), target: pathKey(target), ports: ctx.dports)
+            }
+        }
+        let baseKeys = Set(hooks.keys.map(pathKey))
+        var paths = ChainPaths(jumps) { baseKeys.contains($0) }
+
         var records: [Record] = []
         var tcpResets: Int64 = 0
         var invalidVerdicts: Set<String> = []
-        for (ck, o) in rules {
+        for ((ck, o), ctx) in zip(rules, contexts) {
             let exprs = o["expr"]?.array ?? []
-            var ctx = RuleContext(family: ck.family, table: ck.table, sets: sets)
-            ctx.examine(exprs)
             var r: Record = [
                 "family": .string(ck.family), "table": .string(ck.table), "chain": .string(ck.name),
                 "hook": .string((reached[ck] ?? []).sorted().joined(separator: ",")),
                 "handle": .int(o["handle"]?.int ?? 0),
                 "verdict": .string(ctx.verdict), "reject_type": .string(ctx.rejectType),
-                "dports": .string(ctx.dports.joined(separator: ",")),
+                "dports": .string(ctx.dports.joined(separator: ",")), "path_dports": .string(paths.ports(of: pathKey(ck))),
                 "saddr": .string(ctx.saddr), "daddr": .string(ctx.daddr),
                 "ct_state": .string(ctx.ctState), "tcp_flags": .string(ctx.tcpFlags),
                 "comment": .string(o["comment"]?.string ?? ""),

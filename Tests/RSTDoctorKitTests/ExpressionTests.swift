@@ -84,6 +84,14 @@ final class ExpressionTests: XCTestCase, ExpressionTesting {
         XCTAssertTrue(ExprEvaluator.portIn("80,443,8000-8100", 8080))
         XCTAssertFalse(ExprEvaluator.portIn("80,443", 8080))
         XCTAssertTrue(ExprEvaluator.portIn("", 1))
+        // iptables ranges and negations (`--dport 30000:32767`, `! --dport 22`, multiport `! --dports 80,443`).
+        XCTAssertTrue(ExprEvaluator.portIn("30000:32767", 30080))
+        XCTAssertFalse(ExprEvaluator.portIn("30000:32767", 8080))
+        XCTAssertFalse(ExprEvaluator.portIn("!22", 22))
+        XCTAssertTrue(ExprEvaluator.portIn("!22", 8080))
+        XCTAssertFalse(ExprEvaluator.portIn("!80,443", 443))
+        XCTAssertFalse(ExprEvaluator.portIn("!80,!443", 443))
+        XCTAssertTrue(ExprEvaluator.portIn("!80,!443", 8080))
     }
 
     func testTypeErrors() {

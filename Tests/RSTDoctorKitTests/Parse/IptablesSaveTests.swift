@@ -2,6 +2,7 @@ import Foundation
 import XCTest
 
 @testable import RSTDCore
+@testable import RSTDInfer
 @testable import RSTDParse
 
 final class IptablesSaveTests: XCTestCase {
@@ -95,5 +96,70 @@ final class IptablesSaveTests: XCTestCase {
         XCTAssertEqual(odd.records("iptables.rules")[2].string("comment"), "unterminated \\", "a trailing backslash is kept")
         let full = try TestFiles.fixture("iptables-save", "netns-iptables-save.txt")
         for cut in stride(from: 0, to: full.count, by: 13) { _ = try? parse("iptables-save", String(full.prefix(cut))) }
+    }
+}
+
+/// kube-proxy's shape (iptables mode): the Service's port is matched in the jump to its chain, the
+/// DNAT rules at the end name none. `netns-kube-proxy-shape.rules` (written here in the layout of
+/// kube-proxy's proxier: KUBE-SERVICES → KUBE-SVC → KUBE-SEP, and KUBE-NODEPORTS → KUBE-EXT, with
+/// lab addresses) was loaded with iptables-restore 1.8.9 (nf_tables) in a lab namespace; the
+/// fixtures are that namespace's real `iptables-save` and `nft -j list ruleset`.
+final class ChainPathTests: XCTestCase {
+    func testKubeProxyDNATInheritsTheJumpsPorts() throws {
+        let text = try TestFiles.fixture("iptables-save", "netns-kube-proxy-shape.txt")
+        let facts = try IptablesSaveParser.parse(RawOutput(parts: [.init(name: "iptables-save", text: text)]))
+        let rules = facts.records("iptables.rules")
+        let dnat = rules.filter { $0.string("target") == "DNAT" }
+        XCTAssertEqual(dnat.count, 3)
+        let web = dnat.filter { ($0.string("chain") ?? "").hasPrefix("KUBE-SEP-WEB") }
+        XCTAssertEqual(web.map { $0.string("dport") }, ["", ""], "kube-proxy's DNAT names no port")
+        // ClusterIP port 80 (KUBE-SERVICES → KUBE-SVC-WEB) and NodePort 30080 (KUBE-NODEPORTS → KUBE-EXT-WEB → KUBE-SVC-WEB).
+        XCTAssertEqual(web.map { $0.string("path_dport") }, ["30080,80", "30080,80"])
+        XCTAssertEqual(dnat.first { $0.string("chain") == "KUBE-SEP-DNS1" }?.string("path_dport"), "53")
+        // Built-in chains, and a chain reached by a jump without a port match, take any port.
+        XCTAssertEqual(rules.first { $0.string("chain") == "PREROUTING" }?.string("path_dport"), "")
+        XCTAssertEqual(rules.first { $0.string("chain") == "KUBE-NODEPORTS" }?.string("path_dport"), "")
+        // A chain every Service jumps to holds all their ports.
+        XCTAssertEqual(rules.first { $0.string("chain") == "KUBE-MARK-MASQ" }?.string("path_dport"), "30080,53,80")
+    }
+
+    func testNftListingOfTheSameRules() throws {
+        let text = try TestFiles.fixture("nft-json", "netns-kube-proxy-shape.json")
+        let facts = try NftJSONParser.parse(RawOutput(parts: [.init(name: "nft -j list ruleset", text: text)]))
+        let rules = facts.records("nft.rules")
+        let sep = rules.filter { $0.string("chain") == "KUBE-SEP-WEB1" }
+        XCTAssertFalse(sep.isEmpty)
+        XCTAssertEqual(Set(sep.map { $0.string("path_dports") }), ["30080,80"])
+        XCTAssertEqual(rules.first { $0.string("chain") == "KUBE-SERVICES" }?.string("path_dports"), "")
+    }
+
+    /// On a Kubernetes node a missing local listener says nothing about a Service's ports (DNAT'd
+    /// away), and everything about the others: kube-proxy's DNAT rules no longer excuse every port.
+    func testNoListenerOnANodeDependsOnTheServicePorts() throws {
+        let kb = try KnowledgeTestSupport.load(KnowledgeTestSupport.root)
+        let save = try IptablesSaveParser.parse(RawOutput(parts: [.init(name: "iptables-save",
+            text: try TestFiles.fixture("iptables-save", "netns-kube-proxy-shape.txt"))]))
+        let nft = try NftJSONParser.parse(RawOutput(parts: [.init(name: "nft -j list ruleset",
+            text: try TestFiles.fixture("nft-json", "netns-kube-proxy-shape.json"))]))
+        func dnatHere(_ port: Int64) -> Bool? {
+            var facts = save.values.merging(nft.values) { a, _ in a }
+            facts["focus.port"] = .int(port)
+            facts["listeners"] = .records([])
+            facts["ip6tables.rules"] = .records([])
+            return Engine(kb: kb).infer(KnowledgeTestSupport.store(facts)).ruleOutcomes["focus-port-dnat-here"]
+        }
+        XCTAssertEqual(dnatHere(30080), true, "the NodePort")
+        XCTAssertEqual(dnatHere(80), true, "the ClusterIP port")
+        XCTAssertEqual(dnatHere(8080), false, "no Service on 8080: a refused connect here is no-listener")
+    }
+
+    func testNegatedJumpPortAndLoopsReadAsAny() {
+        var paths = ChainPaths([
+            .init(chain: "INPUT", target: "A", ports: ["!22"]),
+            .init(chain: "B", target: "C", ports: []), .init(chain: "C", target: "B", ports: []),
+        ]) { $0 == "INPUT" }
+        XCTAssertEqual(paths.ports(of: "A"), "")
+        XCTAssertEqual(paths.ports(of: "B"), "")
+        XCTAssertEqual(paths.ports(of: "unreached"), "")
     }
 }
