@@ -37,6 +37,9 @@ package struct Diagnosis: Sendable {
     /// Findings at or above this probability are shown (the threshold the renderers use for contending causes).
     package static let shown = 0.15
 
+    /// The heading every renderer and the REPL put findings under.
+    package static let findingsHeading = "Findings that explain failed or slow connections (not resets)"
+
     /// Findings worth showing (≥ `shown`); they never change the exit code (docs/json-schema.md).
     package var shownFindings: [CauseResult] { findings.filter { $0.probability >= Self.shown } }
 }

@@ -66,7 +66,7 @@ package enum SessionText {
         // Causes that make no RST: apart, so that none reads as the reason for the resets.
         let findings = all ? d.findings : d.shownFindings
         if !findings.isEmpty {
-            out += s.bold("Findings that explain failed or slow connections (not resets)") + ":\n"
+            out += s.bold(Diagnosis.findingsHeading) + ":\n"
             for f in findings {
                 let p = pct(f.probability)
                 out += "      " + (f.probability >= Diagnosis.likely ? s.yellow(p) : s.dim(p)) + "  "

@@ -39,15 +39,13 @@ enum ReportLayout {
 
     static func weight(_ w: Double) -> String { String(format: "%+.1f", w) }
 
-    static let findingsHeading = "Findings that explain failed or slow connections (not resets)"
-
     /// Causes that make no RST (makes_resets: false) at or above 15 % on some host: their own
     /// heading, evidence and remedies, so that none reads as the reason for the resets. Empty when none.
     static func findings<W: ReportWriter>(_ r: Report, _ w: W) -> String {
         let ids = r.shownFindings
         guard !ids.isEmpty else { return "" }
         let multi = r.hosts.count > 1
-        var o = w.heading(2, findingsHeading, id: "findings")
+        var o = w.heading(2, Diagnosis.findingsHeading, id: "findings")
         o += w.paragraph("These make connections fail or stall (time-outs, retransmissions) but the kernel sends "
             + "\(w.strong("no RST")) for them: they are not the reason for the resets, and the ranking above leaves them out.")
         for id in ids {

@@ -122,7 +122,7 @@ package enum TextRender {
         let shown = verbose ? d.findings : d.shownFindings
         guard !shown.isEmpty else { return "" }
         let t = Sanitize.terminal
-        var out = "\n" + s.bold("Findings that explain failed or slow connections (not resets)") + "\n"
+        var out = "\n" + s.bold(Diagnosis.findingsHeading) + "\n"
         for f in shown {
             let pct = String(format: "%3.0f%%", f.probability * 100)
             let colored = f.probability >= Diagnosis.likely ? s.yellow(pct) : s.dim(pct)
