@@ -118,7 +118,8 @@ extension CaptureAnalyzer {
             let make = { RSTExplainer.record(ctx, j, classes: classes) }
             if listIt {
                 li = builtSeq
-                recent[builtSeq % Self.recentRecords] = make
+                // Kept for the forwarded copy of this RST (cooked captures only).
+                if copies != nil { recent[builtSeq % Self.recentRecords] = make }
                 builtSeq += 1
                 listedCount += 1
             }

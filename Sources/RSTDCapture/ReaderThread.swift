@@ -58,20 +58,21 @@ final class ReaderThread: @unchecked Sendable {
         ProcessInfo.processInfo.activeProcessorCount > 1 && ProcessInfo.processInfo.environment["RSTDOCTOR_READER_THREAD"] != "0"
     }
 
+    /// Starts reading at once (the first batches are read while the analyzer is made).
     init(_ reader: FastPcapReader) {
         self.reader = reader
         reader.keepFrames = true
         for _ in 0..<Self.batches {
             free.append(Batch(capacity: Self.batchSize, bufferSize: reader.bufferSize))
         }
-    }
-
-    /// Feeds every packet the reader vouches for to `analyzer`; returns the frame libpcap must read
-    /// from, if any (as `CaptureFile.run` does on one thread).
-    func run(_ analyzer: CaptureAnalyzer) -> UInt64? {
         let t = Thread { [self] in read() }
         t.name = "rstdoctor-reader"
         t.start()
+    }
+
+    /// Feeds every packet the reader vouches for to `analyzer`; returns the frame libpcap must read
+    /// from, if any (as `CaptureFile.run` does on one thread). Called once.
+    func run(_ analyzer: CaptureAnalyzer) -> UInt64? {
         let linkType = reader.linkType
         while true {
             cond.lock()
