@@ -91,7 +91,9 @@ package struct CaptureClasses: Sendable {
 
     init(byClass: [RSTClass: CaptureClassInfo]) {
         self.byClass = byClass
-        infos = RSTClass.allCases.map { c in byClass[c] ?? CaptureClassInfo(id: c, cause: nil, title: c.rawValue, template: ExplainTemplate("")) }
+        infos = RSTClass.allCases.map { c in
+            byClass[c] ?? CaptureClassInfo(id: c, cause: nil, title: c.rawValue, template: ExplainTemplate(""))
+        }
     }
 
     package static let file = "knowledge/capture-classes.yaml"
@@ -145,7 +147,8 @@ package struct CaptureClasses: Sendable {
                 throw item["explain"]?.problem("unknown placeholder {\(name)} (known: \(placeholders.sorted().joined(separator: ", ")))")
                     ?? item.problem("bad placeholder")
             }
-            out[id] = CaptureClassInfo(id: id, cause: cause, also: also, title: try item.string("title"), template: ExplainTemplate(explain))
+            out[id] = CaptureClassInfo(
+                id: id, cause: cause, also: also, title: try item.string("title"), template: ExplainTemplate(explain))
         }
         for c in RSTClass.allCases where out[c] == nil {
             throw doc.problem("class `\(c.rawValue)` is used by the classifier but not defined")
