@@ -73,13 +73,24 @@ package enum CauseIDs {
 /// What one RST class means: the cause it points to, a title, and the explanation template.
 package struct CaptureClassInfo: Sendable, Hashable {
     package var id: RSTClass
-    package var cause: String?
+    package let cause: String?
     /// Other causes the wire cannot tell apart from `cause` for this class (the explanation names them).
-    package var also: [String] = []
+    package let also: [String]
     package var title: String
     /// The explanation template, compiled (`explain` is its text).
     package var template: ExplainTemplate
     package var explain: String { template.text }
+    /// `cause` then `also`, as records list them.
+    package let causes: [String]
+
+    init(id: RSTClass, cause: String?, also: [String] = [], title: String, template: ExplainTemplate) {
+        self.id = id
+        self.cause = cause
+        self.also = also
+        self.title = title
+        self.template = template
+        causes = (cause.map { [$0] } ?? []) + also
+    }
 }
 
 /// knowledge/capture-classes.yaml, loaded and checked: every class the classifier uses is defined

@@ -109,10 +109,10 @@ enum RSTExplainer {
         if let payload = c.payload { explain += " The RST carries the text: \"\(payload)\"." }
         if j.roles == "ports" { explain += " (Roles guessed from the ports: no handshake in the capture.)" }
 
-        var causes = info.cause.map { [$0] } ?? []
         // The Linux stack labels its own IPv6 RSTs; netfilter's reject leaves the flow label 0
         // (RST-SIGNALS.md, IPv6 notes): a labelled RST rules the firewall out as an alternative.
-        causes += info.also.filter { !($0 == "firewall-reset" && p.src.isV6 && p.flowLabel != 0) }
+        let labelled = p.src.isV6 && p.flowLabel != 0
+        let causes = labelled ? info.causes.filter { $0 != "firewall-reset" || $0 == info.cause } : info.causes
         return ResetRecord(
             frame: Int(p.frame), time: p.time, relTime: p.time - c.captureStart,
             src: srcText, sport: Int(p.sport), dst: dstText, dport: Int(p.dport),
