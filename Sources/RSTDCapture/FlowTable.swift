@@ -79,10 +79,10 @@ final class FlowTable<Value> {
     func prefetch(hash h: Int) {
         let i = h & mask
         rstd_prefetch(used + i)
-        // A key is 48 bytes: it may straddle two lines (and a probe may go on to the next key).
+        // A key may straddle two lines: its first and last bytes (a prefetch never faults anyway).
         let k = UnsafeRawPointer(keys + i)
         rstd_prefetch(k)
-        rstd_prefetch(k + 63)
+        rstd_prefetch(k + MemoryLayout<FlowKey>.size - 1)
         let s = UnsafeRawPointer(states + i)
         var off = 0
         while off < MemoryLayout<Value>.stride {
