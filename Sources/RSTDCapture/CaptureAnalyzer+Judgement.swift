@@ -102,7 +102,7 @@ extension CaptureAnalyzer {
     @discardableResult
     func finish(_ ctx: ResetContext, copy: PendingResets.Copy?) -> (RSTClass, Int) {
         let j = RSTJudge.judge(ctx, options: options)
-        let ci = Self.classIndex[j.cls] ?? 0
+        let ci = j.cls.index
         byClass[ci] += 1
         let p = ctx.p
         // The server's port: the sender's when it is the server, the receiver's otherwise.
@@ -118,7 +118,8 @@ extension CaptureAnalyzer {
             let make = { RSTExplainer.record(ctx, j, classes: classes) }
             if listIt {
                 li = builtSeq
-                recent[builtSeq % Self.recentRecords] = make
+                // Kept for the forwarded copy of this RST (cooked captures only).
+                if copies != nil { recent[builtSeq % Self.recentRecords] = make }
                 builtSeq += 1
                 listedCount += 1
             }

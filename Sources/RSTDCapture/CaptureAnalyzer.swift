@@ -109,7 +109,6 @@ package final class CaptureAnalyzer {
     /// Final records not yet taken (only with `wantRecords`).
     var ready: [ResetRecord] = []
 
-    static let classIndex: [RSTClass: Int] = Dictionary(uniqueKeysWithValues: RSTClass.allCases.enumerated().map { ($1, $0) })
 
     package init(classes: CaptureClasses, options: CaptureOptions = CaptureOptions(), source: String, linkType: Int32,
                  sink: (any ResetSink)? = nil) {
@@ -304,7 +303,7 @@ package final class CaptureAnalyzer {
             }
             let (cls, seq) = finish(ctx, copy: nil)
             if incomingTag != 0 {
-                copies?.noteIncoming(incomingTag, time: p.time, ifindex: p.ifindex, rstClass: UInt8(Self.classIndex[cls] ?? 0),
+                copies?.noteIncoming(incomingTag, time: p.time, ifindex: p.ifindex, rstClass: UInt8(cls.index),
                                      listed: Int32(clamping: seq))
             }
             retire(key, slot: i)

@@ -29,6 +29,36 @@ package enum RSTClass: String, Sendable, CaseIterable, Codable {
     case midStream = "mid-stream"
     case withPayloadText = "with-payload-text"
     case noContext = "no-context"
+
+    /// The class's place in `allCases` (arrays of per-class counters and infos; no hashing of the name).
+    package var index: Int {
+        switch self {
+        case .synAnswer: 0
+        case .challengeAckAnswer: 1
+        case .afterHandshake: 2
+        case .ownSynAbort: 3
+        case .afterOwnFin: 4
+        case .statelessUnknownFlow: 5
+        case .intoTimeWait: 6
+        case .oldDuplicateAck: 7
+        case .afterIdle: 8
+        case .injectedTTL: 9
+        case .injectedContinued: 10
+        case .injectedFlowLabel: 11
+        case .injectedMAC: 12
+        case .untranslatedAnswer: 13
+        case .afterUntranslatedReset: 14
+        case .beyondWindowAnswer: 15
+        case .routerBuilt: 16
+        case .abortWithUnread: 17
+        case .abortWithData: 18
+        case .abort: 19
+        case .afterReset: 20
+        case .midStream: 21
+        case .withPayloadText: 22
+        case .noContext: 23
+        }
+    }
 }
 
 /// The cause ids of the knowledge base (a public interface: JSON, metrics, scripts).
@@ -43,30 +73,55 @@ package enum CauseIDs {
 /// What one RST class means: the cause it points to, a title, and the explanation template.
 package struct CaptureClassInfo: Sendable, Hashable {
     package var id: RSTClass
-    package var cause: String?
+    package let cause: String?
     /// Other causes the wire cannot tell apart from `cause` for this class (the explanation names them).
-    package var also: [String] = []
+    package let also: [String]
     package var title: String
-    package var explain: String
+    /// The explanation template, compiled (`explain` is its text).
+    package var template: ExplainTemplate
+    package var explain: String { template.text }
+    /// `cause` then `also`, as records list them.
+    package let causes: [String]
+
+    init(id: RSTClass, cause: String?, also: [String] = [], title: String, template: ExplainTemplate) {
+        self.id = id
+        self.cause = cause
+        self.also = also
+        self.title = title
+        self.template = template
+        causes = (cause.map { [$0] } ?? []) + also
+    }
 }
 
 /// knowledge/capture-classes.yaml, loaded and checked: every class the classifier uses is defined
 /// once, every cause is a known cause id, every placeholder is one the classifier fills.
 package struct CaptureClasses: Sendable {
     package private(set) var byClass: [RSTClass: CaptureClassInfo]
+    /// The same, by `RSTClass.index` (looked up for every RST).
+    private var infos: [CaptureClassInfo]
+
+    init(byClass: [RSTClass: CaptureClassInfo]) {
+        self.byClass = byClass
+        infos = RSTClass.allCases.map { c in
+            byClass[c] ?? CaptureClassInfo(id: c, cause: nil, title: c.rawValue, template: ExplainTemplate(""))
+        }
+    }
 
     package static let file = "knowledge/capture-classes.yaml"
 
     /// The placeholders `CaptureAnalyzer` fills in explanations.
-    package static let placeholders: Set<String> = [
-        "sender", "receiver", "sender_role", "receiver_role", "answered", "delay", "idle", "ttl", "usual_ttl",
-        "hops", "closer", "mac", "usual_mac", "prior_frame", "prior_class", "ack_note", "inflight", "sender_seen",
-        "idle_note", "shape", "answered_note", "ttl_check", "baseline", "injected_evidence", "own_fin", "duplicate",
-        "twin", "twin_frame", "rst_seq", "window_note",
-    ]
+    package static let placeholders = Set(ExplainTemplate.Slot.allCases.map(\.rawValue))
 
-    package subscript(c: RSTClass) -> CaptureClassInfo {
-        byClass[c] ?? CaptureClassInfo(id: c, cause: nil, title: c.rawValue, explain: "")
+    package subscript(c: RSTClass) -> CaptureClassInfo { infos[c.index] }
+
+    /// The same classes, with explanations filled by scanning each template's text for every record,
+    /// as before templates were compiled (tests compare the two).
+    package func interpreted() -> CaptureClasses {
+        CaptureClasses(byClass: byClass.mapValues { i in
+            var i = i
+            i.template = ExplainTemplate(i.template.text, interpreted: true)
+            return i
+        })
     }
 
     /// Parses the YAML text of capture-classes.yaml.
@@ -103,7 +158,8 @@ package struct CaptureClasses: Sendable {
                 throw item["explain"]?.problem("unknown placeholder {\(name)} (known: \(placeholders.sorted().joined(separator: ", ")))")
                     ?? item.problem("bad placeholder")
             }
-            out[id] = CaptureClassInfo(id: id, cause: cause, also: also, title: try item.string("title"), explain: explain)
+            out[id] = CaptureClassInfo(
+                id: id, cause: cause, also: also, title: try item.string("title"), template: ExplainTemplate(explain))
         }
         for c in RSTClass.allCases where out[c] == nil {
             throw doc.problem("class `\(c.rawValue)` is used by the classifier but not defined")

@@ -18,8 +18,10 @@ package enum CaptureFile {
         var fastAnalyzer: CaptureAnalyzer?
         let threaded = readerThread ?? ReaderThread.wanted
         if fastReader, let fast = FastPcapReader(path: path) {
+            // The reader thread starts before the analyzer is made (its tables take a few milliseconds).
+            let thread = threaded ? ReaderThread(fast) : nil
             let a = CaptureAnalyzer(classes: classes, options: options, source: path, linkType: fast.linkType, sink: sink)
-            switch threaded ? ReaderThread(fast).run(a) : run(fast, a) {
+            switch thread.map({ $0.run(a) }) ?? run(fast, a) {
             case nil: return a.report()
             case let frame?:
                 skip = frame - 1

@@ -69,30 +69,54 @@ package final class ByteOutput {
         }
     }
 
-    /// A JSON string literal: runs that need no escape are copied whole.
+    /// A JSON string literal: runs that need no escape are copied whole, found 8 bytes at a time.
     func string(_ s: String) {
         var s = s
         s.withUTF8 { u in
             bytes.append(0x22)
-            var run = 0
-            for i in 0..<u.count {
-                let b = u[i]
-                guard b < 0x20 || b == 0x22 || b == 0x5C else { continue }
-                if run < i { bytes.append(contentsOf: UnsafeBufferPointer(rebasing: u[run..<i])) }
-                run = i + 1
-                switch b {
-                case 0x22: bytes.append(contentsOf: [0x5C, 0x22])
-                case 0x5C: bytes.append(contentsOf: [0x5C, 0x5C])
-                case 0x0A: bytes.append(contentsOf: [0x5C, 0x6E])
-                case 0x0D: bytes.append(contentsOf: [0x5C, 0x72])
-                case 0x09: bytes.append(contentsOf: [0x5C, 0x74])
-                default:
-                    let hex = Array("0123456789abcdef".utf8)
-                    bytes.append(contentsOf: [0x5C, 0x75, 0x30, 0x30, hex[Int(b >> 4)], hex[Int(b & 15)]])
+            var run = 0, i = 0
+            let n = u.count
+            while i < n {
+                if i + 8 <= n, let base = u.baseAddress {
+                    let w = UnsafeRawPointer(base + i).loadUnaligned(as: UInt64.self)
+                    if !Self.mayNeedEscape(w) { i += 8; continue }
+                }
+                // A word that may hold a byte to escape (or the last bytes): byte by byte.
+                let end = min(n, i + 8)
+                while i < end {
+                    let b = u[i]
+                    if b < 0x20 || b == 0x22 || b == 0x5C {
+                        if run < i { bytes.append(contentsOf: UnsafeBufferPointer(rebasing: u[run..<i])) }
+                        run = i + 1
+                        escape(b)
+                    }
+                    i += 1
                 }
             }
-            if run < u.count { bytes.append(contentsOf: UnsafeBufferPointer(rebasing: u[run..<u.count])) }
+            if run < n { bytes.append(contentsOf: UnsafeBufferPointer(rebasing: u[run..<n])) }
             bytes.append(0x22)
+        }
+    }
+
+    /// Whether one of the 8 bytes of `w` may be a control character, `"` or `\\` (never wrong when
+    /// it says no; a yes is checked byte by byte).
+    @inline(__always) static func mayNeedEscape(_ w: UInt64) -> Bool {
+        let ones: UInt64 = 0x0101_0101_0101_0101, high: UInt64 = 0x8080_8080_8080_8080
+        let control = (w &- ones &* 0x20) & ~w & high
+        let q = w ^ (ones &* 0x22), b = w ^ (ones &* 0x5C)
+        return (control | ((q &- ones) & ~q & high) | ((b &- ones) & ~b & high)) != 0
+    }
+
+    private func escape(_ b: UInt8) {
+        switch b {
+        case 0x22: bytes.append(contentsOf: [0x5C, 0x22])
+        case 0x5C: bytes.append(contentsOf: [0x5C, 0x5C])
+        case 0x0A: bytes.append(contentsOf: [0x5C, 0x6E])
+        case 0x0D: bytes.append(contentsOf: [0x5C, 0x72])
+        case 0x09: bytes.append(contentsOf: [0x5C, 0x74])
+        default:
+            let hex = Array("0123456789abcdef".utf8)
+            bytes.append(contentsOf: [0x5C, 0x75, 0x30, 0x30, hex[Int(b >> 4)], hex[Int(b & 15)]])
         }
     }
 

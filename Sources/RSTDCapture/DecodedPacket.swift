@@ -13,8 +13,13 @@ package enum TCPFlag {
     package static let cwr: UInt16 = 0x80
     package static let ae: UInt16 = 0x100
 
-    /// Letters in tcpdump's order (F S R P A U E C, then N for AE/NS): "RA" is RST+ACK.
-    package static func text(_ f: UInt16) -> String {
+    /// Letters in tcpdump's order (F S R P A U E C, then N for AE/NS): "RA" is RST+ACK. Made once
+    /// for each of the 4096 values of the 12-bit field (every one is short: no allocation).
+    package static func text(_ f: UInt16) -> String { texts[Int(f & 0xFFF)] }
+
+    private static let texts: [String] = (0..<4096).map { spell(UInt16($0)) }
+
+    private static func spell(_ f: UInt16) -> String {
         var s = ""
         if f & fin != 0 { s += "F" }
         if f & syn != 0 { s += "S" }

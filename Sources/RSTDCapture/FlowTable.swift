@@ -1,3 +1,4 @@
+import CNetns
 import RSTDData
 import RSTDSystem
 import RSTDCore
@@ -69,6 +70,25 @@ final class FlowTable<Value> {
             i = (i + 1) & mask
         }
         return nil
+    }
+
+    /// Asks the memory system for the slot a key with hash `h` starts probing at (a hint: nothing is
+    /// read). The analysis asks a few packets ahead, so the state is in cache when its packet comes:
+    /// the table is larger than the core's cache, and a lookup was mostly waiting for memory.
+    @inline(__always)
+    func prefetch(hash h: Int) {
+        let i = h & mask
+        rstd_prefetch(used + i)
+        // A key may straddle two lines: its first and last bytes (a prefetch never faults anyway).
+        let k = UnsafeRawPointer(keys + i)
+        rstd_prefetch(k)
+        rstd_prefetch(k + MemoryLayout<FlowKey>.size - 1)
+        let s = UnsafeRawPointer(states + i)
+        var off = 0
+        while off < MemoryLayout<Value>.stride {
+            rstd_prefetch(s + off)
+            off += 64
+        }
     }
 
     /// Whether the limit is reached (the caller sweeps before inserting).

@@ -22,6 +22,11 @@ struct PendingResets {
     /// out and back per packet was most of the per-packet cost of a flow with a pending RST).
     private var ring: ContiguousArray<Entry?>
     private var full: ContiguousArray<Bool>
+    /// Each entry's RST frame, time and direction, read without touching the entry (reading them
+    /// through the optional entry copied it whole: hundreds of bytes, several times per RST).
+    private var frames: ContiguousArray<UInt64>
+    private var times: ContiguousArray<Double>
+    private var dirs: ContiguousArray<Int8>
     private var head = 0
     private(set) var count = 0
     /// Entries in the ring between head and tail, settled or not.
@@ -30,6 +35,9 @@ struct PendingResets {
     init(capacity: Int) {
         ring = ContiguousArray(repeating: nil, count: max(1, capacity))
         full = ContiguousArray(repeating: false, count: max(1, capacity))
+        frames = ContiguousArray(repeating: 0, count: max(1, capacity))
+        times = ContiguousArray(repeating: 0, count: max(1, capacity))
+        dirs = ContiguousArray(repeating: 0, count: max(1, capacity))
     }
 
     var isEmpty: Bool { count == 0 }
@@ -47,7 +55,7 @@ struct PendingResets {
     var oldestFrame: Int? {
         mutating get {
             guard let o = oldest else { return nil }
-            return Int(ring[Int(o)]!.ctx.p.frame)
+            return Int(frames[Int(o)])
         }
     }
 
@@ -55,7 +63,7 @@ struct PendingResets {
     var oldestTime: Double? {
         mutating get {
             guard let o = oldest else { return nil }
-            return ring[Int(o)]!.ctx.p.time
+            return times[Int(o)]
         }
     }
 
@@ -65,6 +73,9 @@ struct PendingResets {
         let slot = (head + span) % ring.count
         ring[slot] = e
         full[slot] = true
+        frames[slot] = e.ctx.p.frame
+        times[slot] = e.ctx.p.time
+        dirs[slot] = Int8(e.ctx.dir)
         span += 1
         count += 1
         return Int32(slot)
@@ -74,13 +85,13 @@ struct PendingResets {
     func has(_ slot: Int32) -> Bool { full[Int(slot)] }
 
     /// The direction of the waiting RST in `slot` (which must hold one).
-    func dir(_ slot: Int32) -> Int { ring[Int(slot)]!.ctx.dir }
+    func dir(_ slot: Int32) -> Int { Int(dirs[Int(slot)]) }
 
     /// The sender's next packet after the RST.
     mutating func setLater(_ slot: Int32, _ l: LaterPacket) { ring[Int(slot)]!.ctx.later = l }
 
     /// The frame of the waiting RST in `slot` (which must hold one).
-    func frame(_ slot: Int32) -> UInt64 { ring[Int(slot)]!.ctx.p.frame }
+    func frame(_ slot: Int32) -> UInt64 { frames[Int(slot)] }
 
     /// The connection whose segment, untranslated, the waiting RST in `slot` answered.
     mutating func setTwin(_ slot: Int32, _ t: TwinLink) { ring[Int(slot)]!.ctx.twin = t }

@@ -11,8 +11,9 @@ enum RSTExplainer {
         let s = c.dir == 0 ? f.d0 : f.d1
         let o = c.dir == 0 ? f.d1 : f.d0
         let info = classes[j.cls]
-        let sender = "\(p.src.text):\(p.sport)"
-        let receiver = "\(p.dst.text):\(p.dport)"
+        let srcText = p.src.text, dstText = p.dst.text
+        let sender = "\(srcText):\(p.sport)"
+        let receiver = "\(dstText):\(p.dport)"
         let roleName: (String) -> String = { $0 == "unknown" ? "the sender" : "the \($0)" }
         var answeredText = "nothing (it sent the last packet itself)"
         if j.hasTrigger {
@@ -32,7 +33,7 @@ enum RSTExplainer {
         case "host": baselineText = "its packets in other connections"
         default: baselineText = "its other packets in this connection"
         }
-        let ttlEvidence = "its TTL/hop limit is \(p.ttl) where \(baselineText) had \(j.usualTTL.map { String($0) } ?? "?")"
+        let ttlEvidence = { "its TTL/hop limit is \(p.ttl) where \(baselineText) had \(j.usualTTL.map { String($0) } ?? "?")" }
         // Only the placeholders the template names are computed.
         let ackNote: () -> String = {
             if j.rstHasAck && s.hasAck && seqAfter(p.ack, s.highestAck) {
@@ -50,7 +51,7 @@ enum RSTExplainer {
         let injectedEvidence: () -> String = {
             if j.routerBuilt { return "the capturing host sent it without having received it, while it forwards that host's traffic: it built the RST itself" }
             var parts: [String] = []
-            if j.ttlDelta != 0 { parts.append(ttlEvidence) }
+            if j.ttlDelta != 0 { parts.append(ttlEvidence()) }
             if j.ipIDCopied { parts.append("its IP ID (\(p.ipID), 0x\(String(p.ipID, radix: 16))) is the one of the \(j.answered) it answers (frame \(o.lastFrame)), copied from it, while a stack numbers its own packets") }
             if j.continued, let l = c.later {
                 let what = l.flags & TCPFlag.syn != 0 ? "its SYN-ACK" : "\(l.length) bytes of data"
@@ -60,63 +61,61 @@ enum RSTExplainer {
             return parts.joined(separator: "; ")
         }
         // Only the placeholders the template names are computed.
-        func value(_ name: String) -> String? {
-            switch name {
-            case "ack_note": ackNote()
-            case "sender_seen": senderSeen()
-            case "sender": sender
-            case "receiver": receiver
-            case "sender_role": roleName(j.role.0)
-            case "receiver_role": roleName(j.role.1)
-            case "answered": answeredText
-            case "delay": delay.map(Seconds.render) ?? "?"
-            case "idle": Seconds.render(j.idle)
-            case "ttl": String(p.ttl)
-            case "usual_ttl": j.usualTTL.map { String($0) } ?? "?"
-            case "hops": String(abs(j.ttlDelta))
-            case "closer": j.ttlDelta > 0 ? "closer" : "farther"
-            case "mac": MAC.text(p.srcMAC)
-            case "usual_mac": j.usualMAC.map(MAC.text) ?? "?"
-            case "prior_frame": String(f.firstRSTFrame)
-            case "prior_class": f.firstRSTClass.rawValue
-            case "inflight": "\(j.inflight) byte(s)"
-            case "baseline": baselineText
-            case "ttl_check": j.usualTTL == nil
+        func value(_ slot: ExplainTemplate.Slot) -> String {
+            switch slot {
+            case .ackNote: ackNote()
+            case .senderSeen: senderSeen()
+            case .sender: sender
+            case .receiver: receiver
+            case .senderRole: roleName(j.role.0)
+            case .receiverRole: roleName(j.role.1)
+            case .answered: answeredText
+            case .delay: delay.map(Seconds.render) ?? "?"
+            case .idle: Seconds.render(j.idle)
+            case .ttl: String(p.ttl)
+            case .usualTTL: j.usualTTL.map { String($0) } ?? "?"
+            case .hops: String(abs(j.ttlDelta))
+            case .closer: j.ttlDelta > 0 ? "closer" : "farther"
+            case .mac: MAC.text(p.srcMAC)
+            case .usualMAC: j.usualMAC.map(MAC.text) ?? "?"
+            case .priorFrame: String(f.firstRSTFrame)
+            case .priorClass: f.firstRSTClass.rawValue
+            case .inflight: "\(j.inflight) byte(s)"
+            case .baseline: baselineText
+            case .ttlCheck: j.usualTTL == nil
                 ? "no other packet from that host in the capture, before or after the RST, to compare its TTL with"
                 : "the TTL matches \(baselineText), so the RST came from that host, not from a device in between"
-            case "idle_note": j.isIdle ? ", idle for \(Seconds.render(j.idle)) before that segment" : ""
-            case "shape": "\(j.rstHasAck ? "RST/ACK" : "RST without ACK"), window \(p.window)\(p.hasTimestamps ? ", timestamps" : (p.hasOptions ? ", options" : ", no options"))"
-            case "answered_note": j.hasTrigger ? "after \(answeredText)" : "on its own (it sent the last packet)"
-            case "injected_evidence": injectedEvidence()
-            case "duplicate":
+            case .idleNote: j.isIdle ? ", idle for \(Seconds.render(j.idle)) before that segment" : ""
+            case .shape: "\(j.rstHasAck ? "RST/ACK" : "RST without ACK"), window \(p.window)\(p.hasTimestamps ? ", timestamps" : (p.hasOptions ? ", options" : ", no options"))"
+            case .answeredNote: j.hasTrigger ? "after \(answeredText)" : "on its own (it sent the last packet)"
+            case .injectedEvidence: injectedEvidence()
+            case .duplicate:
                 "\(s.lastLen > 0 ? "its \(s.lastLen)-byte segment" : "its segment") of frame \(s.lastFrame), "
                     + "which \(receiver) had already received: its ACK acknowledges up to \(o.highestAck), "
                     + "beyond everything the capture saw \(sender) send (up to \(s.nextSeq))"
-            case "twin": (c.twin ?? c.victim).map { "\($0.remote.text):\($0.remotePort)" } ?? "?"
-            case "twin_frame": String(c.twin?.frame ?? c.victim?.frame ?? 0)
-            case "rst_seq": String(p.seq)
-            case "window_note":
+            case .twin: (c.twin ?? c.victim).map { "\($0.remote.text):\($0.remotePort)" } ?? "?"
+            case .twinFrame: String(c.twin?.frame ?? c.victim?.frame ?? 0)
+            case .rstSeq: String(p.seq)
+            case .windowNote:
                 { () -> String in
                     let (_, win, ack) = RSTJudge.beyondWindow(o.lastSeq, receiver: s, sender: o, later: c.later)
                     return "its seq \(o.lastSeq) lies \(o.lastSeq &- ack) bytes beyond \(sender)'s ack (\(ack)), "
                         + "where \(sender)'s window was at most \(win) bytes"
                 }()
-            case "own_fin": s.finFrame > 0 ? "its FIN of frame \(s.finFrame), \(Seconds.render(max(0, p.time - s.finTime))) before the RST" : "its FIN"
-            default: nil
+            case .ownFin: s.finFrame > 0 ? "its FIN of frame \(s.finFrame), \(Seconds.render(max(0, p.time - s.finTime))) before the RST" : "its FIN"
             }
         }
-        var explain = CaptureClasses.render(info.explain, value: value)
-        if let first = explain.first, first.isLowercase { explain = first.uppercased() + explain.dropFirst() }
+        var explain = info.template.render(value)
         if let payload = c.payload { explain += " The RST carries the text: \"\(payload)\"." }
         if j.roles == "ports" { explain += " (Roles guessed from the ports: no handshake in the capture.)" }
 
-        var causes = info.cause.map { [$0] } ?? []
         // The Linux stack labels its own IPv6 RSTs; netfilter's reject leaves the flow label 0
         // (RST-SIGNALS.md, IPv6 notes): a labelled RST rules the firewall out as an alternative.
-        causes += info.also.filter { !($0 == "firewall-reset" && p.src.isV6 && p.flowLabel != 0) }
+        let labelled = p.src.isV6 && p.flowLabel != 0
+        let causes = labelled ? info.causes.filter { $0 != "firewall-reset" || $0 == info.cause } : info.causes
         return ResetRecord(
             frame: Int(p.frame), time: p.time, relTime: p.time - c.captureStart,
-            src: p.src.text, sport: Int(p.sport), dst: p.dst.text, dport: Int(p.dport),
+            src: srcText, sport: Int(p.sport), dst: dstText, dport: Int(p.dport),
             flags: TCPFlag.text(p.flags), seq: p.seq, ack: p.ack, window: Int(p.window), ttl: Int(p.ttl),
             sender: j.role.0, roles: j.roles, answered: j.answered, answeredFrame: j.hasTrigger ? Int(o.lastFrame) : nil,
             delay: delay, class: j.cls.rawValue, cause: info.cause, causes: causes, explain: explain, stateless: j.stateless,

@@ -22,6 +22,9 @@ final class ReaderThread: @unchecked Sendable {
 
     private final class Batch {
         let items: UnsafeMutablePointer<Item>
+        /// Each item's flow table hash (computed here, on the reader's core), for the analysis to
+        /// prefetch its slot a few packets ahead: an array of their own, eight to a cache line.
+        let hashes: UnsafeMutablePointer<Int>
         /// The file bytes its frames point into (read mode).
         let buffer: UnsafeMutableRawPointer?
         var count = 0
@@ -31,17 +34,21 @@ final class ReaderThread: @unchecked Sendable {
 
         init(capacity: Int, bufferSize: Int?) {
             items = .allocate(capacity: capacity)
+            hashes = .allocate(capacity: capacity)
             buffer = bufferSize.map { UnsafeMutableRawPointer.allocate(byteCount: $0, alignment: 16) }
         }
 
         deinit {
             items.deallocate()
+            hashes.deallocate()
             buffer?.deallocate()
         }
     }
 
     private static let batchSize = 8192
     private static let batches = 4
+    /// How many packets ahead the analysis prefetches flow table slots (about one memory latency of work).
+    private static let prefetchDistance = 12
     private let reader: FastPcapReader
     private let cond = NSCondition()
     private var free: [Batch] = []
@@ -53,27 +60,30 @@ final class ReaderThread: @unchecked Sendable {
         ProcessInfo.processInfo.activeProcessorCount > 1 && ProcessInfo.processInfo.environment["RSTDOCTOR_READER_THREAD"] != "0"
     }
 
+    /// Starts reading at once (the first batches are read while the analyzer is made).
     init(_ reader: FastPcapReader) {
         self.reader = reader
         reader.keepFrames = true
         for _ in 0..<Self.batches {
             free.append(Batch(capacity: Self.batchSize, bufferSize: reader.bufferSize))
         }
-    }
-
-    /// Feeds every packet the reader vouches for to `analyzer`; returns the frame libpcap must read
-    /// from, if any (as `CaptureFile.run` does on one thread).
-    func run(_ analyzer: CaptureAnalyzer) -> UInt64? {
         let t = Thread { [self] in read() }
         t.name = "rstdoctor-reader"
         t.start()
+    }
+
+    /// Feeds every packet the reader vouches for to `analyzer`; returns the frame libpcap must read
+    /// from, if any (as `CaptureFile.run` does on one thread). Called once.
+    func run(_ analyzer: CaptureAnalyzer) -> UInt64? {
         let linkType = reader.linkType
         while true {
             cond.lock()
             while full.isEmpty { cond.wait() }
             let b = full.removeFirst()
             cond.unlock()
-            for k in 0..<b.count {
+            let n = b.count
+            for k in 0..<n {
+                if k + Self.prefetchDistance < n { analyzer.flows.prefetch(hash: b.hashes[k + Self.prefetchDistance]) }
                 // One copy out of the batch (reading the fields through the pointer made two per packet).
                 let item = b.items[k]
                 _ = analyzer.take(decoded: item.outcome, undecoded: item.undecoded, linkType: linkType, packet: item.p, frame: item.frame)
@@ -107,6 +117,7 @@ final class ReaderThread: @unchecked Sendable {
                     let outcome = decoder.decode(buf, into: &p)
                     p.frame = frame
                     p.time = time
+                    b.hashes[b.count] = outcome == .tcp ? FlowKey.hashValue(FlowKey.of(p).0) : 0
                     (b.items + b.count).initialize(to: Item(outcome: outcome, undecoded: decoder.undecoded, p: p, frame: buf))
                     b.count += 1
                     continue

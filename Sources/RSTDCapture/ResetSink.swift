@@ -156,10 +156,11 @@ struct ResetReorder {
 /// connection revived by late packets can still change its conn_state (a FIN after a FIN-then-RST
 /// turns it back to SF). A ring of fixed size in the order connections finished; the oldest goes
 /// out when it is full (a revival after that is counted in `conn_states`, not in its outcome).
+/// Adding is the per-connection path; an update (a revived connection whose outcome changed, rare)
+/// searches the ring.
 struct OutcomeWindow {
     private var ring: [FlowOutcome] = []
     private var head = 0
-    private var byFrame: [Int: Int] = [:]
     let capacity: Int
 
     init(capacity: Int) { self.capacity = max(1, capacity) }
@@ -167,30 +168,34 @@ struct OutcomeWindow {
     /// Adds an outcome; returns the oldest one when it had to make room.
     mutating func add(_ o: FlowOutcome) -> FlowOutcome? {
         if ring.count < capacity {
-            byFrame[o.firstResetFrame] = ring.count
             ring.append(o)
             return nil
         }
         let old = ring[head]
-        if byFrame[old.firstResetFrame] == head { byFrame[old.firstResetFrame] = nil }
         ring[head] = o
-        byFrame[o.firstResetFrame] = head
         head = (head + 1) % capacity
         return old
     }
 
     /// Changes the conn_state of a held outcome (false when it already went out).
     mutating func update(firstResetFrame f: Int, connState: String) -> Bool {
-        guard let i = byFrame[f] else { return false }
-        ring[i].connState = connState
-        return true
+        // Newest first (as the index by frame it replaces kept the last one added).
+        var k = ring.count
+        while k > 0 {
+            k -= 1
+            let i = ring.count < capacity ? k : (head + k) % capacity
+            if ring[i].firstResetFrame == f {
+                ring[i].connState = connState
+                return true
+            }
+        }
+        return false
     }
 
     /// Every held outcome, oldest first; the window is empty afterwards.
     mutating func drain() -> [FlowOutcome] {
         let out = Array(ring[head...] + ring[..<head])
         ring.removeAll()
-        byFrame.removeAll()
         head = 0
         return out
     }

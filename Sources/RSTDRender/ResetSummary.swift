@@ -20,6 +20,7 @@ package enum ResetSummary {
         /// The capture's class, or the kernel's reason and socket state.
         package var label: String
         package var cause: String
+        /// RSTs: a record that stands for unlisted ones (`rsts`) counts for them too.
         package var count: Int
         package var first: Double?
         package var last: Double?
@@ -46,7 +47,9 @@ package enum ResetSummary {
                     ?? {
                         out.append(g); index[k] = out.count - 1; return out.count - 1
                     }()
-                out[i].count += 1
+                // A record of a bounded list stands for the unlisted RSTs of its reading too (`rsts`,
+                // ResetList.weights): the groups count RSTs, not records, and add up to the capture's.
+                out[i].count += max(1, F.int(r, "rsts") ?? 1)
                 if case .double(let t)? = r["time"] {
                     out[i].first = min(out[i].first ?? t, t)
                     out[i].last = max(out[i].last ?? t, t)

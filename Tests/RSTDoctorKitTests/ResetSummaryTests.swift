@@ -45,4 +45,26 @@ final class ResetGroupsTests: XCTestCase {
         XCTAssertEqual(ResetView.servicePort(server, focus: nil), 47123)
         XCTAssertEqual(ResetView.servicePort(["sport": .int(46750), "dport": .int(47123), "sender": .string("client")], focus: nil), 47123)
     }
+    /// A bounded list keeps a few records per reading; each stands for the unlisted RSTs like it
+    /// (`rsts`, as CaptureFacts sets it): the groups count RSTs, so they add up to the capture's count.
+    func testGroupsCountTheRSTsTheirRecordsStandFor() {
+        var facts = FactStore()
+        func rec(_ i: Int, _ src: String, _ rsts: Int?) -> Record {
+            var r: Record = ["frame": .int(Int64(i)), "time": .double(1_000_000 + Double(i)), "src": .string(src), "sport": .int(9999),
+                             "dst": .string("198.18.0.1"), "dport": .int(Int64(40000 + i)), "sender": .string("server"),
+                             "class": .string("syn-answer"), "cause": .string("no-listener")]
+            if let rsts { r["rsts"] = .int(Int64(rsts)) }
+            return r
+        }
+        // 3 records from .2 (the last standing for 997 more), 2 from .3 (no weight: one each).
+        facts.add("capture.resets", .records([rec(1, "198.18.0.2", 1), rec(2, "198.18.0.2", 1), rec(3, "198.18.0.2", 998),
+                                              rec(4, "198.18.0.3", nil), rec(5, "198.18.0.3", nil)]),
+                  source: FactSource(check: "capture"))
+        let gs = ResetSummary.groups(facts)
+        XCTAssertEqual(gs.map(\.count), [1000, 2])
+        XCTAssertEqual(gs.map(\.src), ["198.18.0.2", "198.18.0.3"])
+        let text = ResetSummary.text(facts, singles: false)
+        XCTAssertTrue(text.contains("1002 RST in 2 groups"), text)
+        XCTAssertTrue(text.contains("1000 RST 198.18.0.2 → 198.18.0.1, port 9999"), text)
+    }
 }

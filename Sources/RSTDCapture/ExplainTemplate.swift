@@ -1,0 +1,105 @@
+import RSTDData
+import RSTDSystem
+import RSTDCore
+
+/// A class's explanation template (knowledge/capture-classes.yaml) compiled once, when the classes
+/// are loaded: the literal runs and the placeholders between them. Filling one is appending the
+/// pieces (a record's explanation is made for every RST listed: scanning the text and matching
+/// placeholder names for each was most of the cost of a record). Renders exactly what
+/// `CaptureClasses.render(_:value:)` makes of the template, then capitalises the first letter.
+package struct ExplainTemplate: Sendable, Hashable {
+    /// The placeholders the classifier fills (`RSTExplainer`), by their names in the templates.
+    package enum Slot: String, Sendable, CaseIterable {
+        case sender, receiver, answered, delay, idle, ttl, hops, closer, mac, baseline, shape, duplicate, twin
+        case senderRole = "sender_role", receiverRole = "receiver_role", usualTTL = "usual_ttl", usualMAC = "usual_mac"
+        case priorFrame = "prior_frame", priorClass = "prior_class", ackNote = "ack_note", inflight
+        case senderSeen = "sender_seen", idleNote = "idle_note", answeredNote = "answered_note", ttlCheck = "ttl_check"
+        case injectedEvidence = "injected_evidence", ownFin = "own_fin", twinFrame = "twin_frame", rstSeq = "rst_seq"
+        case windowNote = "window_note"
+    }
+
+    enum Piece: Sendable, Hashable {
+        case literal(String)
+        case slot(Slot)
+    }
+
+    /// The template's text, as written.
+    package let text: String
+    let pieces: [Piece]
+    /// Bytes of the literal pieces (room reserved before filling).
+    private let literalBytes: Int
+    /// Filled by scanning the text for each record, as before templates were compiled (tests compare both).
+    let interpreted: Bool
+
+    package init(_ text: String, interpreted: Bool = false) {
+        self.text = text
+        self.interpreted = interpreted
+        var pieces: [Piece] = []
+        var literal = ""
+        // The scan of `CaptureClasses.render`: `{name}` with no brace inside; a name that is not a
+        // placeholder, or a `{` without its `}`, stays text.
+        let u = text.utf8
+        var i = u.startIndex, run = u.startIndex
+        while i != u.endIndex {
+            guard u[i] == UInt8(ascii: "{") else { i = u.index(after: i); continue }
+            var j = u.index(after: i)
+            while j != u.endIndex, u[j] != UInt8(ascii: "}"), u[j] != UInt8(ascii: "{") { j = u.index(after: j) }
+            guard j != u.endIndex, u[j] == UInt8(ascii: "}") else { i = j; continue }
+            let name = String(text[u.index(after: i)..<j])
+            if let slot = Slot(rawValue: name) {
+                literal += text[run..<i]
+                if !literal.isEmpty { pieces.append(.literal(literal)) }
+                literal = ""
+                pieces.append(.slot(slot))
+                run = u.index(after: j)
+            }
+            i = u.index(after: j)
+        }
+        literal += text[run..<u.endIndex]
+        if !literal.isEmpty { pieces.append(.literal(literal)) }
+        self.pieces = pieces
+        literalBytes = pieces.reduce(0) { if case .literal(let s) = $1 { $0 + s.utf8.count } else { $0 } }
+    }
+
+    /// The placeholder names in the template, in order (known or not).
+    package var names: [String] { CaptureClasses.names(in: text) }
+
+    /// The explanation: the template filled with `value` for each placeholder, first letter capitalised.
+    package func render(_ value: (Slot) -> String) -> String {
+        if interpreted {
+            var explain = CaptureClasses.render(text) { Slot(rawValue: $0).map(value) }
+            if let first = explain.first, first.isLowercase { explain = first.uppercased() + explain.dropFirst() }
+            return explain
+        }
+        var out = ""
+        out.reserveCapacity(literalBytes + 48 * (pieces.count / 2 + 1))
+        // The first piece that is not empty starts the explanation: capitalised (a look at one byte).
+        var started = false
+        for p in pieces {
+            let s: String
+            switch p {
+            case .literal(let l): s = l
+            case .slot(let slot): s = value(slot)
+            }
+            if started { out += s } else if !s.isEmpty {
+                out += Self.capitalized(s)
+                started = true
+            }
+        }
+        return out
+    }
+
+    /// The text with its first character upper-cased when it is a lower-case letter.
+    static func capitalized(_ s: String) -> String {
+        guard let b = s.utf8.first else { return s }
+        // ASCII: decided on the byte (a digit, an address, a capital: the text as it is).
+        if b < 0x80 {
+            guard b >= 0x61 && b <= 0x7A else { return s }
+            var u = Array(s.utf8)
+            u[0] -= 0x20
+            return String(decoding: u, as: UTF8.self)
+        }
+        guard let first = s.first, first.isLowercase else { return s }
+        return first.uppercased() + s.dropFirst()
+    }
+}
