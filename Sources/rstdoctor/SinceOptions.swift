@@ -44,6 +44,7 @@ struct SinceOptions: ParsableArguments {
             FileHandle.standardError.write(Data("rstdoctor: note: \(JournalPeriod.noJournal(path, options: req.collect)).\n".utf8))
             return nil
         case .read(let result):
+            req.collect.journalPeriod = true
             req.extraRecords += result.records
             req.extraFacts += result.facts
             return result
