@@ -23,7 +23,7 @@ extension Collector {
     }
 
     /// Duplicate-address detection (ARP probes from 0.0.0.0) for each IPv4 address on each up interface,
-    /// concurrently and bounded (at most 16 addresses, each 1 s).
+    /// concurrently and bounded (at most 16 addresses; `probeArgv` says how long each listens, and why).
     func arping(_ c: CheckDefinition) async -> CheckRecord {
         guard runner.which("arping") != nil else { return skipped(c, "`arping` is not installed (not found on PATH)") }
         guard runner.which("ip") != nil else { return skipped(c, "`ip` (iproute2) is not installed, so the local addresses are unknown") }
@@ -55,8 +55,7 @@ extension Collector {
         let parts = await withTaskGroup(of: RawOutput.Part?.self) { group in
             for (ifname, addr) in capped {
                 group.addTask {
-                    let argv = habets ? ["arping", "-0", "-c", "1", "-w", "1", "-i", ifname, addr]
-                                      : ["arping", "-D", "-c", "1", "-w", "1", "-I", ifname, addr]
+                    let argv = Self.probeArgv(habets: habets, ifname: ifname, address: addr)
                     let r = await runner.run(argv, timeout: c.timeout)
                     switch r.outcome {
                     case .exited(let code):

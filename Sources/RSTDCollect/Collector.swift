@@ -22,6 +22,9 @@ package struct CollectOptions: Sendable {
     /// `--since`: the period asked about, in seconds before now. Log lines and kernel messages
     /// stamped before it do not count (evidence has a time).
     package var since: Double = 3600
+    /// `--since` read a period of the recorder's journal: a counter check the journal could not fill
+    /// (`JournalEvidence` replaces those it can) reads once, with no live window (see `sampled`).
+    package var journalPeriod = false
     /// Opt-in builtins provided by the caller (capture, kernel-trace) run elsewhere.
     package var externallyProvided: Set<String> = []
     package var isRoot: Bool = geteuid() == 0
@@ -130,15 +133,30 @@ package struct Collector: Sendable {
         return record
     }
 
+    /// Why a counter check has no rate for the journal period (its record's reason, and its `.delta`
+    /// facts' unknown reason): what the journal lacked, what the values read now are, what to do.
+    static func noPeriodRate(_ c: CheckDefinition) -> String {
+        let lacking = c.id == "conntrack-stat"
+            ? "the journal has no conntrack statistics for this period "
+                + "(a recorder older than 0.16, or nf_conntrack was not loaded while it recorded)"
+            : "the journal has no snapshot of these counters for this period (the recorder was not running then)"
+        return lacking + ": read once now, so the values are totals since boot (history), and the period's rate is unknown; "
+            + "`rstdoctor record` (0.16 or later) keeps them for a later --since; run check without --since for a live 1 s rate"
+    }
+
     struct CheckFailure: Error {
         var status: CheckStatus
         var reason: String
     }
 
-    /// Takes one reading, or two over the window for counter checks.
+    /// Takes one reading, or two over the window for counter checks. With a journal period a counter
+    /// check reads once: a live rate would describe the second after the command started, not the
+    /// period asked about, and waiting for it cost every `check --since` a second. Its totals stay
+    /// (history: since boot or since the module loaded); its `.delta` facts are unknown with the reason.
     func sampled(_ c: CheckDefinition, _ read: () async -> Result<RawOutput, CheckFailure>) async -> CheckRecord {
         var samples: [RawOutput] = []
-        let readings = c.window ? 2 : 1
+        let live = c.window && !options.journalPeriod
+        let readings = live ? 2 : 1
         let first = Date()
         for i in 0..<readings {
             if i > 0 { await Cleanup.shared.sleep(seconds: options.window) }
@@ -148,6 +166,9 @@ package struct Collector: Sendable {
                 if samples.isEmpty { return CheckRecord(id: c.id, status: f.status, reason: f.reason, fix: c.fix) }
                 return CheckRecord(id: c.id, status: .ok, reason: "second reading failed (\(f.reason)): no deltas", samples: samples)
             }
+        }
+        if c.window && !live {
+            return CheckRecord(id: c.id, status: .ok, reason: Self.noPeriodRate(c), samples: samples)
         }
         // A window cut short by SIGINT/SIGTERM: the deltas cover the time that really passed.
         let window = Cleanup.shared.interruptSignal == nil ? options.window : max(0.001, Date().timeIntervalSince(first))

@@ -46,10 +46,13 @@ package enum EvidenceBuilder {
             case .skipped: reason = "check `\(def.id)` was skipped: \(rec.reason)"
             case .failed: reason = "check `\(def.id)` failed: \(rec.reason)"
             }
+            // A counter check read once (no window: a journal period it could not fill) says why in its reason.
+            let deltaReason = rec.status == .ok && def.window && rec.window == nil && !rec.reason.isEmpty
+                ? "`\(def.id)` has no rate: \(rec.reason)" : reason
             for d in def.facts {
                 if store[d.key] == nil { store.add(Fact(key: d.key, unknown: reason, source: source(nil))) }
                 if def.window, d.type == .int, store["\(d.key).delta"] == nil {
-                    store.add(Fact(key: "\(d.key).delta", unknown: reason, source: source(nil)))
+                    store.add(Fact(key: "\(d.key).delta", unknown: deltaReason, source: source(nil)))
                 }
             }
             out.append(rec)

@@ -36,6 +36,10 @@ package enum JournalEvidence {
         package var period: Period
     }
 
+    /// The checks whose records `read` may return in place of the collector's: the rest of the host's
+    /// checks never depend on the journal, so they can run while it is read.
+    package static let replaces: Set<String> = ["kernel-trace", CaptureFacts.checkID, "counters", "conntrack-stat"]
+
     /// At most this many resets of each (cause, direction) become records; the counts are exact.
     package static let perGroup = 1000
 

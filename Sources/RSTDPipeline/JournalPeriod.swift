@@ -27,6 +27,22 @@ package enum JournalPeriod {
     /// namespace and focus.
     package static func read(since: Double, until: String?, journal: String?, options o: CollectOptions,
                              defaultJournal: String? = nil, now: Date = Date()) throws(Problem) -> Outcome {
+        switch try locate(since: since, until: until, journal: journal, defaultJournal: defaultJournal, now: now) {
+        case .noJournal(let path): return .noJournal(path: path)
+        case .period(let period): return .read(try read(period, options: o))
+        }
+    }
+
+    /// Where a period is to be read, or that there is no journal to read it from.
+    package enum Location: Sendable {
+        case period(JournalEvidence.Period)
+        /// None was named and none is at the default place.
+        case noJournal(path: String)
+    }
+
+    /// The period and its journal, from the values given (cheap: no journal is opened yet).
+    package static func locate(since: Double, until: String?, journal: String?, defaultJournal: String? = nil,
+                               now: Date = Date()) throws(Problem) -> Location {
         let end: Date, path: String
         do {
             end = try until.map { try RecordSettings.time($0, now: now) } ?? now
@@ -37,9 +53,13 @@ package enum JournalPeriod {
             throw Problem(message: "\(error)", fix: "", usage: true)
         }
         if journal == nil && !FileManager.default.fileExists(atPath: path) { return .noJournal(path: path) }
-        let period = JournalEvidence.Period(since: end.addingTimeInterval(-since), until: end, journal: path)
+        return .period(JournalEvidence.Period(since: end.addingTimeInterval(-since), until: end, journal: path))
+    }
+
+    /// Reads a located period for the options' namespace and focus.
+    package static func read(_ period: JournalEvidence.Period, options o: CollectOptions) throws(Problem) -> JournalEvidence.Result {
         do {
-            return .read(try JournalEvidence.read(period, target: o.target, port: o.port, peer: o.peer))
+            return try JournalEvidence.read(period, target: o.target, port: o.port, peer: o.peer)
         } catch {
             throw Problem(message: error.message, fix: error.fix, usage: false)
         }

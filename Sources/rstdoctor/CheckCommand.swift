@@ -36,13 +36,13 @@ struct CheckCommand: AsyncParsableCommand {
     func run() async throws {
         let (kb, problems) = try knowledge.load()
         var req = try evidence.request(kb: kb)
-        let journal = try period.apply(to: &req)
         // The first SIGINT/SIGTERM ends the run early (commands in flight are stopped, an observation
         // window is cut short) and what was gathered is diagnosed and printed; a second one quits at once.
         let interrupt = Cleanup.shared.onInterrupt { sig in
             FileHandle.standardError.write(Data("rstdoctor: \(Cleanup.signalName(sig)) received: stopping early and diagnosing what was gathered so far (send it again to quit at once).\n".utf8))
         }
         defer { Cleanup.shared.removeInterruptHandler(interrupt) }
+        let journal = try await period.apply(to: &req, kb: kb)
         let d = try await Pipeline.run(req, kb: kb, knowledgeProblems: problems.count)
         switch format {
         case .json:

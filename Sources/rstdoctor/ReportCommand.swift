@@ -70,7 +70,7 @@ struct ReportCommand: AsyncParsableCommand {
             likely = inputs.contains { i in i.report.causes.contains { $0.probability >= Diagnosis.likely } }
         } else {
             var req = try evidence.request(kb: kb)
-            _ = try period.apply(to: &req)
+            _ = try await period.apply(to: &req, kb: kb)
             let d = try await Pipeline.run(req, kb: kb, knowledgeProblems: problems.count)
             text = fmt.render(d)
             likely = !d.likelyCauses.isEmpty

@@ -8,6 +8,7 @@ import RSTDCapture
 import RSTDTrace
 import RSTDSystem
 import RSTDData
+import RSTDKnowledge
 import RSTDCore
 
 /// `--until / --journal` beside the evidence options' `--since`: diagnose a past period from the
@@ -27,27 +28,39 @@ struct SinceOptions: ParsableArguments {
     }
 
     /// Reads the period and adds its records and facts to the request; nil when no journal is asked for.
-    func apply(to req: inout DiagnosisRequest) throws -> JournalEvidence.Result? {
+    /// The host's checks the journal never replaces (`JournalEvidence.replaces`) run while it is read,
+    /// so the command costs the longer of the two, not their sum; their records join the request's.
+    func apply(to req: inout DiagnosisRequest, kb: KnowledgeBase) async throws -> JournalEvidence.Result? {
         let explicit = journal != nil
         guard explicit || Self.sinceGiven || until != nil else { return nil }
         if req.bundle != nil { throw Failure.usage("the recorder's journal (--journal, --until) describes this host; --from reads a saved bundle: give one or the other") }
         if req.observe != nil { throw Failure.usage("--journal/--until read a past period; --observe watches from now on: give one or the other") }
-        let outcome: JournalPeriod.Outcome
+        let period: JournalEvidence.Period
         do {
-            outcome = try JournalPeriod.read(since: req.collect.since, until: until, journal: journal, options: req.collect)
+            switch try JournalPeriod.locate(since: req.collect.since, until: until, journal: journal) {
+            case .period(let p): period = p
+            case .noJournal(let path):
+                FileHandle.standardError.write(Data("rstdoctor: note: \(JournalPeriod.noJournal(path, options: req.collect)).\n".utf8))
+                return nil
+            }
         } catch {
+            throw Failure.usage(error.message)
+        }
+        var early = req.collect
+        early.externallyProvided.formUnion(JournalEvidence.replaces)
+        let live = Task { await Collector(catalog: kb.catalog, options: early).collect() }
+        let result: JournalEvidence.Result
+        do {
+            result = try JournalPeriod.read(period, options: req.collect)
+        } catch {
+            _ = await live.value  // its probes end within their timeouts; none outlives the command
             if error.usage { throw Failure.usage(error.message) }
             throw Failure.couldNotRun("--since needs the recorder's journal: \(Sanitize.terminal(error.message)). \(Sanitize.terminal(error.fix)).")
         }
-        switch outcome {
-        case .noJournal(let path):
-            FileHandle.standardError.write(Data("rstdoctor: note: \(JournalPeriod.noJournal(path, options: req.collect)).\n".utf8))
-            return nil
-        case .read(let result):
-            req.extraRecords += result.records
-            req.extraFacts += result.facts
-            return result
-        }
+        req.collect.journalPeriod = true
+        req.extraRecords += await live.value + result.records
+        req.extraFacts += result.facts
+        return result
     }
 
     // MARK: rendering the period

@@ -4,7 +4,8 @@
 #     two lab namespaces (rstd-bench-PID-c → rstd-bench-PID-s, 198.18.200.0/24), `rstdoctor record
 #     --netns` on the server side: recorder CPU % of one core, peak RSS, RSTs lost (sent by the stack vs
 #     in the journal), journal bytes per RST. Targets: CPU ≤ 5 %, RSS ≤ 64 MiB, lost 0.
-#  2. `check --since 24h` on a journal of N (default 1,000,000) resets: wall time (target < 1 s).
+#  2. `check --since 24h` on a journal of N (default 1,000,000) resets: wall time (target < 1 s), the
+#     journal part alone (--only counters) and the full default command (every check).
 # Needs root (namespaces, tracefs). Everything it creates is removed on exit.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -68,10 +69,16 @@ done
 summarised=$(python3 -c "import json,sys; print(json.load(open(sys.argv[1]))['journal']['resets'])" "$TMP/big.json")
 printf 'check --since 24h on %d resets (%d MiB journal): best of 3 %.2f s wall (target < 1 s), %s resets summarised\n' \
   "$N" "$(( $(stat -c %s "$TMP/big.db") / 1048576 ))" "$best" "$summarised"
-# The same with every check of the host (its present state), as a user runs it: bounded below by the
-# probes that take a 1 s sample whatever the journal (arping -D, the conntrack statistics).
-s=$(date +%s.%N)
-"$BIN" check --since 24h --journal "$TMP/big.db" --format json >"$TMP/full.json" 2>/dev/null || true
-d=$(echo "$(date +%s.%N) - $s" | bc -l)
+# The same with every check of the host (its present state), as a user runs it (the issue's target is
+# this command): the checks run concurrently, so the wall time is the journal read plus the slowest
+# live check — the duplicate-address probe (0.45 s per address when nobody answers, all addresses in
+# parallel); counter checks the journal cannot fill read once (no live 1 s sample for a past period).
+best=""
+for _ in 1 2 3; do
+  s=$(date +%s.%N)
+  "$BIN" check --since 24h --journal "$TMP/big.db" --format json >"$TMP/full.json" 2>/dev/null || true
+  d=$(echo "$(date +%s.%N) - $s" | bc -l)
+  if [ -z "$best" ] || [ "$(echo "$d < $best" | bc -l)" = 1 ]; then best=$d; fi
+done
 slowest=$(python3 -c "import json,sys; c=json.load(open(sys.argv[1]))['checks']; c.sort(key=lambda x: -(x.get('duration_ms') or 0)); print(', '.join('%s %d ms' % (x['id'], x.get('duration_ms') or 0) for x in c[:3]))" "$TMP/full.json")
-printf 'check --since 24h --journal J --format json (every check): %.2f s wall; slowest checks: %s\n' "$d" "$slowest"
+printf 'check --since 24h --journal J --format json (every check) on %d resets: best of 3 %.2f s wall (target < 1 s); slowest checks: %s\n' "$N" "$best" "$slowest"

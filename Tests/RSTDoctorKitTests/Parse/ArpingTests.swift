@@ -3,6 +3,7 @@ import XCTest
 
 @testable import RSTDCore
 @testable import RSTDParse
+@testable import RSTDCollect
 
 final class ArpingTests: XCTestCase {
     /// One run as the collector hands it over: named by its argv, with its exit code.
@@ -44,6 +45,27 @@ final class ArpingTests: XCTestCase {
         // The exit codes are opposite to iputils': the verdict must not come from them.
         XCTAssertEqual(try part("habets-dup", "").exitCode, 0)
         XCTAssertEqual(try part("iputils-dup", "").exitCode, 1)
+    }
+
+    /// The collector's probe (`Collector.probeArgv`: three probes 0.15 s apart, stop at the first answer),
+    /// real runs of it from a namespace on a veth whose peer holds 198.18.10.5 (MAC 02:00:00:00:00:0b;
+    /// answered within 7 µs of the first probe, 0.12 s wall) and nobody holds 198.18.10.9 (three
+    /// `Timeout`s, 0.52 s wall). The runs are named by that argv, so interface and address come from it.
+    func testHabetsThreeProbesStopAtTheFirstAnswer() throws {
+        let dupArgv = Collector.probeArgv(habets: true, ifname: "eth0", address: "198.18.10.5")
+        let uniqueArgv = Collector.probeArgv(habets: true, ifname: "eth0", address: "198.18.10.9")
+        let facts = try ArpingParser.parse(RawOutput(parts: [
+            try part("habets-probe3-dup", dupArgv.joined(separator: " ")),
+            try part("habets-probe3-unique", uniqueArgv.joined(separator: " ")),
+        ]))
+        let r = facts.records("duplicate_ip")
+        XCTAssertEqual(r.map { $0["duplicate"] }, [.bool(true), .bool(false)])
+        XCTAssertEqual(r.map { $0.string("address") }, ["198.18.10.5", "198.18.10.9"])
+        XCTAssertEqual(r.map { $0.string("ifname") }, ["eth0", "eth0"])
+        XCTAssertEqual(r[0].string("mac"), "02:00:00:00:00:0b")
+        XCTAssertEqual(facts.int("duplicate_ip.count"), 1)
+        let alone = try ArpingParser.parse(RawOutput(parts: [try part("habets-probe3-unique", uniqueArgv.joined(separator: " "))]))
+        XCTAssertEqual(alone.int("duplicate_ip.count"), 0, "three unanswered probes: no duplicate")
     }
 
     /// Habets' `-D` prints dots; sent from the duplicated address itself it gets no answer at all.
