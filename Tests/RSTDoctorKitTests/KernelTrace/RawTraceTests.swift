@@ -144,7 +144,8 @@ final class RawTraceTests: XCTestCase {
         var seen: [(UInt64, [UInt32])] = []
         let summary = page.withUnsafeBytes { p in
             layout.events(in: p) { ts, payload in
-                seen.append((ts, stride(from: 0, to: payload.count, by: 4).map { payload.loadUnaligned(fromByteOffset: $0, as: UInt32.self) }))
+                let words = stride(from: 0, to: payload.count, by: 4).map { payload.loadUnaligned(fromByteOffset: $0, as: UInt32.self) }
+                seen.append((ts, words))
             }
         }
         let extended: UInt64 = 1_000_005 + (1 << 27) + 7

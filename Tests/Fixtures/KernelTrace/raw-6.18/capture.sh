@@ -33,8 +33,6 @@ for e in tcp/tcp_send_reset tcp/tcp_receive_reset skb/kfree_skb sock/inet_sock_s
 # (TCP_ABORT_ON_LINGER in its close(): process context), a few each, on both CPUs.
 ip netns exec "$S" python3 - <<'PY' &
 import socket, struct
-for fam, addr in ((socket.AF_INET, "198.18.201.2"), (socket.AF_INET6, "fd00:201::2")):
-    pass
 l4 = socket.socket(); l4.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1); l4.bind(("198.18.201.2", 8082)); l4.listen(8)
 l6 = socket.socket(socket.AF_INET6); l6.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1); l6.bind(("fd00:201::2", 8082)); l6.listen(8)
 for l in (l4, l6, l4, l6):
@@ -76,7 +74,8 @@ with open(sys.argv[2], "wb") as out:
         out.write(b)
 PY
 done
-for e in tcp/tcp_send_reset tcp/tcp_receive_reset skb/kfree_skb sock/inet_sock_set_state; do cp "$I/events/$e/format" "$OUT/${e#*/}.format"; done
+for e in tcp/tcp_send_reset tcp/tcp_receive_reset skb/kfree_skb sock/inet_sock_set_state; do
+  cp "$I/events/$e/format" "$OUT/${e#*/}.format"; done
 cp "$T/events/header_page" "$OUT/header_page"; cp "$T/events/header_event" "$OUT/header_event"
 echo "$(uname -r) $(uname -m); captured $(date -u +%Y-%m-%d) by capture.sh" > "$OUT/KERNEL"
 grep -c -v '^#' "$OUT/trace.txt"; ls -la "$OUT"
