@@ -59,11 +59,17 @@ extension ResetCorrelator {
 }
 
 /// Task names for the binary reader, which gets only a pid: `/proc/PID/comm` (the pid is the
-/// kernel's, a thread's id: /proc answers for threads too), remembered a minute. `<idle>` for pid 0
-/// and `<...>` for a task gone, as the text reader shows them.
+/// kernel's, a thread's id: /proc answers for threads too), then, for a task already gone, the kernel's
+/// own `saved_cmdlines` (where the text reader's names come from), remembered a minute. `<idle>` for
+/// pid 0 and `<...>` for a task neither knows, as the text reader shows them.
 final class TaskNames: @unchecked Sendable {
+    private let savedCmdlines: String
     private var names: [Int: String] = [:]
     private var since = ProcessInfo.processInfo.systemUptime
+    private var saved: [Int: String] = [:]
+    private var savedAt = -Double.infinity
+
+    init(tracefsRoot: String) { savedCmdlines = tracefsRoot + "/saved_cmdlines" }
 
     func name(_ pid: Int) -> String {
         if pid == 0 { return "<idle>" }
@@ -77,8 +83,24 @@ final class TaskNames: @unchecked Sendable {
         if pid > 0, let text = try? String(contentsOfFile: "/proc/\(pid)/comm", encoding: .utf8) {
             let trimmed = text.hasSuffix("\n") ? String(text.dropLast()) : text
             if !trimmed.isEmpty { n = trimmed }
+        } else if let s = savedName(pid, now: now) {
+            n = s
         }
         names[pid] = n
         return n
+    }
+
+    /// `PID COMM` lines of saved_cmdlines, read again at most once a second.
+    private func savedName(_ pid: Int, now: Double) -> String? {
+        if saved[pid] == nil && now - savedAt >= 1 {
+            savedAt = now
+            saved = [:]
+            let text = (try? String(contentsOfFile: savedCmdlines, encoding: .utf8)) ?? ""
+            for line in text.split(separator: "\n") {
+                guard let space = line.firstIndex(of: " "), let p = Int(line[..<space]) else { continue }
+                saved[p] = String(line[line.index(after: space)...])
+            }
+        }
+        return saved[pid]
     }
 }

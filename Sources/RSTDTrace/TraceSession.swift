@@ -49,12 +49,13 @@ package final class TraceSession: @unchecked Sendable {
     package private(set) var readPath = "text"
     private var raw: (layout: RingBufferLayout, decoder: RawEventDecoder)?
     private var rawStats = RawTraceStats()
-    private let taskNames = TaskNames()
+    private let taskNames: TaskNames
     package private(set) var stopTime: Date?
 
     package init(options: Options) {
         self.options = options
         self.instance = TracefsInstance(root: options.root, name: options.instanceName)
+        self.taskNames = TaskNames(tracefsRoot: options.root)
         self.correlator = ResetCorrelator(window: options.window, reasons: options.reasons, filter: options.filter)
     }
 
