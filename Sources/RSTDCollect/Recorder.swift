@@ -151,12 +151,16 @@ package final class Recorder: @unchecked Sendable {
         var o = TraceSession.Options(filter: lock.withLock { filter }, reasons: reasons)
         o.root = options.tracefsRoot
         o.reclaim = again
+        // Binary per-CPU pages: the kernel formats no text for the recorder (the text is the fallback).
+        o.binary = true
         let session = TraceSession(options: o)
         // The journal keeps them: no memory per reset over days of recording.
         session.keepEvents = false
         do {
             try session.start()
             trace = session
+            note("start", session.readPath == "binary" ? "kernel trace read in binary (per-CPU trace_pipe_raw pages)"
+                 : "kernel trace read as text (trace_pipe): " + (session.notes.last ?? ""))
             if !session.reasonReported {
                 note("limit", "this kernel's tcp_send_reset has no reason field (Linux 6.10+): resets are recorded without the kernel's reason, and those sent without a socket may be missing")
             }

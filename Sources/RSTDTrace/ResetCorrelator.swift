@@ -83,8 +83,13 @@ package struct ResetCorrelator: Sendable {
 
     /// Feeds one parsed line; returns the events that are now complete.
     package mutating func add(_ line: TraceLine) -> [ResetEvent] {
-        guard let item = decode(line) else { return finish(upTo: now - window, held: now - untranslatedWindow) }
-        now = max(now, line.timestamp)
+        add(decode(line), at: line.timestamp)
+    }
+
+    /// Feeds one decoded record at trace time `t` (nil: a record it does not take); returns the events now complete.
+    mutating func add(_ decoded: Item?, at t: Double) -> [ResetEvent] {
+        guard let item = decoded else { return finish(upTo: now - window, held: now - untranslatedWindow) }
+        now = max(now, t)
         if resets.count + dropLog.count + closes.count >= maxRecords {
             // A flood (kfree_skb under attack): forget the older half rather than grow without bound.
             let n = (resets.count / 2, dropLog.count / 2, closes.count / 2)
@@ -93,7 +98,6 @@ package struct ResetCorrelator: Sendable {
             closes.forgetFirst(n.2)
             overflowed += n.0 + n.1 + n.2
         }
-        let t = line.timestamp
         switch item {
         case .reset(let e):
             let id = resets.append(t, e)

@@ -18,6 +18,9 @@ package final class TraceSession: @unchecked Sendable {
         package var bufferKB: Int = 2048
         /// Take over an instance of the same name this process left (set up again after a removal).
         package var reclaim = false
+        /// Read the per-CPU binary pages (`trace_pipe_raw`) instead of the text `trace_pipe` when this
+        /// kernel's layout is the one RawEventDecoder knows (the text otherwise; `readPath` says which).
+        package var binary = false
         package init(filter: TraceFilter = TraceFilter(), reasons: TraceReasonMap? = nil) {
             self.filter = filter
             self.reasons = reasons
@@ -42,11 +45,17 @@ package final class TraceSession: @unchecked Sendable {
     /// What was enabled, and anything the user should know (missing optional events…).
     package private(set) var notes: [String] = []
     package private(set) var startTime = Date()
+    /// How the trace is read: `binary` (per-CPU trace_pipe_raw pages) or `text` (trace_pipe).
+    package private(set) var readPath = "text"
+    private var raw: (layout: RingBufferLayout, decoder: RawEventDecoder)?
+    private var rawStats = RawTraceStats()
+    private let taskNames: TaskNames
     package private(set) var stopTime: Date?
 
     package init(options: Options) {
         self.options = options
         self.instance = TracefsInstance(root: options.root, name: options.instanceName)
+        self.taskNames = TaskNames(tracefsRoot: options.root)
         self.correlator = ResetCorrelator(window: options.window, reasons: options.reasons, filter: options.filter)
     }
 
@@ -92,6 +101,7 @@ package final class TraceSession: @unchecked Sendable {
         }
         try instance.enable(system: "tcp", event: "tcp_send_reset")
         try instance.enable(system: "tcp", event: "tcp_receive_reset")
+        var dropFormat: EventFormat?, closeFormat: EventFormat?
 
         if let reasons = options.reasons, instance.hasEvent(system: "skb", event: "kfree_skb"),
            let drop = try? instance.format(system: "skb", event: "kfree_skb") {
@@ -103,6 +113,7 @@ package final class TraceSession: @unchecked Sendable {
                 do {
                     try instance.setFilter(system: "skb", event: "kfree_skb", expr)
                     try instance.enable(system: "skb", event: "kfree_skb")
+                    dropFormat = drop
                 } catch {
                     notes.append("skb:kfree_skb not joined: \(error.reason)")
                 }
@@ -117,11 +128,16 @@ package final class TraceSession: @unchecked Sendable {
             do {
                 try instance.setFilter(system: "sock", event: "inet_sock_set_state", expr)
                 try instance.enable(system: "sock", event: "inet_sock_set_state")
+                closeFormat = st
             } catch {
                 notes.append("States of received resets unavailable: \(error.reason)")
             }
         }
-        try instance.openPipe()
+        if options.binary {
+            openBinary(send: send, receive: try instance.format(system: "tcp", event: "tcp_receive_reset"),
+                       drop: dropFormat, close: closeFormat)
+        }
+        if !instance.readsRawPipes { try instance.openPipe() }
         lock.lock()
         correlator.clockOffset = offset
         correlator.reasonReported = reasonReported
@@ -131,6 +147,7 @@ package final class TraceSession: @unchecked Sendable {
 
     /// Waits up to `timeout` seconds and returns the resets completed meanwhile (filtered).
     package func poll(timeout: Double) -> [ResetEvent] {
+        if raw != nil { return pollBinary(timeout: timeout) }
         let lines = instance.readLines(timeout: timeout)
         lock.lock()
         defer { lock.unlock() }
@@ -165,12 +182,14 @@ package final class TraceSession: @unchecked Sendable {
         var last: [ResetEvent] = []
         if !wasStopped && started {
             _ = instance.setOption("tracing_on", "0")
-            let lines = instance.readLines(timeout: 0)
+            let lines = raw == nil ? instance.readLines(timeout: 0) : []
+            let pages = raw != nil ? instance.readRawPages(timeout: 0, maxPages: .max) : RawPages()
             lock.lock()
             for raw in lines {
                 guard let line = TraceLine.parse(raw) else { continue }
                 last += correlator.add(line)
             }
+            for r in binaryRecords(pages) { last += correlator.add(r.item, at: r.time) }
             last += correlator.flush()
             if keepEvents { all += last }
             stopped = true
@@ -206,6 +225,60 @@ package final class TraceSession: @unchecked Sendable {
     package var drops: [String: Int] {
         lock.lock(); defer { lock.unlock() }
         return correlator.drops
+    }
+
+    // MARK: binary reader
+
+    /// Sets up the binary reader, or says why the text one runs (`notes`, `readPath`).
+    private func openBinary(send: EventFormat, receive: EventFormat, drop: EventFormat?, close: EventFormat?) {
+        let (layout, why) = instance.ringBufferLayout()
+        var problem = why
+        if let layout {
+            switch RawEventDecoder.make(send: send, receive: receive, drop: drop, close: close) {
+            case .success(let decoder):
+                do {
+                    try instance.openRawPipes()
+                    lock.lock()
+                    raw = (layout, decoder)
+                    readPath = "binary"
+                    lock.unlock()
+                    notes.append("The trace is read in binary from the per-CPU trace_pipe_raw pages of \(instance.path).")
+                    return
+                } catch {
+                    problem = error.reason
+                }
+            case .failure(let error):
+                problem = error.reason
+            }
+        }
+        notes.append("The trace is read as text from trace_pipe: \(problem).")
+    }
+
+    private func pollBinary(timeout: Double) -> [ResetEvent] {
+        let pages = instance.readRawPages(timeout: timeout)
+        lock.lock()
+        defer { lock.unlock() }
+        guard !stopped else { return [] }
+        var out: [ResetEvent] = []
+        let records = binaryRecords(pages)
+        for r in records { out += correlator.add(r.item, at: r.time) }
+        if records.isEmpty { out += correlator.quiet(at: Date().timeIntervalSince1970 - correlator.clockOffset) }
+        if keepEvents { all += out }
+        return out
+    }
+
+    /// Called with `lock` held (pollBinary) or before the session is shared (stop).
+    private func binaryRecords(_ pages: RawPages) -> [(time: Double, item: ResetCorrelator.Item?)] {
+        guard let raw, !pages.isEmpty else { return [] }
+        let names = taskNames
+        return RawTraceBatch.records(pages, layout: raw.layout, decoder: raw.decoder, clockOffset: correlator.clockOffset,
+                                     comm: { names.name($0) }, stats: &rawStats)
+    }
+
+    /// Pages and records read in binary, and pages the kernel marked as following lost events.
+    package var binaryStats: RawTraceStats {
+        lock.lock(); defer { lock.unlock() }
+        return rawStats
     }
 
     // MARK: facts

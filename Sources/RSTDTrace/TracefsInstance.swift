@@ -26,14 +26,16 @@ package final class TracefsInstance: @unchecked Sendable {
     package let name: String
     package var path: String { root + "/instances/" + name }
 
-    private let lock = NSLock()
+    let lock = NSLock()
     /// Held for the whole of `remove()` and around every file the instance opens: a signal's cleanup
     /// waits for the write or open under way (a file open in the instance makes rmdir fail with
     /// EBUSY), a second signal's cleanup waits for the removal under way, and once removed, setup
     /// still running on another thread opens nothing more in it.
-    private let files = NSLock()
-    private var removed = false
+    let files = NSLock()
+    private(set) var removed = false
     private var fd: Int32 = -1
+    /// The per-CPU `trace_pipe_raw` files when the binary reader runs (TracefsRawPipe.swift).
+    var rawPipes: [(cpu: Int, fd: Int32)] = []
     private var created = false
     private var cleanupToken: Int?
     package private(set) var mountedByUs = false
@@ -125,7 +127,7 @@ package final class TracefsInstance: @unchecked Sendable {
         try writeFile(relative, value)
     }
 
-    private func checkNotRemoved() throws(TraceUnavailable) {
+    func checkNotRemoved() throws(TraceUnavailable) {
         guard removed else { return }
         throw TraceUnavailable("the trace was stopped (interrupted) before it was set up",
                                fix: "Nothing to do: run the command again to trace.")
@@ -220,6 +222,8 @@ package final class TracefsInstance: @unchecked Sendable {
         lock.lock()
         let f = fd
         fd = -1
+        let raw = rawPipes
+        rawPipes = []
         let wasCreated = created
         created = false
         let events = enabled
@@ -228,6 +232,7 @@ package final class TracefsInstance: @unchecked Sendable {
         cleanupToken = nil
         lock.unlock()
         if f >= 0 { close(f) }
+        for r in raw { close(r.fd) }
         if wasCreated {
             for e in events { _ = try? writeFile("events/\(e)/enable", "0") }
             var tries = 0

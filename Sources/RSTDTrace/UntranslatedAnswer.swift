@@ -40,8 +40,9 @@ extension ResetCorrelator {
         var seen = 0
         resets.visit(resetsByLocalPort[r.dport], near: time, window: untranslatedWindow) { id in
             seen += 1
-            let s = resets[id]
-            if Self.isNoSocketAnswer(s), s.src == r.dst, s.sport == r.dport, s.dst != r.src { found = s }
+            if resets[id].sport == r.dport, resets[id].src == r.dst, resets[id].dst != r.src, Self.isNoSocketAnswer(resets[id]) {
+                found = resets[id]
+            }
             return found == nil && seen < Self.untranslatedScanLimit
         }
         guard let s = found else { return nil }
@@ -56,16 +57,17 @@ extension ResetCorrelator {
         var seen = 0
         resets.visit(resetsByLocalPort[port], near: time, window: untranslatedWindow) { id in
             seen += 1
-            let r = resets[id]
-            switch r.direction {
+            // Read in place (no copy of the event per neighbour: a flood on one port visits many).
+            switch resets[id].direction {
             case .received:
-                if r.dst == local, r.dport == port, r.src != excluded, !TraceAddress.isWildcard(r.src),
-                   Self.liveStates.contains(stateOfReceived(r) ?? "") {
-                    found = "\(r.src):\(r.sport)"
+                if resets[id].dport == port, resets[id].dst == local, resets[id].src != excluded,
+                   !TraceAddress.isWildcard(resets[id].src), Self.liveStates.contains(stateOfReceived(resets[id]) ?? "") {
+                    found = "\(resets[id].src):\(resets[id].sport)"
                 }
             case .sent:
-                if !r.listener, r.src == local, r.dst != excluded, !TraceAddress.isWildcard(r.dst), Self.liveStates.contains(r.state) {
-                    found = "\(r.dst):\(r.dport)"
+                if !resets[id].listener, resets[id].src == local, resets[id].dst != excluded,
+                   !TraceAddress.isWildcard(resets[id].dst), Self.liveStates.contains(resets[id].state) {
+                    found = "\(resets[id].dst):\(resets[id].dport)"
                 }
             }
             return found == nil && seen < Self.untranslatedScanLimit
@@ -74,9 +76,9 @@ extension ResetCorrelator {
         seen = 0
         closes.visit(closesByLport[port], near: time, window: untranslatedWindow) { id in
             seen += 1
-            let c = closes[id]
-            if c.local == local, c.remote != excluded, !TraceAddress.isWildcard(c.remote), Self.liveStates.contains(c.oldState) {
-                found = "\(c.remote):\(c.rport)"
+            if closes[id].local == local, closes[id].remote != excluded, !TraceAddress.isWildcard(closes[id].remote),
+               Self.liveStates.contains(closes[id].oldState) {
+                found = "\(closes[id].remote):\(closes[id].rport)"
             }
             return found == nil && seen < Self.untranslatedScanLimit
         }
