@@ -24,8 +24,6 @@ protocol Scenario: Sendable {
     /// Causes the side rstdoctor runs on cannot tell apart (empty: one cause is expected first). When
     /// set, they must be the top ones, in any order, and the output must say they cannot be told apart.
     var indistinct: Set<String> { get }
-    /// Findings (what explains failed or slow connections, not resets) the diagnosis must report.
-    var expectedFindings: Set<String> { get }
     /// One line: what the scenario stages.
     var summary: String { get }
     /// Namespace and interface where the client-side capture runs.
@@ -57,7 +55,6 @@ protocol Scenario: Sendable {
 extension Scenario {
     var tolerated: Set<String> { [] }
     var indistinct: Set<String> { [] }
-    var expectedFindings: Set<String> { [] }
     var capture: (ns: String, dev: String) { ("c", "eth0") }
     var extraCaptures: [(ns: String, dev: String, name: String)] { [] }
     var counted: [String] { ["c", "s"] }

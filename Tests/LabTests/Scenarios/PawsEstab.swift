@@ -60,7 +60,9 @@ struct PawsEstab: Scenario {
         // old segment's seq: its bytes were not taken).
         let cport = Int(ev.note("client-port") ?? "") ?? -1
         let seq = UInt32(truncatingIfNeeded: Int(ev.note("old-seq") ?? "") ?? -1)
-        let old = ev.frames.first { $0.isTCP && $0.src == ev.client && $0.sport == cport && $0.seq == seq && $0.payload == Self.old.utf8.count }
+        let old = ev.frames.first {
+            $0.isTCP && $0.src == ev.client && $0.sport == cport && $0.seq == seq && $0.payload == Self.old.utf8.count
+        }
         x.that(old != nil, "the old segment should be on the wire (seq \(seq))")
         if let old {
             x.that(ev.frames.contains { $0.isTCP && $0.number > old.number && $0.src == ev.server && $0.dport == cport

@@ -17,7 +17,6 @@ struct SynFlood: Scenario {
     var id: String { cookies ? "syn-flood-cookies" : "syn-flood-drop" }
     var expectedCause: String? { nil }
     var tolerated: Set<String> { ["syn-flood"] }
-    var expectedFindings: Set<String> { ["syn-flood"] }
     var summary: String {
         "\(Self.burst) SYNs from an unreachable address into listen(8), tcp_max_syn_backlog 16, tcp_syncookies=\(cookies ? 1 : 0): "
             + (cookies ? "cookies, the real client connects" : "SYNs dropped, the real client's connect times out") + "; no reset"
