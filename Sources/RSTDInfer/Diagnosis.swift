@@ -16,7 +16,10 @@ package struct CheckReport: Sendable {
 /// The ranked diagnosis every renderer reads.
 package struct Diagnosis: Sendable {
     package var host: HostInfo
+    /// The causes of resets, ranked (every "first cause" — exit code, verdict, REPL — comes from here).
     package var causes: [CauseResult]
+    /// Causes with `makes_resets: false`, ranked apart: they explain failed or slow connections, not resets.
+    package var findings: [CauseResult] = []
     package var checks: [CheckReport]
     package var facts: FactStore
     /// Per-RST findings from captures and kernel traces (records of `capture.resets` and `trace.resets`).
@@ -30,6 +33,15 @@ package struct Diagnosis: Sendable {
     package static let likely = 0.5
 
     package var likelyCauses: [CauseResult] { causes.filter { $0.probability >= Self.likely } }
+
+    /// Findings at or above this probability are shown (the threshold the renderers use for contending causes).
+    package static let shown = 0.15
+
+    /// The heading every renderer and the REPL put findings under.
+    package static let findingsHeading = "Findings that explain failed or slow connections (not resets)"
+
+    /// Findings worth showing (≥ `shown`); they never change the exit code (docs/json-schema.md).
+    package var shownFindings: [CauseResult] { findings.filter { $0.probability >= Self.shown } }
 }
 
 /// Facts → inference → diagnosis. The facts come from the checks' records (RSTDCollect's
@@ -70,7 +82,8 @@ package enum Diagnoser {
                 }
             }
         }
-        return Diagnosis(host: host, causes: out.causes, checks: reports, facts: out.facts, resets: resets, answers: answers, knowledgeProblems: knowledgeProblems,
+        return Diagnosis(host: host, causes: out.causes, findings: out.findings, checks: reports, facts: out.facts, resets: resets,
+                         answers: answers, knowledgeProblems: knowledgeProblems,
                          context: ReportContext(kb: kb))
     }
 }

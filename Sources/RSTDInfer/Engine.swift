@@ -45,7 +45,11 @@ package struct Engine: Sendable {
 
     package struct Output: Sendable {
         package var facts: FactStore
+        /// The causes of resets, ranked: the only list a "first cause" is ever taken from.
         package var causes: [CauseResult]
+        /// Causes with `makes_resets: false` (they explain failed or slow connections, not resets),
+        /// scored the same way and ranked apart.
+        package var findings: [CauseResult]
         /// Rule id → fired (true), did not fire (false); absent = could not be evaluated.
         package var ruleOutcomes: [String: Bool]
         /// Rule id → the unknown facts that kept it from being evaluated.
@@ -106,7 +110,8 @@ package struct Engine: Sendable {
                                        unknown: unknown.sorted { $0.key < $1.key }.map { (key: $0.key, reason: $0.value) }))
         }
         results.sort { $0.probability != $1.probability ? $0.probability > $1.probability : $0.cause.id < $1.cause.id }
-        return Output(facts: store, causes: results, ruleOutcomes: outcomes, ruleUnknowns: unknowns)
+        return Output(facts: store, causes: results.filter(\.cause.makesResets), findings: results.filter { !$0.cause.makesResets },
+                      ruleOutcomes: outcomes, ruleUnknowns: unknowns)
     }
 
     /// A derived fact's source names the rule, and as origin the checks behind the facts it read.

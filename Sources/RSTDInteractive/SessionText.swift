@@ -63,6 +63,16 @@ package enum SessionText {
         } else {
             out += "  Likely: " + likely.map { "\(t($0.cause.id)) (\(pctShort($0.probability)))" }.joined(separator: ", ") + ".\n"
         }
+        // Causes that make no RST: apart, so that none reads as the reason for the resets.
+        let findings = all ? d.findings : d.shownFindings
+        if !findings.isEmpty {
+            out += s.bold(Diagnosis.findingsHeading) + ":\n"
+            for f in findings {
+                let p = pct(f.probability)
+                out += "      " + (f.probability >= Diagnosis.likely ? s.yellow(p) : s.dim(p)) + "  "
+                    + t(f.cause.id).padding(toLength: width, withPad: " ", startingAt: 0) + "  " + t(f.cause.title) + "\n"
+            }
+        }
         return out
     }
 
@@ -142,12 +152,13 @@ package enum SessionText {
     /// The evidence (for and against causes) that rests on the given checks.
     package static func found(_ ids: Set<String>, _ d: Diagnosis, kb: KnowledgeBase, style s: Style) -> String {
         var lines: [String] = []
-        for c in d.causes {
+        for c in d.causes + d.findings {
+            let note = c.cause.makesResets ? "" : " (finding, not a cause of resets)"
             for (e, sign) in c.forEvidence.map({ ($0, s.red("+")) }) + c.against.map({ ($0, s.green("−")) }) {
                 var behind = Set<String>()
                 for u in e.facts { behind.formUnion(checksBehind(u.key, d, kb: kb)) }
                 guard !behind.isDisjoint(with: ids) else { continue }
-                lines.append("    \(sign) \(t(c.cause.id)): \(t(e.explain))")
+                lines.append("    \(sign) \(t(c.cause.id))\(note): \(t(e.explain))")
             }
         }
         if lines.isEmpty { return "  Nothing in these results points towards or away from a cause.\n" }
@@ -156,7 +167,7 @@ package enum SessionText {
 
     /// `how <cause>`: the chain of evidence from facts (values, sources) through rules to the probability.
     package static func how(_ id: String, _ d: Diagnosis, kb: KnowledgeBase, style s: Style) -> String {
-        guard let c = d.causes.first(where: { $0.cause.id == id }) else { return "" }
+        guard let c = (d.causes + d.findings).first(where: { $0.cause.id == id }) else { return "" }
         var out = s.bold(t(c.cause.id)) + " — " + t(c.cause.title) + "\n"
         let prior = c.cause.prior
         let fired = c.forEvidence.map(\.weight).reduce(0, +) + c.against.map(\.weight).reduce(0, +)

@@ -59,7 +59,7 @@ package struct KnowledgeBase: Sendable {
         let stepIDs = Set(kb.steps.map(\.id))
         for n in items("knowledge/causes.yaml", "causes") {
             do {
-                try n.allowOnly(["id", "title", "explanation", "prior", "step", "remedies", "references"])
+                try n.allowOnly(["id", "title", "explanation", "prior", "step", "remedies", "references", "makes_resets"])
                 var remedies: [Cause.Remedy] = []
                 for r in n["remedies"]?.sequence ?? [] {
                     try r.allowOnly(["text", "change", "verify"])
@@ -71,7 +71,7 @@ package struct KnowledgeBase: Sendable {
                 if !stepIDs.contains(step) { problems.append(n["step"]!.problem("unknown step `\(step)`")) }
                 kb.causes.append(Cause(id: try n.string("id"), title: try n.string("title"), explanation: try n.string("explanation"),
                                        prior: prior, step: step, remedies: remedies, references: try n.strings("references"),
-                                       file: n.file, line: n.line))
+                                       file: n.file, line: n.line, makesResets: try n.bool("makes_resets") ?? true))
             } catch { problems.append(KnowledgeProblem.from(error)) }
         }
         for n in items("knowledge/questions.yaml", "questions") {

@@ -2,7 +2,9 @@ import Foundation
 import RSTDData
 import RSTDCore
 
-/// A cause of resets (knowledge/causes.yaml). Its id is a public interface.
+/// A cause of resets (knowledge/causes.yaml). Its id is a public interface. A cause with
+/// `makesResets == false` is a *finding*: scored the same way, but it explains failed or slow
+/// connections, never resets, so it is kept out of the ranking of causes of resets (DESIGN §5).
 package struct Cause: Sendable {
     package struct Remedy: Sendable {
         package var text: String
@@ -26,6 +28,8 @@ package struct Cause: Sendable {
     package var references: [String]
     package var file: String
     package var line: Int
+    /// `makes_resets:` in causes.yaml (default true); false for a finding (syn-flood: connects time out).
+    package var makesResets: Bool = true
 }
 
 /// One of the six troubleshooting steps (knowledge/steps.yaml). Its checks and questions are those

@@ -39,6 +39,7 @@ package enum HTMLReport {
         // What to do comes right after the diagnosis, before the long lists (check tables, resets).
         let w = Writer()
         o += diagnosis(r)
+        o += ReportLayout.findings(r, w)
         o += ReportLayout.unseen(r, w)
         o += ReportLayout.remedies(r, w)
         o += ReportLayout.steps(r, w)

@@ -47,6 +47,7 @@ package enum MarkdownReport {
         // What to do comes right after the diagnosis, before the long lists (check tables, resets).
         let w = Writer()
         out += diagnosis(r)
+        out += ReportLayout.findings(r, w)
         out += ReportLayout.unseen(r, w)
         out += ReportLayout.remedies(r, w)
         out += ReportLayout.steps(r, w)

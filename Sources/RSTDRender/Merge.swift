@@ -58,10 +58,22 @@ package enum Merge {
                 ("probability", .object(hs.map { h in (h.label, h.cause(id).map { .double(($0.probability * 1000).rounded() / 1000) } ?? .null) })),
             ])
         }
+        // Findings (causes that make no RST) lined up the same way; an old file's are moved there when read.
+        let findings: [JSON] = r.allFindings.map { id in
+            .object([
+                ("id", .string(id)),
+                ("title", .string(r.findingTitle(id))),
+                ("max_probability", .double((r.maxFindingProbability(id) * 1000).rounded() / 1000)),
+                ("probability", .object(hs.map { h in
+                    (h.label, h.finding(id).map { .double(($0.probability * 1000).rounded() / 1000) } ?? .null)
+                })),
+            ])
+        }
         return .object([
             ("schema", .string(schema)),
             ("hosts", .array(zip(hs, inputs).map { h, i in .object([("name", .string(h.label)), ("file", .string(h.origin)), ("result", i.json)]) })),
             ("causes", .array(causes)),
+            ("findings", .array(findings)),
         ])
     }
 

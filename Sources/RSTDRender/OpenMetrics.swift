@@ -37,8 +37,13 @@ package enum OpenMetrics {
         }
         family("rstdoctor_cause_probability", "Posterior probability that this cause explains TCP resets (0 to 1; 0.5 and above is likely).",
                h.causes.map { ([("cause", $0.id)], $0.probability) })
-        family("rstdoctor_likely_causes", "Number of causes with probability 0.5 or more.",
+        family("rstdoctor_likely_causes", "Number of causes of resets with probability 0.5 or more.",
                [([], Double(h.causes.filter { $0.probability >= Diagnosis.likely }.count))])
+        // Causes that make no RST (syn-flood, conntrack-table-full, paws-stalls): their own family, so that
+        // an alert on rstdoctor_cause_probability never fires for a cause that explains time-outs, not resets.
+        family("rstdoctor_finding_probability",
+               "Posterior probability of a finding that explains failed or slow connections but makes no RST (0 to 1).",
+               h.findings.map { ([("finding", $0.id)], $0.probability) })
         // One series per status and check, 1 for the current one: series never vanish between runs.
         var status: [(labels: [(String, String)], value: Double)] = []
         for c in h.checks {

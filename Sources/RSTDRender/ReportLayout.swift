@@ -39,6 +39,32 @@ enum ReportLayout {
 
     static func weight(_ w: Double) -> String { String(format: "%+.1f", w) }
 
+    /// Causes that make no RST (makes_resets: false) at or above 15 % on some host: their own
+    /// heading, evidence and remedies, so that none reads as the reason for the resets. Empty when none.
+    static func findings<W: ReportWriter>(_ r: Report, _ w: W) -> String {
+        let ids = r.shownFindings
+        guard !ids.isEmpty else { return "" }
+        let multi = r.hosts.count > 1
+        var o = w.heading(2, Diagnosis.findingsHeading, id: "findings")
+        o += w.paragraph("These make connections fail or stall (time-outs, retransmissions) but the kernel sends "
+            + "\(w.strong("no RST")) for them: they are not the reason for the resets, and the ranking above leaves them out.")
+        for id in ids {
+            o += w.heading(3, "\(w.code(id)) — \(w.text(r.findingTitle(id))) (\(pct(r.maxFindingProbability(id))))", id: "finding-\(id)")
+            var items: [String] = []
+            for h in r.hosts {
+                guard let f = h.finding(id) else { continue }
+                let on = multi ? "\(w.text(h.label)): " : ""
+                items.append(on + "probability \(pct(f.probability))")
+                items += f.forEvidence.map { on + "\(w.strong("For")) (\(weight($0.weight))): \(w.text($0.explain))" }
+                items += f.against.map { on + "\(w.strong("Against")) (\(weight($0.weight))): \(w.text($0.explain))" }
+            }
+            o += w.bullets(items)
+            let rs = r.findingRemedies(id)
+            if !rs.isEmpty { o += w.remedies(rs) }
+        }
+        return o
+    }
+
     /// Checks that were skipped or failed, with what to do so they can run.
     static func unseen<W: ReportWriter>(_ r: Report, _ w: W) -> String {
         let multi = r.hosts.count > 1

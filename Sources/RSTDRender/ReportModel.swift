@@ -2,7 +2,7 @@ import Foundation
 import RSTDInfer
 import RSTDCore
 
-/// One host's diagnosis as reports show it. It is always read from check JSON (rstdoctor.check/2 or /1),
+/// One host's diagnosis as reports show it. It is always read from check JSON (rstdoctor.check/3, /2 or /1),
 /// so a live run, a saved `check --format json` and `report --merge` render through one path.
 package struct HostReport: Sendable {
     /// A fired rule, with the facts it read.
@@ -64,7 +64,10 @@ package struct HostReport: Sendable {
     package var started = ""
     package var window: Double = 0
     package var source = ""
+    /// The causes of resets, highest first.
     package var causes: [CauseItem] = []
+    /// Causes that make no RST (check JSON `findings[]`; moved out of `causes[]` of /1 and /2 files).
+    package var findings: [CauseItem] = []
     package var checks: [CheckItem] = []
     package var resets: [Record] = []
     package var answers: [(String, String)] = []
@@ -88,6 +91,7 @@ package struct HostReport: Sendable {
     }
 
     package func cause(_ id: String) -> CauseItem? { causes.first { $0.id == id } }
+    package func finding(_ id: String) -> CauseItem? { findings.first { $0.id == id } }
 
     /// Builds the report of a live (or bundle) diagnosis through its check JSON.
     package init(_ d: Diagnosis) {
@@ -95,7 +99,7 @@ package struct HostReport: Sendable {
         self = (try? HostReport(json: CheckJSON.render(d))) ?? HostReport()
     }
 
-    /// Reads check JSON (rstdoctor.check/2, or /1). Unknown fields are ignored; missing ones stay empty.
+    /// Reads check JSON (rstdoctor.check/3, /2 or /1). Unknown fields are ignored; missing ones stay empty.
     package init(json j: JSON) throws(ValidationError) {
         guard case .object = j else { throw ValidationError("not a JSON object") }
         let schema = j["schema"]?.stringValue ?? ""
@@ -111,26 +115,7 @@ package struct HostReport: Sendable {
         started = h?["started"]?.stringValue ?? ""
         window = h?["window_seconds"]?.doubleValue ?? 0
         source = h?["source"]?.stringValue ?? ""
-        func evidence(_ e: JSON) -> EvidenceItem {
-            let facts = e["facts"]?.objectValue ?? []
-            let sources = e["sources"]
-            return EvidenceItem(rule: e["rule"]?.stringValue ?? "", weight: e["weight"]?.doubleValue ?? 0,
-                                explain: e["explain"]?.stringValue ?? "",
-                                facts: facts.map { (key: $0.0, value: $0.1.scalarText, source: sources?[$0.0]?.stringValue ?? "") })
-        }
-        for c in (j["causes"]?.arrayValue ?? []).prefix(10_000) {
-            let reasons = c["unknown_reasons"]
-            let unknown = (c["unknown"]?.arrayValue ?? []).compactMap(\.stringValue).map { (key: $0, reason: reasons?[$0]?.stringValue ?? "") }
-            causes.append(CauseItem(id: c["id"]?.stringValue ?? "?", title: c["title"]?.stringValue ?? "",
-                                    probability: min(1, max(0, c["probability"]?.doubleValue ?? 0)),
-                                    forEvidence: (c["for"]?.arrayValue ?? []).map(evidence),
-                                    against: (c["against"]?.arrayValue ?? []).map(evidence), unknown: unknown,
-                                    remedies: (c["remedies"]?.arrayValue ?? []).map { r in
-                                        RemedyItem(text: r["text"]?.stringValue ?? "", change: r["change"]?.stringValue,
-                                                   verify: r["verify"]?.stringValue)
-                                    }))
-        }
-        causes.sort { $0.probability != $1.probability ? $0.probability > $1.probability : $0.id < $1.id }
+        (causes, findings) = Self.causeItems(j, schema: schema)
         for c in (j["checks"]?.arrayValue ?? []).prefix(10_000) {
             checks.append(CheckItem(id: c["id"]?.stringValue ?? "?", step: c["step"]?.stringValue ?? "", title: c["title"]?.stringValue ?? "",
                                     status: c["status"]?.stringValue ?? "", reason: c["reason"]?.stringValue ?? "",

@@ -63,6 +63,7 @@ package enum TextRender {
         }
         let rest = d.causes.count - shown.count
         if rest > 0 { out += s.dim("    \(rest) other causes below 15% (--verbose or --format json lists all)") + "\n" }
+        out += findings(d, style: s, verbose: verbose)
 
         let likely = d.likelyCauses
         if !likely.isEmpty {
@@ -108,6 +109,29 @@ package enum TextRender {
             out += s.bold("Verdict: ") + "no cause of resets is likely from what could be seen. "
             out += unseen.isEmpty ? "If resets continue, capture them: `rstdoctor check --observe 10s --port P`.\n"
                                   : "Some evidence was missing (above); fix that or observe live: `rstdoctor check --observe 10s --port P`.\n"
+        }
+        if let f = d.findings.first, f.probability >= Diagnosis.likely {
+            out += "Also found: \(f.cause.id) (\(Int((f.probability * 100).rounded()))%), which explains failed or slow "
+                + "connections, not resets.\n"
+        }
+        return out
+    }
+
+    /// Causes that make no RST, under their own heading, when one reaches 15 % (all with --verbose).
+    package static func findings(_ d: Diagnosis, style s: Style, verbose: Bool = false) -> String {
+        let shown = verbose ? d.findings : d.shownFindings
+        guard !shown.isEmpty else { return "" }
+        let t = Sanitize.terminal
+        var out = "\n" + s.bold(Diagnosis.findingsHeading) + "\n"
+        for f in shown {
+            let pct = String(format: "%3.0f%%", f.probability * 100)
+            let colored = f.probability >= Diagnosis.likely ? s.yellow(pct) : s.dim(pct)
+            out += "    " + colored + "  " + s.bold(f.cause.id) + "  " + t(f.cause.title) + "\n"
+            for e in f.forEvidence { out += "      + " + t(e.explain) + sourceNote(e, s) + "\n" }
+            for e in f.against { out += "      " + s.green("−") + " " + t(e.explain) + sourceNote(e, s) + "\n" }
+            if let r = Remedies.concrete(f, facts: d.facts).first {
+                out += "      consider: \(t(r.text))" + (r.change.map { "\n      change: " + s.cyan(t($0)) } ?? "") + "\n"
+            }
         }
         return out
     }

@@ -50,7 +50,12 @@ struct KnowledgeCommand: ParsableCommand {
             let (kb, _) = try knowledge.load()
             switch what {
             case .checks: for c in kb.checks { print("\(c.id.padding(toLength: 16, withPad: " ", startingAt: 0)) \(c.step.padding(toLength: 18, withPad: " ", startingAt: 0)) \(c.title)") }
-            case .causes: for c in kb.causes { print("\(c.id.padding(toLength: 26, withPad: " ", startingAt: 0)) prior \(c.prior)  \(c.title)") }
+            case .causes:
+                // A finding (makes_resets: false) explains failed or slow connections, never resets.
+                for c in kb.causes {
+                    let kind = c.makesResets ? "" : "  [finding: makes no RST]"
+                    print("\(c.id.padding(toLength: 26, withPad: " ", startingAt: 0)) prior \(c.prior)  \(c.title)\(kind)")
+                }
             case .questions:
                 for q in kb.questions { print("\(q.id): \(q.text)\n    answers: \(q.answers.map(\.id).joined(separator: ", "))") }
             case .steps: for s in kb.steps { print("\(s.id.padding(toLength: 18, withPad: " ", startingAt: 0)) \(s.title): \(s.purpose)") }

@@ -32,7 +32,7 @@ final class CheckCLITests: XCTestCase {
         let r = try CLI.run(["check", "--format", "json", "--sample", "200ms"])
         XCTAssertTrue([0, 1].contains(r.code), "exit \(r.code): \(r.stderr)")
         let j = try CLI.json(r.stdout)
-        XCTAssertEqual(j["schema"] as? String, "rstdoctor.check/2")
+        XCTAssertEqual(j["schema"] as? String, "rstdoctor.check/3")
         let host = try XCTUnwrap(j["host"] as? [String: Any])
         XCTAssertNotNil(host["kernel"] as? String)
         XCTAssertNotNil(host["focus"] as? [String: Any])
@@ -44,6 +44,11 @@ final class CheckCLITests: XCTestCase {
         for c in causes {
             XCTAssertNotNil(c["for"] as? [Any]); XCTAssertNotNil(c["against"] as? [Any]); XCTAssertNotNil(c["unknown"] as? [Any])
         }
+        // Causes that make no RST are findings, apart, in the same shape (schema /3).
+        let findings = try XCTUnwrap(j["findings"] as? [[String: Any]])
+        XCTAssertEqual(Set(findings.compactMap { $0["id"] as? String }), ["syn-flood", "conntrack-table-full", "paws-stalls"])
+        XCTAssertFalse(causes.contains { ["syn-flood", "conntrack-table-full", "paws-stalls"].contains($0["id"] as? String ?? "") })
+        for f in findings { XCTAssertEqual(Set(f.keys), Set(causes[0].keys)) }
         let checks = try XCTUnwrap(j["checks"] as? [[String: Any]])
         let statuses = Set(checks.compactMap { $0["status"] as? String })
         XCTAssertTrue(statuses.isSubset(of: ["ok", "finding", "skipped", "failed"]), "\(statuses)")

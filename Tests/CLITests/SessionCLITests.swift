@@ -92,7 +92,7 @@ final class SessionCLITests: SessionPTYTestCase {
         XCTAssertEqual(r.code, 0, r.stderr)
         XCTAssertTrue(r.stdout.contains("Wrote the markdown report to \(state)/r.md"), r.stdout)
         XCTAssertTrue(r.stdout.contains("Wrote the html report to \(state)/r.html"), r.stdout)
-        XCTAssertTrue(r.stdout.contains("\"schema\": \"rstdoctor.check/2\""), r.stdout)
+        XCTAssertTrue(r.stdout.contains("\"schema\": \"rstdoctor.check/3\""), r.stdout)
         XCTAssertTrue(r.stdout.contains("report --format pdf is not available in this build; it has text, json, markdown, html"), r.stdout)
         let md = try String(contentsOfFile: state + "/r.md", encoding: .utf8)
         XCTAssertTrue(md.contains("idle-timeout"), md)
@@ -116,7 +116,7 @@ final class SessionCLITests: SessionPTYTestCase {
 
         let check = try CLI.run(["check", "--format", "json"] + fixtureArgs, env: env)
         XCTAssertEqual(check.code, 0, check.stderr)
-        XCTAssertEqual(try CLI.json(check.stdout)["schema"] as? String, "rstdoctor.check/2")
+        XCTAssertEqual(try CLI.json(check.stdout)["schema"] as? String, "rstdoctor.check/3")
 
         // A new session keeps the one it replaces.
         _ = try CLI.run(fixtureArgs, env: env, stdin: "answer middlebox no\nquit\n")

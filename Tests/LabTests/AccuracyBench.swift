@@ -34,7 +34,8 @@ final class AccuracyBench: XCTestCase {
                                  d.top.map { String(format: "%.2f", $0.probability) } ?? "-", d.top3.isEmpty ? "-" : d.top3, "n/a (not visible after the fact)"])
                     continue
                 }
-                let ok = staged && Verdict.judge(d, expected: s.expectedCause, tolerated: s.tolerated).isEmpty
+                let ok = staged && Verdict.judge(d, expected: s.expectedCause, tolerated: s.tolerated, findings: s.findings).isEmpty
+                    && Verdict.findings(d, of: s).isEmpty
                 total += 1
                 if ok { passed += 1 }
                 rows.append([s.id, d.mode, s.expectedCause ?? "(none)", d.top?.id ?? "-",

@@ -14,18 +14,27 @@ struct Diagnosis: Sendable {
     var status: Int32?
     var stdout: String
     var stderr: String
-    /// The `causes` array sorted by probability, highest first; nil when the output was not that JSON.
+    /// The `causes` array (causes of resets) sorted by probability, highest first; nil when the
+    /// output was not that JSON.
     var causes: [RankedCause]?
+    /// The `findings` array (rstdoctor.check/3: causes that make no RST, such as syn-flood), sorted
+    /// the same way; empty when absent.
+    var findings: [RankedCause]
 
     init(mode: String, argv: [String], status: Int32?, stdout: String, stderr: String) {
         self.mode = mode; self.argv = argv; self.status = status; self.stdout = stdout; self.stderr = stderr
         causes = Diagnosis.parseCauses(stdout)
+        findings = Diagnosis.parseCauses(stdout, key: "findings") ?? []
     }
 
-    /// Decodes `{"causes": [{"id": …, "probability": …}, …]}`; extra fields are ignored.
-    static func parseCauses(_ text: String) -> [RankedCause]? {
+    /// The probability of a finding (a cause that makes no RST), nil when the output has none by that id.
+    func finding(_ id: String) -> Double? { findings.first { $0.id == id }?.probability }
+
+    /// Decodes `{"causes": [{"id": …, "probability": …}, …]}` (or another key of the same shape);
+    /// extra fields are ignored.
+    static func parseCauses(_ text: String, key: String = "causes") -> [RankedCause]? {
         guard let obj = try? JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any],
-              let list = obj["causes"] as? [Any] else { return nil }
+              let list = obj[key] as? [Any] else { return nil }
         var out: [RankedCause] = []
         for item in list {
             guard let c = item as? [String: Any], let id = c["id"] as? String,
@@ -51,16 +60,23 @@ enum Verdict {
     ///   now (a missing listener, a reject rule, a full queue…) and history (counters since the
     ///   namespace was created, which may move a cause only a little) are left: the expected cause
     ///   ranks first, with no threshold, and no unrelated cause reaches p ≥ 0.5.
-    /// - control (no expected cause, nothing tolerated): exit 0 and no cause > 0.3.
+    /// - control (no expected cause, nothing tolerated): exit 0 and no cause > 0.3 (≥ 0.3 when the
+    ///   scenario names `findings` it may show: the fault explains failed connections, not resets).
+    /// - findings (causes that make no RST) are never judged as causes: they are neither first nor
+    ///   unrelated; but one of the scenario's `findings` ranked among the causes is a problem.
     /// - contrast (no expected cause, some tolerated): no cause outside the tolerated ones > 0.3.
     /// - indistinct (causes the side observed cannot tell apart): `--observe` ranks exactly them on top,
     ///   in any order, the last of them with p ≥ 0.3 (a real contender), no other cause above 0.5, and
     ///   the output says they cannot be told apart ("cannot tell").
-    static func judge(_ d: Diagnosis, expected: String?, tolerated: Set<String>, indistinct: Set<String> = []) -> [String] {
+    static func judge(_ d: Diagnosis, expected: String?, tolerated: Set<String>, indistinct: Set<String> = [],
+                      findings: Set<String> = []) -> [String] {
         guard let causes = d.causes else {
             return ["\(d.mode): no `causes` in the output (exit \(d.status.map(String.init) ?? "timeout")): \(d.stderr.prefix(300))"]
         }
         var problems: [String] = []
+        for c in causes where findings.contains(c.id) {
+            problems.append("\(d.mode): \(c.id) makes no RST but is ranked among the causes of resets (p = \(c.probability))")
+        }
         if !indistinct.isEmpty {
             let top = causes.prefix(indistinct.count)
             if Set(top.map(\.id)) != indistinct {
@@ -92,7 +108,8 @@ enum Verdict {
             if tolerated.isEmpty && d.status != 0 {
                 problems.append("\(d.mode): a healthy host should exit 0, exited \(d.status.map(String.init) ?? "timeout")")
             }
-            for c in causes where !tolerated.contains(c.id) && c.probability > controlMax {
+            let strict = !findings.isEmpty
+            for c in causes where !tolerated.contains(c.id) && (c.probability > controlMax || (strict && c.probability >= controlMax)) {
                 problems.append("\(d.mode): cause \(c.id) has p = \(c.probability) > \(controlMax) where none should be found")
             }
         }

@@ -58,12 +58,13 @@ final class RecordSinceTests: LabTestCase {
             for c in d.causes ?? [] where !allowed.contains(c.id) && c.probability >= Verdict.unrelatedMax {
                 XCTFail("\(id): confidently wrong from the journal: \(c.id) p = \(c.probability)", file: file, line: line)
             }
-            if Verdict.judge(d, expected: s.expectedCause, tolerated: s.tolerated, indistinct: s.indistinct).isEmpty {
+            if Verdict.judge(d, expected: s.expectedCause, tolerated: s.tolerated, indistinct: s.indistinct,
+                             findings: s.findings).isEmpty {
                 XCTFail("\(id) is now diagnosed from the journal: remove it from notFromTheJournal", file: file, line: line)
             }
             return
         }
-        let problems = Verdict.judge(d, expected: s.expectedCause, tolerated: s.tolerated, indistinct: s.indistinct)
+        let problems = Verdict.judge(d, expected: s.expectedCause, tolerated: s.tolerated, indistinct: s.indistinct, findings: s.findings)
         if Self.pending.contains(id) {
             if problems.isEmpty { XCTFail("\(id) now passes from the journal: remove it from the pending list", file: file, line: line) }
             for p in problems { print("KNOWN GAP \(id) [since]: \(p)") }

@@ -21,6 +21,9 @@ protocol Scenario: Sendable {
     var expectedCause: String? { get }
     /// Causes that may legitimately score in a contrast scenario (e.g. the overflow without RST).
     var tolerated: Set<String> { get }
+    /// Findings (causes with makes_resets: false, JSON `findings[]`) the fault may show: never judged as
+    /// causes of resets, and a problem if one is ranked among them (see `Verdict`).
+    var findings: Set<String> { get }
     /// Causes the side rstdoctor runs on cannot tell apart (empty: one cause is expected first). When
     /// set, they must be the top ones, in any order, and the output must say they cannot be told apart.
     var indistinct: Set<String> { get }
@@ -55,6 +58,7 @@ protocol Scenario: Sendable {
 extension Scenario {
     var tolerated: Set<String> { [] }
     var indistinct: Set<String> { [] }
+    var findings: Set<String> { [] }
     var capture: (ns: String, dev: String) { ("c", "eth0") }
     var extraCaptures: [(ns: String, dev: String, name: String)] { [] }
     var counted: [String] { ["c", "s"] }

@@ -32,7 +32,9 @@ final class ScenarioTests: LabTestCase {
                 print("\(id) [plain]: not judged — this cause leaves nothing in host state after the fact; asserted with --observe")
                 continue
             }
-            problems += Verdict.judge(d, expected: s.expectedCause, tolerated: s.tolerated, indistinct: s.indistinct)
+            problems += Verdict.judge(d, expected: s.expectedCause, tolerated: s.tolerated, indistinct: s.indistinct, findings: s.findings)
+            for f in s.findings { print("\(id) [\(d.mode)] finding \(f): \(d.finding(f).map { String(format: "%.2f", $0) } ?? "absent")") }
+            problems += FindingGaps.check(d, of: s)
         }
         if Self.pending.contains(id) {
             if problems.isEmpty {

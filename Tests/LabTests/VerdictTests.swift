@@ -46,6 +46,24 @@ final class VerdictTests: XCTestCase {
         XCTAssertEqual(Verdict.judge(contrast, expected: nil, tolerated: ["accept-queue-overflow"]), [])
     }
 
+    /// Findings (rstdoctor.check/3 `findings[]`: causes that make no RST) are never judged as causes;
+    /// a scenario's finding ranked among the causes (an old binary) is a problem, and with findings
+    /// named, no cause of resets may reach 0.3.
+    func testFindingsAreNotCausesOfResets() {
+        let seen = d(#"{"causes":[{"id":"no-listener","probability":0.05}],"#
+                     + #""findings":[{"id":"conntrack-table-full","probability":0.97}]}"#, status: 0)
+        XCTAssertEqual(seen.finding("conntrack-table-full"), 0.97)
+        XCTAssertNil(seen.finding("syn-flood"))
+        XCTAssertNil(d(#"{"causes":[]}"#).finding("syn-flood"), "no findings array: nil")
+        XCTAssertEqual(Verdict.judge(seen, expected: nil, tolerated: [], findings: ["conntrack-table-full"]), [])
+        let ranked = d(#"{"causes":[{"id":"conntrack-table-full","probability":0.2}]}"#, status: 0)
+        XCTAssertEqual(Verdict.judge(ranked, expected: nil, tolerated: [], findings: ["conntrack-table-full"]).count, 1)
+        let edge = d(#"{"causes":[{"id":"idle-timeout","probability":0.3}]}"#, status: 0)
+        XCTAssertEqual(Verdict.judge(edge, expected: nil, tolerated: []), [], "a plain control allows 0.3 itself")
+        XCTAssertEqual(Verdict.judge(edge, expected: nil, tolerated: [], findings: ["conntrack-table-full"]).count, 1,
+                       "≥ 0.3 with findings")
+    }
+
     func testIndistinctCausesOnTopInAnyOrderAndSaidSo() {
         let both: Set<String> = ["firewall-reset", "no-listener"]
         let said = d(#"{"causes":[{"id":"no-listener","probability":0.6},{"id":"firewall-reset","probability":0.4}],"x":"cannot tell"}"#)

@@ -44,7 +44,7 @@ final class EngineTests: XCTestCase {
     func testNoEvidenceMeansPriorsAndUnknownsAreListed() throws {
         let kb = try kb()
         let out = Engine(kb: kb).infer(FactStore())
-        for c in out.causes {
+        for c in out.causes + out.findings {
             XCTAssertEqual(c.probability, c.cause.prior, accuracy: 1e-9, c.cause.id)
             XCTAssertTrue(c.forEvidence.isEmpty && c.against.isEmpty)
         }
@@ -55,7 +55,9 @@ final class EngineTests: XCTestCase {
     func testEveryCauseListedAndSorted() throws {
         let kb = try kb()
         let out = Engine(kb: kb).infer(store(["duplicate_ip.count": .int(1)]))
-        XCTAssertEqual(out.causes.count, kb.causes.count)
+        // Every cause of resets is ranked; the findings (makes_resets: false) are ranked apart.
+        XCTAssertEqual(out.causes.count, kb.causes.filter(\.makesResets).count)
+        XCTAssertEqual(out.causes.count + out.findings.count, kb.causes.count)
         XCTAssertEqual(out.causes.first?.cause.id, "duplicate-ip")
         XCTAssertEqual(out.causes.map(\.probability), out.causes.map(\.probability).sorted(by: >))
     }

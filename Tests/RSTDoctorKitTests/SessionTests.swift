@@ -237,7 +237,7 @@ final class SessionTests: XCTestCase {
         await s.handle("report \(dir)/r.json")
         XCTAssertTrue(out.take().contains("Wrote the json report"))
         let json = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: dir + "/r.json"))) as? [String: Any]
-        XCTAssertEqual(json?["schema"] as? String, "rstdoctor.check/2")
+        XCTAssertEqual(json?["schema"] as? String, "rstdoctor.check/3")
         await s.handle("report \"\(dir)/my report.txt\"")
         let text = try String(contentsOfFile: dir + "/my report.txt", encoding: .utf8)
         XCTAssertTrue(text.contains("Verdict:"), text)

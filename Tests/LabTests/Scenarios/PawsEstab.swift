@@ -12,6 +12,7 @@ struct PawsEstab: Scenario {
 
     var id: String { "paws-estab" }
     var expectedCause: String? { nil }
+    var findings: Set<String> { ["paws-stalls"] }
     var summary: String { "a data segment with a timestamp 100 s old into an ESTABLISHED connection: dropped, duplicate ACK, no reset" }
     var ends: Topology.Ends { Topology.ends(.pair, v6: false) }
 

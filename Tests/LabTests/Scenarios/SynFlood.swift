@@ -9,14 +9,15 @@ import Foundation
 /// dropped (TCPReqQFullDrop, ListenDrops) and the real client's connect times out after its SYN
 /// retransmission. No RST either way: the honest outcome is no cause of resets, and syn-flood
 /// reported as what explains the failed connects.
-struct SynFlood: Scenario {
+struct SynFlood: Scenario, ShowsFindings {
     var cookies = true
     static let floodSource = "198.18.1.77"
     static let burst = 200
 
     var id: String { cookies ? "syn-flood-cookies" : "syn-flood-drop" }
     var expectedCause: String? { nil }
-    var tolerated: Set<String> { ["syn-flood"] }
+    var findings: Set<String> { ["syn-flood"] }
+    var confidentFindings: Set<String> { ["syn-flood"] }
     var summary: String {
         "\(Self.burst) SYNs from an unreachable address into listen(8), tcp_max_syn_backlog 16, tcp_syncookies=\(cookies ? 1 : 0): "
             + (cookies ? "cookies, the real client connects" : "SYNs dropped, the real client's connect times out") + "; no reset"

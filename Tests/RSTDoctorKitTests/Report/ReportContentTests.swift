@@ -93,21 +93,21 @@ final class ReportContentTests: XCTestCase {
         XCTAssertTrue(groups.contains("<a href=\"#cause-accept-queue-overflow\">"), "a group links to its cause's evidence")
     }
 
-    /// `report --merge` reads check JSON saved before /2 (no `causes[].remedies`) beside a /2 file,
-    /// and refuses a schema it does not know.
-    func testMergeReadsVersion1BesideVersion2() throws {
+    /// `report --merge` reads check JSON saved before /2 (no `causes[].remedies`) beside a /3 file,
+    /// and refuses a schema it does not know. (FindingsReportTests reads /2 files' findings.)
+    func testMergeReadsVersion1BesideVersion3() throws {
         let v2 = CheckJSON.render(ReportFixtures.server()).serialized()
-        XCTAssertTrue(v2.contains("\"rstdoctor.check/2\""), v2.prefix(80).description)
+        XCTAssertTrue(v2.contains("\"rstdoctor.check/3\""), v2.prefix(80).description)
         let v1 = CheckJSON.render(ReportFixtures.client()).serialized()
-            .replacingOccurrences(of: "rstdoctor.check/2", with: "rstdoctor.check/1")
+            .replacingOccurrences(of: "rstdoctor.check/3", with: "rstdoctor.check/1")
             .replacingOccurrences(of: #""remedies" ?: ?\[[^\]]*\],?"#, with: "", options: .regularExpression)
         XCTAssertFalse(v1.contains("\"remedies\""))
         let a = try Merge.parse(Data(v2.utf8), origin: "server.json"), b = try Merge.parse(Data(v1.utf8), origin: "client.json")
         let md = MarkdownReport.render(Report(hosts: Merge.hosts([a, b]), context: ReportFixtures.context))
         XCTAssertTrue(md.contains("sysctl -w net.ipv4.tcp_abort_on_overflow=0"), "remedies still shown")
-        let v3 = v2.replacingOccurrences(of: "rstdoctor.check/2", with: "rstdoctor.check/3")
-        XCTAssertThrowsError(try Merge.parse(Data(v3.utf8), origin: "new.json")) { e in
-            XCTAssertTrue("\(e)".contains("not rstdoctor.check/2"), "\(e)")
+        let v4 = v2.replacingOccurrences(of: "rstdoctor.check/3", with: "rstdoctor.check/4")
+        XCTAssertThrowsError(try Merge.parse(Data(v4.utf8), origin: "new.json")) { e in
+            XCTAssertTrue("\(e)".contains("not rstdoctor.check/3"), "\(e)")
         }
     }
 
@@ -194,6 +194,7 @@ final class ReportContentTests: XCTestCase {
         XCTAssertEqual(input.report.causes.first?.id, "accept-queue-overflow")
         XCTAssertEqual(input.report.causes.first?.probability, 0.93)
         XCTAssertEqual(input.report.port, 8080)
+        XCTAssertEqual(input.report.finding("syn-flood")?.probability, 0.82, "the /3 example's finding")
     }
 
     func testPortFieldsOfFirewallRules() {
