@@ -21,6 +21,17 @@ extension Verdict {
     }
 }
 
+extension Verdict {
+    /// The scenario's confident findings that fall short and what the run gave them, e.g.
+    /// "finding syn-flood 0.29 < 0.7".
+    static func findingsText(_ d: Diagnosis, of s: any Scenario) -> String {
+        let ids = (s as? ShowsFindings)?.confidentFindings.sorted() ?? []
+        return ids.filter { (d.finding($0) ?? 0) < firstMin }.map { id in
+            "finding \(id) \(d.finding(id).map { String(format: "%.2f", $0) } ?? "absent") < \(firstMin)"
+        }.joined(separator: ", ")
+    }
+}
+
 /// Scenarios whose confident findings fall short today, with the reason: ScenarioTests prints their
 /// shortfall as a KNOWN GAP (the rest of the verdict, e.g. no cause of resets ≥ 0.3, is still
 /// asserted), and fails once they pass, so the list can only shrink (as `ScenarioTests.pending`).
