@@ -34,12 +34,15 @@ final class AccuracyBench: XCTestCase {
                                  d.top.map { String(format: "%.2f", $0.probability) } ?? "-", d.top3.isEmpty ? "-" : d.top3, "n/a (not visible after the fact)"])
                     continue
                 }
+                let short = Verdict.findings(d, of: s)
                 let ok = staged && Verdict.judge(d, expected: s.expectedCause, tolerated: s.tolerated, findings: s.findings).isEmpty
+                    && short.isEmpty
                 total += 1
                 if ok { passed += 1 }
                 rows.append([s.id, d.mode, s.expectedCause ?? "(none)", d.top?.id ?? "-",
                              d.top.map { String(format: "%.2f", $0.probability) } ?? "-", d.top3.isEmpty ? "-" : d.top3,
-                             ok ? "pass" : (staged ? "FAIL" : "FAIL (fault not staged)")])
+                             ok ? "pass" : !staged ? "FAIL (fault not staged)"
+                                 : short.isEmpty ? "FAIL" : "FAIL (\(Verdict.findingsText(d, of: s)))"])
             }
         }
         let widths = rows[0].indices.map { i in rows.map { $0[i].count }.max() ?? 0 }

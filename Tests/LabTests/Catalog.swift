@@ -34,6 +34,10 @@ enum Catalog {
         ConntrackInvalid(place: "s"),
         ConntrackInvalid(place: "c"),
         ConntrackFull(),
+        SynFlood(cookies: true),
+        SynFlood(cookies: false),
+        PawsEstab(),
+        PawsActive(),
     ]
 
     static func named(_ id: String) -> (any Scenario)? { all.first { $0.id == id } }

@@ -13,7 +13,11 @@ final class ScenarioTests: LabTestCase {
     /// Known gaps (see Tests/LabTests/README.md and the issue note). None today: the conntrack INVALID
     /// scenarios left it when the capture learned to tie a RST to a connection under other addresses
     /// (knowledge/capture-classes.yaml: untranslated-answer, after-untranslated-reset, beyond-window-answer).
-    static let pending: Set<String> = []
+    ///
+    /// paws-active: `--observe` passes (paws-timestamps 0.75); the plain check after the fact sees only
+    /// PAWSActive 1 in the counters' history, which no rule reads (`paws-share` needs more than 10),
+    /// so half-open-after-restart's 0.04 ranks above paws-timestamps' 0.02.
+    static let pending: Set<String> = ["paws-active"]
 
     func diagnose(_ id: String, file: StaticString = #filePath, line: UInt = #line) throws {
         guard let lab, let s = Catalog.named(id) else { return XCTFail("no scenario \(id)", file: file, line: line) }
@@ -30,6 +34,7 @@ final class ScenarioTests: LabTestCase {
             }
             problems += Verdict.judge(d, expected: s.expectedCause, tolerated: s.tolerated, indistinct: s.indistinct, findings: s.findings)
             for f in s.findings { print("\(id) [\(d.mode)] finding \(f): \(d.finding(f).map { String(format: "%.2f", $0) } ?? "absent")") }
+            problems += FindingGaps.check(d, of: s)
         }
         if Self.pending.contains(id) {
             if problems.isEmpty {
@@ -85,4 +90,8 @@ final class ScenarioTests: LabTestCase {
     func testConntrackInvalidDNATFromBackend() throws { try diagnose("conntrack-invalid-dnat-from-backend") }
     func testConntrackInvalidDNATFromClient() throws { try diagnose("conntrack-invalid-dnat-from-client") }
     func testConntrackTableFullStandIn() throws { try diagnose("conntrack-table-full-standin") }
+    func testSynFloodCookies() throws { try diagnose("syn-flood-cookies") }
+    func testSynFloodDrop() throws { try diagnose("syn-flood-drop") }
+    func testPawsEstab() throws { try diagnose("paws-estab") }
+    func testPawsActive() throws { try diagnose("paws-active") }
 }

@@ -64,6 +64,10 @@ final class VerifyTests: XCTestCase {
     func testConntrackInvalidDNATFromBackend() throws { try stage("conntrack-invalid-dnat-from-backend") }
     func testConntrackInvalidDNATFromClient() throws { try stage("conntrack-invalid-dnat-from-client") }
     func testConntrackTableFullStandIn() throws { try stage("conntrack-table-full-standin") }
+    func testSynFloodCookies() throws { try stage("syn-flood-cookies") }
+    func testSynFloodDrop() throws { try stage("syn-flood-drop") }
+    func testPawsEstab() throws { try stage("paws-estab") }
+    func testPawsActive() throws { try stage("paws-active") }
 }
 
 /// Every scenario of the catalogue is staged by exactly one test of `VerifyTests`, and ids are unique.

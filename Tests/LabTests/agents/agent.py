@@ -19,11 +19,13 @@ import select
 import socket
 import struct
 import sys
+import threading
 import time
 
 TCP_REPAIR = 19
 TCP_REPAIR_QUEUE = 20
 TCP_QUEUE_SEQ = 21
+TCP_TIMESTAMP = 24
 IPV6_CHECKSUM = 7
 TCP_STATES = {1: "ESTABLISHED", 2: "SYN_SENT", 3: "SYN_RECV", 4: "FIN_WAIT1", 5: "FIN_WAIT2",
               6: "TIME_WAIT", 7: "CLOSE", 8: "CLOSE_WAIT", 9: "LAST_ACK", 10: "LISTEN", 11: "CLOSING"}
@@ -154,7 +156,10 @@ class Agent:
         finally:
             s.setsockopt(socket.IPPROTO_TCP, TCP_REPAIR, -1)
         local, peer = s.getsockname(), s.getpeername()
-        return {"ok": True, "snd_nxt": snd_nxt, "rcv_nxt": rcv_nxt,
+        # TCP_TIMESTAMP: the TSval this socket would send now (its clock plus its random offset),
+        # so a segment can be forged with a timestamp older than any the peer has seen.
+        tsval = struct.unpack("I", s.getsockopt(socket.IPPROTO_TCP, TCP_TIMESTAMP, 4))[0]
+        return {"ok": True, "snd_nxt": snd_nxt, "rcv_nxt": rcv_nxt, "tsval": tsval,
                 "local": [local[0], local[1]], "peer": [peer[0], peer[1]]}
 
     def op_inject(self, c):
@@ -184,6 +189,87 @@ class Agent:
             s.sendto(bytes(seg), (dst, 0))
         s.close()
         return {"ok": True, "bytes": len(payload)}
+
+    def op_syn_burst(self, c):
+        # A SYN flood as it comes from the Internet: SYNs from an address no host holds, so the
+        # listener's SYN-ACKs go to a neighbour that never answers ARP and no handshake completes.
+        # The IP header is built here (IPPROTO_RAW): a raw TCP socket cannot send from an address
+        # this namespace does not have.
+        src, dst, dport = c["src"], c["dst"], int(c["dport"])
+        count, base = int(c.get("count", 100)), int(c.get("sport", 20000))
+        s = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_RAW)
+        seq0 = int(time.monotonic() * 1e6) & 0xFFFFFFFF
+        try:
+            for i in range(count):
+                tcp = bytearray(struct.pack("!HHIIBBHHH", base + i, dport, (seq0 + i * 7919) & 0xFFFFFFFF, 0,
+                                            6 << 4, 0x02, 64240, 0, 0) + struct.pack("!BBH", 2, 4, 1460))
+                pseudo = socket.inet_aton(src) + socket.inet_aton(dst) + struct.pack("!BBH", 0, 6, len(tcp))
+                tcp[16:18] = struct.pack("!H", checksum(pseudo + bytes(tcp)))
+                ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(tcp), 0, 0, 64, 6, 0,
+                                 socket.inet_aton(src), socket.inet_aton(dst))
+                s.sendto(ip + bytes(tcp), (dst, 0))
+        finally:
+            s.close()
+        return {"ok": True, "bytes": count}
+
+    def op_forge_synack(self, c):
+        # Answers the next SYN to `port` that arrives on `dev` with a SYN-ACK whose echoed timestamp
+        # (TSecr) is `back` ms older than the SYN's own TSval: a timestamp the connecting socket never
+        # sent. AF_PACKET sees the SYN before netfilter, so an nft rule can keep this namespace's
+        # stack from answering it. `forged` waits for the answer and returns what was sent.
+        dev, port, back = c.get("dev", "eth0"), int(c["port"]), int(c.get("back", 100000))
+        timeout = float(c.get("timeout", 3))
+        p = socket.socket(socket.AF_PACKET, socket.SOCK_DGRAM, socket.htons(0x0800))
+        p.bind((dev, 0x0800))
+        p.settimeout(timeout)
+        result = {"ok": False, "errno": "TIMEOUT", "error": "no SYN to port %d on %s" % (port, dev)}
+
+        def run():
+            try:
+                while True:
+                    pkt, addr = p.recvfrom(65535)
+                    if addr[2] == 4 or len(pkt) < 40 or pkt[9] != 6:  # 4: PACKET_OUTGOING
+                        continue
+                    ihl = (pkt[0] & 0x0F) * 4
+                    tcp = pkt[ihl:]
+                    sport, dport, seq = struct.unpack("!HHI", tcp[:8])
+                    if dport != port or tcp[13] & 0x12 != 0x02:
+                        continue
+                    tsval = tcp_tsval(tcp)
+                    if tsval is None:
+                        result.update(errno="EPROTO", error="the SYN carries no timestamp")
+                        return
+                    src, dst = socket.inet_ntoa(pkt[16:20]), socket.inet_ntoa(pkt[12:16])
+                    mine, tsecr = (tsval + 777) & 0xFFFFFFFF, (tsval - back) & 0xFFFFFFFF
+                    iss = (seq * 31 + 12345) & 0xFFFFFFFF
+                    opts = struct.pack("!BBH", 2, 4, 1460) + struct.pack("!BBBBII", 1, 1, 8, 10, mine, tsecr)
+                    seg = bytearray(struct.pack("!HHIIBBHHH", port, sport, iss, (seq + 1) & 0xFFFFFFFF,
+                                                (5 + len(opts) // 4) << 4, 0x12, 64240, 0, 0) + opts)
+                    pseudo = socket.inet_aton(src) + socket.inet_aton(dst) + struct.pack("!BBH", 0, 6, len(seg))
+                    seg[16:18] = struct.pack("!H", checksum(pseudo + bytes(seg)))
+                    r = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_TCP)
+                    r.bind((src, 0))
+                    r.sendto(bytes(seg), (dst, 0))
+                    r.close()
+                    result.clear()
+                    result.update(ok=True, syn_tsval=tsval, tsecr=tsecr, seq=iss, ack=(seq + 1) & 0xFFFFFFFF,
+                                  sport=sport, to=dst)
+                    return
+            except OSError as e:
+                result.update(err_reply(e))
+            finally:
+                p.close()
+
+        self.forger = (threading.Thread(target=run, daemon=True), result)
+        self.forger[0].start()
+        return {"ok": True}
+
+    def op_forged(self, c):
+        if getattr(self, "forger", None) is None:
+            return {"ok": False, "errno": "EINVAL", "error": "forge_synack was not called"}
+        t, result = self.forger
+        t.join(float(c.get("timeout", 4)))
+        return dict(result) if not t.is_alive() else {"ok": False, "errno": "TIMEOUT", "error": "still waiting"}
 
     def op_sleep(self, c):
         time.sleep(min(float(c.get("seconds", 0.1)), 20))
@@ -218,6 +304,25 @@ def serve():
             print(json.dumps({"ok": True}), flush=True)
             break
         print(json.dumps(agent.handle(cmd)), flush=True)
+
+
+def tcp_tsval(tcp):
+    """The TSval of a TCP header's timestamp option, or None."""
+    doff, i = (tcp[12] >> 4) * 4, 20
+    while i < doff:
+        kind = tcp[i]
+        if kind == 0:
+            break
+        if kind == 1:
+            i += 1
+            continue
+        size = tcp[i + 1] if i + 1 < doff else 0
+        if size < 2:
+            break
+        if kind == 8 and size == 10:
+            return struct.unpack("!I", tcp[i + 2:i + 6])[0]
+        i += size
+    return None
 
 
 def checksum(data):
