@@ -98,17 +98,31 @@ package struct Collector: Sendable {
         var record: CheckRecord
         switch c.action {
         case .run(let argvs):
-            guard let chosen = argvs.first(where: { runner.which($0[0]) != nil }) else {
+            let installed = argvs.filter { runner.which($0[0]) != nil }
+            guard !installed.isEmpty else {
                 let tools = argvs.map { "`\($0[0])`" }.joined(separator: " or ")
                 return skipped(c, "\(tools) is not installed (not found on PATH)")
             }
             // `{since}` in a check's argv is the period asked about (journalctl's `-3600s`); the
             // output then carries the period, so the parser drops lines stamped outside it.
             let periodic = argvs.contains { $0.contains(Self.sincePlaceholder) }
-            let argv = chosen.map { $0 == Self.sincePlaceholder ? "-\(Int(options.since.rounded(.up)))s" : $0 }
+            let since = "-\(Int(options.since.rounded(.up)))s"
             record = await sampled(c) { () async -> Result<RawOutput, CheckFailure> in
-                let r = await runner.run(argv, timeout: c.timeout)
-                var out = Self.interpret(r, name: argv.joined(separator: " "), timeout: c.timeout)
+                // An installed command that prints nothing may have nothing to read: journalctl on a
+                // host or container without a journal exits 0 with no lines ("No journal files were
+                // found", silenced by -q), while the kernel's ring buffer (dmesg) holds the messages.
+                // The next installed alternative is tried then; its output is used when it succeeds.
+                var emptyFirst: RawOutput?
+                var last: Result<RawOutput, CheckFailure> = .failure(CheckFailure(status: .failed, reason: "no command ran"))
+                for chosen in installed {
+                    let argv = chosen.map { $0 == Self.sincePlaceholder ? since : $0 }
+                    let r = await runner.run(argv, timeout: c.timeout)
+                    last = Self.interpret(r, name: argv.joined(separator: " "), timeout: c.timeout)
+                    guard case .success(let o) = last else { break }
+                    if !o.text.allSatisfy(\.isWhitespace) { emptyFirst = nil; break }
+                    if emptyFirst == nil { emptyFirst = o }
+                }
+                var out = emptyFirst.map { .success($0) } ?? last
                 if periodic, case .success(var o) = out { o.parts.append(periodPart()); out = .success(o) }
                 return out
             }
