@@ -47,14 +47,7 @@ extension HostReport {
 /// The findings of a report: causes that make no RST, shown apart from the causes of resets.
 extension Report {
     /// Every finding id of any host, highest probability (on any host) first.
-    package var allFindings: [String] {
-        var ids: [String] = []
-        for h in hosts { for f in h.findings where !ids.contains(f.id) { ids.append(f.id) } }
-        return ids.enumerated().sorted { a, b in
-            let pa = maxFindingProbability(a.element), pb = maxFindingProbability(b.element)
-            return pa != pb ? pa > pb : a.offset < b.offset
-        }.map(\.element)
-    }
+    package var allFindings: [String] { Self.ranked(hosts.map { $0.findings.map(\.id) }, by: maxFindingProbability) }
 
     /// Findings shown: at or above Diagnosis.shown (15 %) on some host, highest first.
     package var shownFindings: [String] { allFindings.filter { maxFindingProbability($0) >= Diagnosis.shown } }

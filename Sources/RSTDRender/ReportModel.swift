@@ -151,11 +151,14 @@ package struct Report: Sendable {
     }
 
     /// Every cause id of any host, highest probability (on any host) first.
-    package var allCauses: [String] {
+    package var allCauses: [String] { Self.ranked(hosts.map { $0.causes.map(\.id) }, by: maxProbability) }
+
+    /// The ids of every host's list, each once, highest probability first (ties in order of appearance).
+    static func ranked(_ lists: [[String]], by probability: (String) -> Double) -> [String] {
         var ids: [String] = []
-        for h in hosts { for c in h.causes where !ids.contains(c.id) { ids.append(c.id) } }
+        for list in lists { for id in list where !ids.contains(id) { ids.append(id) } }
         return ids.enumerated().sorted { a, b in
-            let pa = maxProbability(a.element), pb = maxProbability(b.element)
+            let pa = probability(a.element), pb = probability(b.element)
             return pa != pb ? pa > pb : a.offset < b.offset
         }.map(\.element)
     }

@@ -49,7 +49,9 @@ final class WatchBinaryTests: XCTestCase {
 
     private func interrupted(by sig: Int32) throws {
         try TraceLab.skipUnlessPossible()
-        let (p, out, _) = try launch(["watch", "--seconds", "60"])
+        // Port 47 has no traffic: the kernel's tracepoints are global, and an unfiltered watch would
+        // fill the unread stdout pipe with other tests' resets and block before the signal.
+        let (p, out, _) = try launch(["watch", "--seconds", "60", "--port", "47"])
         XCTAssertTrue(waitFor(10) { FileManager.default.fileExists(atPath: instancePath(p)) }, "instance created while running")
         usleep(300_000)
         kill(p.processIdentifier, sig)
