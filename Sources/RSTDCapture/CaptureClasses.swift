@@ -184,17 +184,7 @@ package struct CaptureClasses: Sendable {
     }
 
     /// `{name}` placeholders in a template.
-    static func names(in template: String) -> [String] {
-        var out: [String] = []
-        var current: String?
-        for ch in template {
-            if ch == "{" { current = "" } else if ch == "}" {
-                if let c = current { out.append(c) }
-                current = nil
-            } else if current != nil { current?.append(ch) }
-        }
-        return out
-    }
+    static func names(in template: String) -> [String] { placeholders(in: template).map(\.name) }
 
     /// Fills `{name}` placeholders; unknown names are left as they are.
     package static func render(_ template: String, _ values: [String: String]) -> String {
@@ -203,24 +193,34 @@ package struct CaptureClasses: Sendable {
 
     /// Fills `{name}` placeholders with what `value` returns; names it returns nil for are left as they are.
     package static func render(_ template: String, value: (String) -> String?) -> String {
-        // Scans bytes, copies literal runs whole (a record's explanation is made for every RST listed).
-        let u = template.utf8
         var out = ""
-        out.reserveCapacity(u.count + 96)
-        var i = u.startIndex, literal = u.startIndex
+        out.reserveCapacity(template.utf8.count + 96)
+        var literal = template.startIndex
+        for p in placeholders(in: template) {
+            out += template[literal..<p.range.lowerBound]
+            out += value(p.name) ?? String(template[p.range])
+            literal = p.range.upperBound
+        }
+        out += template[literal...]
+        return out
+    }
+
+    /// The `{name}` placeholders of a template (braces included in `range`), scanning bytes: a name
+    /// holds no brace, and a `{` with no `}` before the next `{` or the end stays text. The one scan
+    /// behind `render` and ExplainTemplate's compiled pieces.
+    static func placeholders(in template: String) -> [(range: Range<String.Index>, name: String)] {
+        let u = template.utf8
+        var out: [(range: Range<String.Index>, name: String)] = []
+        var i = u.startIndex
         while i != u.endIndex {
             guard u[i] == UInt8(ascii: "{") else { i = u.index(after: i); continue }
             var j = u.index(after: i)
             while j != u.endIndex, u[j] != UInt8(ascii: "}"), u[j] != UInt8(ascii: "{") { j = u.index(after: j) }
-            // A "{" with no "}" before the next "{" or the end stays as it is.
             guard j != u.endIndex, u[j] == UInt8(ascii: "}") else { i = j; continue }
-            out += template[literal..<i]
-            let name = String(template[u.index(after: i)..<j])
-            out += value(name) ?? "{\(name)}"
-            i = u.index(after: j)
-            literal = i
+            let end = u.index(after: j)
+            out.append((i..<end, String(template[u.index(after: i)..<j])))
+            i = end
         }
-        out += template[literal..<u.endIndex]
         return out
     }
 }

@@ -35,28 +35,15 @@ package struct ExplainTemplate: Sendable, Hashable {
         self.text = text
         self.interpreted = interpreted
         var pieces: [Piece] = []
-        var literal = ""
-        // The scan of `CaptureClasses.render`: `{name}` with no brace inside; a name that is not a
-        // placeholder, or a `{` without its `}`, stays text.
-        let u = text.utf8
-        var i = u.startIndex, run = u.startIndex
-        while i != u.endIndex {
-            guard u[i] == UInt8(ascii: "{") else { i = u.index(after: i); continue }
-            var j = u.index(after: i)
-            while j != u.endIndex, u[j] != UInt8(ascii: "}"), u[j] != UInt8(ascii: "{") { j = u.index(after: j) }
-            guard j != u.endIndex, u[j] == UInt8(ascii: "}") else { i = j; continue }
-            let name = String(text[u.index(after: i)..<j])
-            if let slot = Slot(rawValue: name) {
-                literal += text[run..<i]
-                if !literal.isEmpty { pieces.append(.literal(literal)) }
-                literal = ""
-                pieces.append(.slot(slot))
-                run = u.index(after: j)
-            }
-            i = u.index(after: j)
+        // The placeholders `CaptureClasses.render` fills; a name that is not a slot stays text.
+        var run = text.startIndex
+        for p in CaptureClasses.placeholders(in: text) {
+            guard let slot = Slot(rawValue: p.name) else { continue }
+            if run < p.range.lowerBound { pieces.append(.literal(String(text[run..<p.range.lowerBound]))) }
+            pieces.append(.slot(slot))
+            run = p.range.upperBound
         }
-        literal += text[run..<u.endIndex]
-        if !literal.isEmpty { pieces.append(.literal(literal)) }
+        if run < text.endIndex { pieces.append(.literal(String(text[run...]))) }
         self.pieces = pieces
         literalBytes = pieces.reduce(0) { if case .literal(let s) = $1 { $0 + s.utf8.count } else { $0 } }
     }
