@@ -150,10 +150,7 @@ package struct Collector: Sendable {
     /// Why a counter check has no rate for the journal period (its record's reason, and its `.delta`
     /// facts' unknown reason): what the journal lacked, what the values read now are, what to do.
     static func noPeriodRate(_ c: CheckDefinition) -> String {
-        let lacking = c.id == "conntrack-stat"
-            ? "the journal has no conntrack statistics for this period "
-                + "(a recorder older than 0.16, or nf_conntrack was not loaded while it recorded)"
-            : "the journal has no snapshot of these counters for this period (the recorder was not running then)"
+        let lacking = c.journalLacks ?? "the journal has nothing for this check in this period"
         return lacking + ": read once now, so the values are totals since boot (history), and the period's rate is unknown; "
             + "`rstdoctor record` (0.16 or later) keeps them for a later --since; run check without --since for a live 1 s rate"
     }

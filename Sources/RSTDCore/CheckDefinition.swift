@@ -45,6 +45,9 @@ package struct CheckDefinition: Sendable {
     package var timeout: Double
     /// Counter checks: read twice over the sample window; int facts get a `.delta` twin.
     package var window: Bool
+    /// Window checks under `check --since`: what the journal lacked when this check has to run for
+    /// the period instead of the journal filling it (the record's reason starts with it).
+    package var journalLacks: String?
     /// Run first in the REPL (cheap and telling).
     package var quick: Bool
     /// Only run when the user asks for it (e.g. `--log`, `--observe`).
@@ -59,11 +62,13 @@ package struct CheckDefinition: Sendable {
 
     package init(id: String, title: String, step: String, action: Action, parser: String?, toolsNeeded: [String], needsRoot: Bool,
                  timeout: Double, window: Bool, quick: Bool, optIn: Bool, facts: [FactDeclaration], sample: String?,
-                 expect: [(key: String, value: FactValue, line: Int)], description: String, fix: String?, file: String, line: Int) {
+                 expect: [(key: String, value: FactValue, line: Int)], description: String, fix: String?, file: String, line: Int,
+                 journalLacks: String? = nil) {
         self.id = id; self.title = title; self.step = step; self.action = action; self.parser = parser
         self.toolsNeeded = toolsNeeded; self.needsRoot = needsRoot; self.timeout = timeout; self.window = window
         self.quick = quick; self.optIn = optIn; self.facts = facts; self.sample = sample; self.expect = expect
         self.description = description; self.fix = fix; self.file = file; self.line = line
+        self.journalLacks = journalLacks
     }
 
     /// The tools this check runs (first argv element of each alternative) plus declared ones.

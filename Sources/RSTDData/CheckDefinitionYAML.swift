@@ -5,7 +5,7 @@ import RSTDCore
 extension CheckDefinition {
     package static let fields: Set<String> = [
         "id", "title", "step", "run", "alternatives", "read", "builtin", "parser", "needs", "timeout", "window",
-        "quick", "opt_in", "facts", "sample", "expect", "description", "fix",
+        "quick", "opt_in", "facts", "sample", "expect", "description", "fix", "journal_lacks",
     ]
 
     package static func load(_ doc: YNode) throws(KnowledgeProblem) -> CheckDefinition {
@@ -64,7 +64,8 @@ extension CheckDefinition {
             description: try doc.optionalString("description") ?? "",
             fix: try doc.optionalString("fix"),
             file: doc.file,
-            line: doc.line
+            line: doc.line,
+            journalLacks: try doc.optionalString("journal_lacks")
         )
     }
 

@@ -62,8 +62,8 @@ package enum Merge {
         let findings: [JSON] = r.allFindings.map { id in
             .object([
                 ("id", .string(id)),
-                ("title", .string(r.findingTitle(id))),
-                ("max_probability", .double((r.maxFindingProbability(id) * 1000).rounded() / 1000)),
+                ("title", .string(r.title(id, in: \.findings))),
+                ("max_probability", .double((r.maxProbability(id, in: \.findings) * 1000).rounded() / 1000)),
                 ("probability", .object(hs.map { h in
                     (h.label, h.finding(id).map { .double(($0.probability * 1000).rounded() / 1000) } ?? .null)
                 })),

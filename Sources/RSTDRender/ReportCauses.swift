@@ -47,19 +47,10 @@ extension HostReport {
 /// The findings of a report: causes that make no RST, shown apart from the causes of resets.
 extension Report {
     /// Every finding id of any host, highest probability (on any host) first.
-    package var allFindings: [String] { Self.ranked(hosts.map { $0.findings.map(\.id) }, by: maxFindingProbability) }
+    package var allFindings: [String] {
+        Self.ranked(hosts.map { $0.findings.map(\.id) }) { maxProbability($0, in: \.findings) }
+    }
 
     /// Findings shown: at or above Diagnosis.shown (15 %) on some host, highest first.
-    package var shownFindings: [String] { allFindings.filter { maxFindingProbability($0) >= Diagnosis.shown } }
-
-    package func maxFindingProbability(_ id: String) -> Double { hosts.compactMap { $0.finding(id)?.probability }.max() ?? 0 }
-
-    package func findingTitle(_ id: String) -> String { hosts.lazy.compactMap { $0.finding(id)?.title }.first ?? "" }
-
-    /// A finding's remedies: the concrete ones of the host where it is highest, else causes.yaml's.
-    package func findingRemedies(_ id: String) -> [HostReport.RemedyItem] {
-        let best = hosts.filter { $0.finding(id) != nil }.max { ($0.finding(id)?.probability ?? 0) < ($1.finding(id)?.probability ?? 0) }
-        if let concrete = best?.finding(id)?.remedies, !concrete.isEmpty { return concrete }
-        return (context.remedies[id] ?? []).map { HostReport.RemedyItem(text: $0.text, change: $0.change, verify: $0.verify) }
-    }
+    package var shownFindings: [String] { allFindings.filter { maxProbability($0, in: \.findings) >= Diagnosis.shown } }
 }

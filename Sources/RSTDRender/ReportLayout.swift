@@ -49,7 +49,7 @@ enum ReportLayout {
         o += w.paragraph("These make connections fail or stall (time-outs, retransmissions) but the kernel sends "
             + "\(w.strong("no RST")) for them: they are not the reason for the resets, and the ranking above leaves them out.")
         for id in ids {
-            o += w.heading(3, "\(w.code(id)) — \(w.text(r.findingTitle(id))) (\(pct(r.maxFindingProbability(id))))", id: "finding-\(id)")
+            o += w.heading(3, "\(w.code(id)) — \(w.text(r.title(id, in: \.findings))) (\(pct(r.maxProbability(id, in: \.findings))))", id: "finding-\(id)")
             var items: [String] = []
             for h in r.hosts {
                 guard let f = h.finding(id) else { continue }
@@ -59,7 +59,7 @@ enum ReportLayout {
                 items += f.against.map { on + "\(w.strong("Against")) (\(weight($0.weight))): \(w.text($0.explain))" }
             }
             o += w.bullets(items)
-            let rs = r.findingRemedies(id)
+            let rs = r.remedies(id, in: \.findings)
             if !rs.isEmpty { o += w.remedies(rs) }
         }
         return o

@@ -90,8 +90,12 @@ package struct HostReport: Sendable {
         return l
     }
 
-    package func cause(_ id: String) -> CauseItem? { causes.first { $0.id == id } }
-    package func finding(_ id: String) -> CauseItem? { findings.first { $0.id == id } }
+    /// Which of a host's two lists an id is looked up in: the causes of resets or the findings.
+    package typealias List = KeyPath<HostReport, [CauseItem]>
+
+    package func cause(_ id: String) -> CauseItem? { item(id, in: \.causes) }
+    package func finding(_ id: String) -> CauseItem? { item(id, in: \.findings) }
+    package func item(_ id: String, in list: List) -> CauseItem? { self[keyPath: list].first { $0.id == id } }
 
     /// Builds the report of a live (or bundle) diagnosis through its check JSON.
     package init(_ d: Diagnosis) {
@@ -151,7 +155,7 @@ package struct Report: Sendable {
     }
 
     /// Every cause id of any host, highest probability (on any host) first.
-    package var allCauses: [String] { Self.ranked(hosts.map { $0.causes.map(\.id) }, by: maxProbability) }
+    package var allCauses: [String] { Self.ranked(hosts.map { $0.causes.map(\.id) }) { maxProbability($0) } }
 
     /// The ids of every host's list, each once, highest probability first (ties in order of appearance).
     static func ranked(_ lists: [[String]], by probability: (String) -> Double) -> [String] {
@@ -163,9 +167,14 @@ package struct Report: Sendable {
         }.map(\.element)
     }
 
-    package func maxProbability(_ id: String) -> Double { hosts.compactMap { $0.cause(id)?.probability }.max() ?? 0 }
+    /// An id's highest probability on any host, in the causes of resets (default) or the findings.
+    package func maxProbability(_ id: String, in list: HostReport.List = \.causes) -> Double {
+        hosts.compactMap { $0.item(id, in: list)?.probability }.max() ?? 0
+    }
 
-    package func title(_ id: String) -> String { hosts.lazy.compactMap { $0.cause(id)?.title }.first ?? "" }
+    package func title(_ id: String, in list: HostReport.List = \.causes) -> String {
+        hosts.lazy.compactMap { $0.item(id, in: list)?.title }.first ?? ""
+    }
 
     /// Causes to give remedies for: the likely ones; if none is likely, the contending ones (≥ 15 %).
     package var remedyCauses: (ids: [String], likely: Bool) {

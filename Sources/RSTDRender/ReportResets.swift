@@ -73,11 +73,12 @@ extension Report {
     /// Whether any reset carries the wire's explanation: the list's "Why" column only then.
     package var resetsExplained: Bool { resets.contains { !ResetView.explain($0.record).isEmpty } }
 
-    /// The remedies to show for a cause: the concrete ones (this run's port, peer and process filled
-    /// in, from check JSON) of the host where the cause is most likely, else causes.yaml's.
-    package func remedies(_ id: String) -> [HostReport.RemedyItem] {
-        let best = hosts.filter { $0.cause(id) != nil }.max { ($0.cause(id)?.probability ?? 0) < ($1.cause(id)?.probability ?? 0) }
-        if let concrete = best?.cause(id)?.remedies, !concrete.isEmpty { return concrete }
+    /// The remedies to show for a cause (or, `in: \.findings`, a finding): the concrete ones (this run's
+    /// port, peer and process filled in, from check JSON) of the host where it is most likely, else
+    /// causes.yaml's.
+    package func remedies(_ id: String, in list: HostReport.List = \.causes) -> [HostReport.RemedyItem] {
+        let best = hosts.compactMap { $0.item(id, in: list) }.max { $0.probability < $1.probability }
+        if let concrete = best?.remedies, !concrete.isEmpty { return concrete }
         return (context.remedies[id] ?? []).map { HostReport.RemedyItem(text: $0.text, change: $0.change, verify: $0.verify) }
     }
 }

@@ -73,7 +73,7 @@ final class FindingsReportTests: XCTestCase {
         let r = Report(hosts: Merge.hosts([v2, v3]), context: ReportFixtures.context)
         XCTAssertFalse(r.allCauses.contains("syn-flood"))
         XCTAssertEqual(r.shownFindings, ["syn-flood"])
-        XCTAssertEqual(r.maxFindingProbability("syn-flood"), 0.9)
+        XCTAssertEqual(r.maxProbability("syn-flood", in: \.findings), 0.9)
     }
 
     func testRenderersShowFindingsUnderTheirOwnHeading() throws {
