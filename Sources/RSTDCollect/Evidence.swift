@@ -57,6 +57,7 @@ package enum EvidenceBuilder {
             }
             out.append(rec)
         }
+        KernelLogPlace.mark(&store)
         return (store, out)
     }
 

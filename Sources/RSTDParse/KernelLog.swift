@@ -8,7 +8,7 @@ import RSTDCore
 /// ("too many orphaned sockets"), `kernel_log.tcp_mem` ("out of memory -- consider tuning tcp_mem"),
 /// `kernel_log.neigh_overflow` ("neighbor table overflow", both spellings), `kernel_log.tw_overflow`
 /// ("time wait bucket table overflow"), `kernel_log.ipv6_dad` ("IPv6 duplicate address … detected"),
-/// and `kernel_log.events` records {kind, time, message, port (SYN flood only)}, newest 200 kept.
+/// and `kernel_log.events` records {kind, time, message, port and addr (SYN flood only)}, newest 200 kept.
 /// With a `rstdoctor:period` part (`--since`) only messages stamped inside it count (`kernel_log.outside`
 /// the others). Message texts are those of the kernel sources (net/ipv4/tcp_input.c, tcp.c, net/core/neighbour.c,
 /// nf_conntrack_core.c, net/ipv6/addrconf.c).
@@ -46,6 +46,7 @@ package enum KernelLogParser: OutputParser {
             let (time, message) = split(raw)
             var r: Record = ["kind": .string(k.kind), "time": .string(time), "message": .string(String(message.prefix(500)))]
             if k.kind == "syn-flood", let p = synFloodPort(message) { r["port"] = .int(p) }
+            if k.kind == "syn-flood", let a = synFloodAddress(message) { r["addr"] = .string(a) }
             events.append(r)
         }
         if events.count > maxEvents { events.removeFirst(events.count - maxEvents) }
@@ -88,5 +89,19 @@ package enum KernelLogParser: OutputParser {
         let digits = trimmed.split(separator: ":").last ?? trimmed
         guard let p = Int64(digits), p > 0, p <= 65535 else { return nil }
         return p
+    }
+
+    /// The listener's address of `… on port 10.0.0.1:8080.` or `… on port [fd00::1]:8080.` (as the
+    /// kernel prints it: `%pI4:%u`, `[%pI6c]:%u`); nil for old kernels' `on port 8080.`.
+    static func synFloodAddress(_ message: Substring) -> String? {
+        guard let r = message.range(of: "on port ", options: .caseInsensitive) else { return nil }
+        var token = message[r.upperBound...].prefix(while: { $0 != " " })
+        if token.hasSuffix(".") { token = token.dropLast() }
+        guard let colon = token.lastIndex(of: ":") else { return nil }
+        var addr = token[..<colon]
+        if addr.hasPrefix("["), addr.hasSuffix("]") { addr = addr.dropFirst().dropLast() }
+        let chars = addr.allSatisfy { $0.isHexDigit || $0 == "." || $0 == ":" }
+        guard !addr.isEmpty, addr.count <= 45, chars else { return nil }
+        return String(addr)
     }
 }

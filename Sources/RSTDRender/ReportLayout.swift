@@ -49,7 +49,8 @@ enum ReportLayout {
         o += w.paragraph("These make connections fail or stall (time-outs, retransmissions) but the kernel sends "
             + "\(w.strong("no RST")) for them: they are not the reason for the resets, and the ranking above leaves them out.")
         for id in ids {
-            o += w.heading(3, "\(w.code(id)) — \(w.text(r.title(id, in: \.findings))) (\(pct(r.maxProbability(id, in: \.findings))))", id: "finding-\(id)")
+            let title = w.text(r.title(id, in: \.findings)), p = pct(r.maxProbability(id, in: \.findings))
+            o += w.heading(3, "\(w.code(id)) — \(title) (\(p))", id: "finding-\(id)")
             var items: [String] = []
             for h in r.hosts {
                 guard let f = h.finding(id) else { continue }

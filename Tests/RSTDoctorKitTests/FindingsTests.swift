@@ -14,6 +14,9 @@ final class FindingsTests: XCTestCase {
     static let host = HostInfo(hostname: "lab", kernel: "6.18.0", netns: "host", port: 8080, peer: nil,
                                started: Date(timeIntervalSince1970: 1_795_290_000), window: 1, source: "live")
 
+    /// The kernel log's line for the flooded listener (KernelLogParser's record of it).
+    static let floodLine = FactValue.records([["kind": .string("syn-flood"), "port": .int(8080), "addr": .string("198.18.1.2")]])
+
     func kb() throws -> KnowledgeBase { try KnowledgeTestSupport.load(Self.root) }
 
     func store(_ facts: [String: FactValue]) -> FactStore { KnowledgeTestSupport.store(facts) }
@@ -24,7 +27,7 @@ final class FindingsTests: XCTestCase {
         let kb = try kb()
         let out = Engine(kb: kb).infer(store([
             "nstat.TcpExtTCPReqQFullDrop.delta": .int(120), "nstat.TcpExtTCPReqQFullDoCookies.delta": .int(0),
-            "kernel_log.syn_flood": .int(1), "window.seconds": .duration(1),
+            "kernel_log.syn_flood": .int(1), "kernel_log.events": Self.floodLine, "window.seconds": .duration(1),
         ]))
         XCTAssertFalse(out.causes.contains { $0.cause.id == "syn-flood" }, "syn-flood is not a cause of resets")
         let flood = try XCTUnwrap(out.findings.first { $0.cause.id == "syn-flood" })
@@ -39,7 +42,8 @@ final class FindingsTests: XCTestCase {
         XCTAssertTrue(out.findings.allSatisfy { !$0.cause.makesResets })
         XCTAssertEqual(out.findings.map(\.probability), out.findings.map(\.probability).sorted(by: >))
 
-        let d = Diagnoser.diagnose(kb: kb, facts: store(["kernel_log.syn_flood": .int(1), "nstat.TcpExtTCPReqQFullDrop.delta": .int(9)]),
+        let flooded = store(["kernel_log.syn_flood": .int(1), "kernel_log.events": Self.floodLine, "nstat.TcpExtTCPReqQFullDrop.delta": .int(9)])
+        let d = Diagnoser.diagnose(kb: kb, facts: flooded,
                                    records: [], extraFacts: [], host: Self.host, answers: [:])
         XCTAssertTrue(d.likelyCauses.isEmpty, "a likely finding alone is no likely cause (exit 0): \(d.likelyCauses.map(\.cause.id))")
         XCTAssertEqual(d.shownFindings.first?.cause.id, "syn-flood")
