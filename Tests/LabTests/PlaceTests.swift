@@ -187,6 +187,44 @@ final class PlaceTests: LabTestCase {
             if run == 10 { ScenarioTests.dump("healthy-run10", [d]) }
         }
     }
+
+    /// Another namespace's listener is SYN-flooded, on the observed service's port: the kernel log
+    /// (the machine's) says so and names that listener's address. A plain check of the observed
+    /// namespace must not take the line for its own (kernel-log-syn-flood silent); a check of the
+    /// flooded namespace does. Only the address tells them apart: the port is the same.
+    func testForeignSynFloodInTheKernelLog() throws {
+        guard let lab else { return }
+        _ = try observedPair(lab)
+        try lab.addNamespace("f1c")
+        try lab.addNamespace("f1s")
+        try lab.link("f1c", "eth0", "f1s", "eth0")
+        try lab.address("f1c", "eth0", "198.18.21.1/24")
+        try lab.address("f1s", "eth0", "198.18.21.2/24")
+        try lab.waitReachable("f1c", "198.18.21.2")
+        try lab.sysctl("f1s", "net.ipv4.tcp_syncookies", "1")
+        try lab.sysctl("f1s", "net.ipv4.tcp_max_syn_backlog", "16")
+        _ = try Steps.listen(lab, in: "f1s", addr: "198.18.21.2", port: Self.port, backlog: 8)
+        let f1 = try lab.startAgent("client", in: "f1c")
+        let line = "Possible SYN flooding on port 198.18.21.2:\(Self.port)."
+        let logged = { Command.run(["dmesg"], timeout: 5).stdout.split(separator: "\n").filter { $0.contains(line) }.count }
+        let before = logged()
+        let burst = f1.call("syn_burst", ["src": "198.18.21.77", "dst": "198.18.21.2", "dport": Self.port, "count": 200, "sport": 30000])
+        XCTAssertTrue(burst.ok, "the SYN burst failed: \(burst)")
+        usleep(500_000)
+        // net_info_ratelimited() may swallow the line when other labs log at the same moment.
+        guard logged() > before else { throw XCTSkip("the kernel logged no SYN flood line for 198.18.21.2 (rate-limited)") }
+        for (ns, fires) in [("s", false), ("f1s", true)] {
+            let argv = [binary, "check", "--netns", lab.ns(ns), "--port", String(Self.port), "--format", "json"]
+            let r = Command.run(argv, timeout: 60)
+            let obj = (try? JSONSerialization.jsonObject(with: Data(r.stdout.utf8))) as? [String: Any] ?? [:]
+            let flood = (obj["findings"] as? [[String: Any]])?.first { $0["id"] as? String == "syn-flood" }
+            let rules = (flood?["for"] as? [[String: Any]] ?? []).compactMap { $0["rule"] as? String }
+            print("foreign-syn-flood [\(ns)] syn-flood \(flood?["probability"] ?? "absent"), for: \(rules)")
+            XCTAssertNotNil(flood, "no syn-flood finding in \(ns)'s output: \(r.stderr.prefix(300))")
+            XCTAssertEqual(rules.contains("kernel-log-syn-flood"), fires,
+                           fires ? "the flooded namespace's own line should count" : "another namespace's flood counted here")
+        }
+    }
 }
 
 /// A flag set once from the test thread and read by the traffic threads.
