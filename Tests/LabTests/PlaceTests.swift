@@ -18,6 +18,16 @@ final class PlaceTests: LabTestCase {
         return (try lab.startAgent("client", in: "c"), srv, l)
     }
 
+    /// Another pair `fNc` 198.18.2N.1 ── `fNs` 198.18.2N.2, not the observed one.
+    func foreignPair(_ lab: Lab, _ n: Int) throws {
+        try lab.addNamespace("f\(n)c")
+        try lab.addNamespace("f\(n)s")
+        try lab.link("f\(n)c", "eth0", "f\(n)s", "eth0")
+        try lab.address("f\(n)c", "eth0", "198.18.\(20 + n).1/24")
+        try lab.address("f\(n)s", "eth0", "198.18.\(20 + n).2/24")
+        try lab.waitReachable("f\(n)c", "198.18.\(20 + n).2")
+    }
+
     /// Healthy requests on the observed pair until `stop`: connect, request, response, FIN both ways.
     func healthyTraffic(_ cli: Agent, _ srv: Agent, _ l: String, until stop: StopSwitch, done: DispatchGroup) {
         done.enter()
@@ -69,14 +79,7 @@ final class PlaceTests: LabTestCase {
         guard let lab else { return }
         let (cli, srv, l) = try observedPair(lab)
         // Foreign pairs: f1 refuses (nothing listens), f2 aborts with SO_LINGER {1,0}.
-        for (n, net) in [(1, 21), (2, 22)] {
-            try lab.addNamespace("f\(n)c")
-            try lab.addNamespace("f\(n)s")
-            try lab.link("f\(n)c", "eth0", "f\(n)s", "eth0")
-            try lab.address("f\(n)c", "eth0", "198.18.\(net).1/24")
-            try lab.address("f\(n)s", "eth0", "198.18.\(net).2/24")
-            try lab.waitReachable("f\(n)c", "198.18.\(net).2")
-        }
+        for n in 1...2 { try foreignPair(lab, n) }
         let f1 = try lab.startAgent("client", in: "f1c")
         let f2c = try lab.startAgent("client", in: "f2c")
         let (f2s, f2l) = try Steps.listen(lab, in: "f2s", addr: "0.0.0.0", port: Self.port)
@@ -195,12 +198,7 @@ final class PlaceTests: LabTestCase {
     func testForeignSynFloodInTheKernelLog() throws {
         guard let lab else { return }
         _ = try observedPair(lab)
-        try lab.addNamespace("f1c")
-        try lab.addNamespace("f1s")
-        try lab.link("f1c", "eth0", "f1s", "eth0")
-        try lab.address("f1c", "eth0", "198.18.21.1/24")
-        try lab.address("f1s", "eth0", "198.18.21.2/24")
-        try lab.waitReachable("f1c", "198.18.21.2")
+        try foreignPair(lab, 1)
         try lab.sysctl("f1s", "net.ipv4.tcp_syncookies", "1")
         try lab.sysctl("f1s", "net.ipv4.tcp_max_syn_backlog", "16")
         _ = try Steps.listen(lab, in: "f1s", addr: "198.18.21.2", port: Self.port, backlog: 8)
