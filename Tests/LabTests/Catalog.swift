@@ -36,6 +36,8 @@ enum Catalog {
         ConntrackFull(),
         SynFlood(cookies: true),
         SynFlood(cookies: false),
+        SynFlood(cookies: true, v6: true),
+        SynFlood(cookies: false, v6: true),
         PawsEstab(),
         PawsActive(),
     ]

@@ -108,6 +108,7 @@ final class RecordSinceTests: LabTestCase {
     func testConntrackInvalidDNATFromClient() throws { try recorded("conntrack-invalid-dnat-from-client") }
     func testSynFloodCookies() throws { try recorded("syn-flood-cookies") }
     func testSynFloodDrop() throws { try recorded("syn-flood-drop") }
+    func testSynFloodCookiesV6() throws { try recorded("syn-flood-cookies-v6") }
     func testPawsEstab() throws { try recorded("paws-estab") }
     func testPawsActive() throws { try recorded("paws-active") }
 }

@@ -92,6 +92,8 @@ final class ScenarioTests: LabTestCase {
     func testConntrackTableFullStandIn() throws { try diagnose("conntrack-table-full-standin") }
     func testSynFloodCookies() throws { try diagnose("syn-flood-cookies") }
     func testSynFloodDrop() throws { try diagnose("syn-flood-drop") }
+    func testSynFloodCookiesV6() throws { try diagnose("syn-flood-cookies-v6") }
+    func testSynFloodDropV6() throws { try diagnose("syn-flood-drop-v6") }
     func testPawsEstab() throws { try diagnose("paws-estab") }
     func testPawsActive() throws { try diagnose("paws-active") }
 }

@@ -66,6 +66,8 @@ final class VerifyTests: XCTestCase {
     func testConntrackTableFullStandIn() throws { try stage("conntrack-table-full-standin") }
     func testSynFloodCookies() throws { try stage("syn-flood-cookies") }
     func testSynFloodDrop() throws { try stage("syn-flood-drop") }
+    func testSynFloodCookiesV6() throws { try stage("syn-flood-cookies-v6") }
+    func testSynFloodDropV6() throws { try stage("syn-flood-drop-v6") }
     func testPawsEstab() throws { try stage("paws-estab") }
     func testPawsActive() throws { try stage("paws-active") }
 }

@@ -9,24 +9,28 @@ import Foundation
 /// dropped (TCPReqQFullDrop, ListenDrops) and the real client's connect times out after its SYN
 /// retransmission. No RST either way: the honest outcome is no cause of resets, and syn-flood
 /// reported as what explains the failed connects.
+/// The IPv6 variant floods from fd00:5253:5444:1::77 (no neighbour answers for it); the same
+/// net.ipv4.tcp_syncookies and tcp_max_syn_backlog govern IPv6 listeners (tcp_v6_conn_request()
+/// → tcp_conn_request()), and the kernel log names the listener as `[%pI6c]:%u`.
 struct SynFlood: Scenario, ShowsFindings {
     var cookies = true
-    static let floodSource = "198.18.1.77"
+    var v6 = false
     static let burst = 200
 
-    var id: String { cookies ? "syn-flood-cookies" : "syn-flood-drop" }
+    var id: String { (cookies ? "syn-flood-cookies" : "syn-flood-drop") + (v6 ? "-v6" : "") }
+    var floodSource: String { v6 ? "fd00:5253:5444:1::77" : "198.18.1.77" }
     var expectedCause: String? { nil }
     var findings: Set<String> { ["syn-flood"] }
     var confidentFindings: Set<String> { ["syn-flood"] }
     var summary: String {
-        "\(Self.burst) SYNs from an unreachable address into listen(8), tcp_max_syn_backlog 16, tcp_syncookies=\(cookies ? 1 : 0): "
+        "\(Self.burst) SYNs\(v6 ? " (IPv6)" : "") from an unreachable address into listen(8), tcp_max_syn_backlog 16, tcp_syncookies=\(cookies ? 1 : 0): "
             + (cookies ? "cookies, the real client connects" : "SYNs dropped, the real client's connect times out") + "; no reset"
     }
-    var ends: Topology.Ends { Topology.ends(.pair, v6: false) }
+    var ends: Topology.Ends { Topology.ends(.pair, v6: v6) }
     var provokeSeconds: Double { 3 }
 
     func build(_ lab: Lab) throws {
-        try Topology.pair(lab)
+        try Topology.pair(lab, v6: v6)
         try lab.sysctl("s", "net.ipv4.tcp_syncookies", cookies ? "1" : "0")
         try lab.sysctl("s", "net.ipv4.tcp_max_syn_backlog", "16")
     }
@@ -41,7 +45,7 @@ struct SynFlood: Scenario, ShowsFindings {
 
     func provoke(_ lab: Lab, _ ev: Evidence) throws {
         let cli = try lab.agent("client", in: "c"), srv = try lab.agent("server", in: "s")
-        ev.step("flood", cli.call("syn_burst", ["src": Self.floodSource, "dst": ev.server, "dport": Topology.port,
+        ev.step("flood", cli.call("syn_burst", ["src": floodSource, "dst": ev.server, "dport": Topology.port,
                                                  "count": Self.burst, "sport": 30000]))
         let c = ev.step("client.connect", cli.call("connect", ["addr": ev.server, "port": Topology.port, "timeout": 2]))
         if c.ok, let id = c.id {
@@ -89,9 +93,10 @@ struct SynFlood: Scenario, ShowsFindings {
         return x.failures
     }
 
-    /// The host's kernel log lines about a SYN flood on this lab's listener.
+    /// The host's kernel log lines about a SYN flood on this lab's listener (`[addr]:port` for IPv6).
     static func floodLines(_ server: String) -> [String] {
-        Command.run(["dmesg"], timeout: 5).stdout.split(separator: "\n")
-            .filter { $0.contains("Possible SYN flooding on port \(server):\(Topology.port).") }.map(String.init)
+        let listener = server.contains(":") ? "[\(server)]" : server
+        return Command.run(["dmesg"], timeout: 5).stdout.split(separator: "\n")
+            .filter { $0.contains("Possible SYN flooding on port \(listener):\(Topology.port).") }.map(String.init)
     }
 }

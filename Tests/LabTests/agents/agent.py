@@ -195,18 +195,28 @@ class Agent:
         # listener's SYN-ACKs go to a neighbour that never answers ARP and no handshake completes.
         # The IP header is built here (IPPROTO_RAW): a raw TCP socket cannot send from an address
         # this namespace does not have.
+        # IPv6: IPPROTO_RAW on an AF_INET6 socket includes the header too (IPV6_HDRINCL), and an
+        # unanswered neighbour solicitation for the source keeps the handshakes from completing.
         src, dst, dport = c["src"], c["dst"], int(c["dport"])
         count, base = int(c.get("count", 100)), int(c.get("sport", 20000))
-        s = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_RAW)
+        v6 = ":" in dst
+        family = socket.AF_INET6 if v6 else socket.AF_INET
+        s = socket.socket(family, socket.SOCK_RAW, socket.IPPROTO_RAW)
         seq0 = int(time.monotonic() * 1e6) & 0xFFFFFFFF
+        saddr, daddr = socket.inet_pton(family, src), socket.inet_pton(family, dst)
         try:
             for i in range(count):
                 tcp = bytearray(struct.pack("!HHIIBBHHH", base + i, dport, (seq0 + i * 7919) & 0xFFFFFFFF, 0,
                                             6 << 4, 0x02, 64240, 0, 0) + struct.pack("!BBH", 2, 4, 1460))
-                pseudo = socket.inet_aton(src) + socket.inet_aton(dst) + struct.pack("!BBH", 0, 6, len(tcp))
+                if v6:
+                    pseudo = saddr + daddr + struct.pack("!I3xB", len(tcp), 6)
+                else:
+                    pseudo = saddr + daddr + struct.pack("!BBH", 0, 6, len(tcp))
                 tcp[16:18] = struct.pack("!H", checksum(pseudo + bytes(tcp)))
-                ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(tcp), 0, 0, 64, 6, 0,
-                                 socket.inet_aton(src), socket.inet_aton(dst))
+                if v6:
+                    ip = struct.pack("!IHBB16s16s", 6 << 28, len(tcp), 6, 64, saddr, daddr)
+                else:
+                    ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(tcp), 0, 0, 64, 6, 0, saddr, daddr)
                 s.sendto(ip + bytes(tcp), (dst, 0))
         finally:
             s.close()

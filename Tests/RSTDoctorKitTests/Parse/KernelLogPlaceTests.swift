@@ -54,14 +54,15 @@ final class KernelLogPlaceTests: XCTestCase {
     }
 
     /// Wildcard and loopback listeners exist in every namespace and are never "elsewhere"; an IPv6
-    /// listener is named as `[%pI6c]:%u` (net/ipv4/tcp_input.c: tcp_syn_flood_action()).
+    /// listener is named as `[%pI6c]:%u` (net/ipv4/tcp_input.c: tcp_syn_flood_action()), in the line
+    /// this machine logged for the lab's IPv6 flood (`TCP: request_sock_TCPv6: … [fd00:5253:5444:1::2]:8080.`).
     func testWildcardLoopbackAndIPv6() throws {
         let log = """
         2026-12-05T06:44:27,409069+00:00 TCP: request_sock_TCP: Possible SYN flooding on port 0.0.0.0:8080. Dropping request.
-        2026-12-05T06:44:28,409069+00:00 TCPv6: request_sock_TCPv6: Possible SYN flooding on port [::]:443. Sending cookies.
+        2026-12-05T06:44:28,409069+00:00 TCP: request_sock_TCPv6: Possible SYN flooding on port [::]:443. Sending cookies.
         2026-12-05T06:44:29,409069+00:00 TCP: request_sock_TCP: Possible SYN flooding on port 127.0.0.1:6379. Sending cookies.
-        2026-12-05T06:44:30,409069+00:00 TCPv6: request_sock_TCPv6: Possible SYN flooding on port [fd00:5::2]:8443. Sending cookies.
-        2026-12-05T06:44:31,409069+00:00 TCPv6: request_sock_TCPv6: Possible SYN flooding on port [fd00::2]:9000. Sending cookies.
+        2026-12-05T06:44:30,409069+00:00 TCP: request_sock_TCPv6: Possible SYN flooding on port [fd00:5::2]:8443. Sending cookies.
+        2026-12-05T06:44:31,409069+00:00 TCP: request_sock_TCPv6: Possible SYN flooding on port [fd00::2]:9000. Sending cookies.
         """
         let rec = CheckRecord(id: "kernel-log", status: .ok, samples: [RawOutput(log)])
         let (facts, _) = try diagnose([rec, try addresses("host.json")])
