@@ -21,6 +21,9 @@ package final class TraceSession: @unchecked Sendable {
         /// Read the per-CPU binary pages (`trace_pipe_raw`) instead of the text `trace_pipe` when this
         /// kernel's layout is the one RawEventDecoder knows (the text otherwise; `readPath` says which).
         package var binary = false
+        /// Also trace tcp:tcp_probe of the filter's port (in-kernel filter) to place the segments kfree_skb
+        /// drops by PAWS on their sockets (DropPlaces.swift): `check --observe --port`. Text reader only.
+        package var placeDrops = false
         package init(filter: TraceFilter = TraceFilter(), reasons: TraceReasonMap? = nil) {
             self.filter = filter
             self.reasons = reasons
@@ -51,6 +54,9 @@ package final class TraceSession: @unchecked Sendable {
     private var rawStats = RawTraceStats()
     private let taskNames: TaskNames
     package private(set) var stopTime: Date?
+    /// Whether skb:kfree_skb ran (its counts are known), and whether tcp:tcp_probe ran to place its drops.
+    package private(set) var dropsTraced = false
+    package private(set) var dropsPlaced = false
 
     package init(options: Options) {
         self.options = options
@@ -114,9 +120,22 @@ package final class TraceSession: @unchecked Sendable {
                     try instance.setFilter(system: "skb", event: "kfree_skb", expr)
                     try instance.enable(system: "skb", event: "kfree_skb")
                     dropFormat = drop
+                    dropsTraced = true
                 } catch {
                     notes.append("skb:kfree_skb not joined: \(error.reason)")
                 }
+            }
+        }
+        if dropsTraced, options.placeDrops, !options.binary, let port = options.filter.port,
+           instance.hasEvent(system: "tcp", event: "tcp_probe"),
+           let probe = try? instance.format(system: "tcp", event: "tcp_probe"), probe.hasField("skbaddr") {
+            // Every segment of every established socket passes tcp_probe: only the focused port's.
+            do {
+                try instance.setFilter(system: "tcp", event: "tcp_probe", "sport == \(port) || dport == \(port)")
+                try instance.enable(system: "tcp", event: "tcp_probe")
+                dropsPlaced = true
+            } catch {
+                notes.append("tcp:tcp_probe not enabled, so segments dropped by PAWS cannot be placed on port \(port): \(error.reason)")
             }
         }
         if instance.hasEvent(system: "sock", event: "inet_sock_set_state"),
@@ -227,6 +246,13 @@ package final class TraceSession: @unchecked Sendable {
         return correlator.drops
     }
 
+    /// Segments kfree_skb dropped by PAWS that tcp_probe tied to their socket (any namespace: the
+    /// caller applies its filter), and those it could not.
+    package var placedDrops: (placed: [PlacedDrop], unplaced: Int) {
+        lock.lock(); defer { lock.unlock() }
+        return (correlator.placedDrops, correlator.unplacedDrops)
+    }
+
     // MARK: binary reader
 
     /// Sets up the binary reader, or says why the text one runs (`notes`, `readPath`).
@@ -289,7 +315,8 @@ package final class TraceSession: @unchecked Sendable {
     }
 
     package static func facts(events: [ResetEvent], reasonNames: [String], reasonReported: Bool,
-                             drops: [String: Int] = [:], elsewhere: Int = 0, source: FactSource) -> [Fact] {
+                             drops: [String: Int] = [:], elsewhere: Int = 0,
+                             paws: PawsDropCounts = .unknown("this trace did not read skb:kfree_skb"), source: FactSource) -> [Fact] {
         let sent = events.filter { $0.direction == .sent }
         var facts: [Fact] = [
             Fact(key: "trace.available", value: .bool(true), source: source),
@@ -299,7 +326,7 @@ package final class TraceSession: @unchecked Sendable {
             Fact(key: "trace.received", value: .int(Int64(events.count - sent.count)), source: source),
             Fact(key: "trace.netfilter_drops", value: .int(Int64(drops["NETFILTER_DROP"] ?? 0)), source: source),
             Fact(key: "trace.elsewhere", value: .int(Int64(elsewhere)), source: source),
-        ]
+        ] + paws.facts(source: source)
         var counts: [String: Int] = [:]
         for n in reasonNames { counts[n] = 0 }
         for e in sent { if let r = e.reason { counts[r, default: 0] += 1 } }
@@ -314,7 +341,8 @@ package final class TraceSession: @unchecked Sendable {
     /// Facts when tracing could not run: available=false, every other trace fact unknown with the reason.
     package static func unavailableFacts(_ problem: TraceUnavailable, source: FactSource = FactSource(check: "kernel-trace", origin: "tracefs")) -> [Fact] {
         var facts = [Fact(key: "trace.available", value: .bool(false), source: source)]
-        for k in ["trace.reason_reported", "trace.resets", "trace.sent", "trace.received", "trace.netfilter_drops", "trace.elsewhere"] {
+        for k in ["trace.reason_reported", "trace.resets", "trace.sent", "trace.received", "trace.netfilter_drops", "trace.elsewhere",
+                  "trace.paws_drops", "trace.paws_drops_here"] {
             facts.append(Fact(key: k, unknown: problem.reason, source: source))
         }
         return facts
