@@ -211,7 +211,8 @@ package enum Observation {
         }
         let machine = trace.drops["TCP_RFC7323_PAWS"] ?? 0
         guard trace.dropsPlaced else {
-            let why = o.port == nil ? "placing a dropped segment on its connection needs --port (tcp:tcp_probe is traced only for the focused port)"
+            let why = o.port == nil
+                ? "placing a dropped segment on its connection needs --port (tcp:tcp_probe is traced only for the focused port)"
                 : "tcp:tcp_probe (with skbaddr) is not available on this kernel, so a dropped segment cannot be placed on its connection"
             return PawsDropCounts(machine: machine, here: nil, whyUnknown: why)
         }
