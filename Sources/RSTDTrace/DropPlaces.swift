@@ -28,8 +28,8 @@ package struct PlacedDrop: Sendable, Hashable {
 /// skbaddr: a drop of that skb microseconds later in the same softirq was that socket's segment
 /// (lab, Linux 6.18: tcp_probe then kfree_skb TCP_RFC7323_PAWS at tcp_validate_incoming 12 µs apart,
 /// rx_sk equal to tcp_probe's skaddr). tcp_probe fires per segment, so it is traced only with an
-/// in-kernel filter on a focused port (TraceSession.Options.placeDrops); a drop in another state
-/// (tcp_rcv_state_process: FIN-WAIT, CLOSE-WAIT…) has no tcp_probe and stays unplaced.
+/// in-kernel filter on a focused port, in an instance of its own (TraceSession.Options.placeDrops); a
+/// drop in another state (tcp_rcv_state_process: FIN-WAIT, CLOSE-WAIT…) has no tcp_probe and stays unplaced.
 struct DropPlacer: Sendable {
     struct Probe: Sendable {
         var skbaddr: String
@@ -49,7 +49,33 @@ struct DropPlacer: Sendable {
     private(set) var unplaced = 0
     private let maxPlaced = 100_000
 
-    var count: Int { probes.count }
+    /// How far apart (trace seconds) a probe and the drop of its skb may be: the same softirq logs both
+    /// within microseconds, and skb addresses are recycled quickly.
+    var window = 0.02
+
+    /// Feeds one line of the drops instance (tcp_probe, kfree_skb; others are ignored).
+    mutating func add(_ line: TraceLine, clockOffset: Double) {
+        switch line.eventName {
+        case "tcp_probe":
+            if let p = Self.decode(line) { add(p, at: line.timestamp) }
+        case "kfree_skb":
+            guard let skb = line["skbaddr"], let reason = line["reason"] else { return }
+            drop(skbaddr: skb, reason: reason, at: line.timestamp, window: window, clockOffset: clockOffset)
+        default:
+            return
+        }
+        // Nothing older than a second can join: memory follows the port's segment rate.
+        forget(before: line.timestamp - 1)
+    }
+
+    /// Feeds many lines of `trace` / `trace_pipe` text: for tests and saved traces.
+    static func consume(_ text: String, clockOffset: Double = 0) -> DropPlacer {
+        var p = DropPlacer()
+        for raw in text.split(separator: "\n") {
+            if let line = TraceLine.parse(raw) { p.add(line, clockOffset: clockOffset) }
+        }
+        return p
+    }
 
     /// `src=LOCAL:PORT dest=REMOTE:PORT … skbaddr=…` (the socket's view).
     static func decode(_ line: TraceLine) -> Probe? {
@@ -76,8 +102,6 @@ struct DropPlacer: Sendable {
         probes.forget(before: cutoff)
         bySkb.sweep(below: probes.base, live: probes.count)
     }
-
-    mutating func forgetFirst(_ n: Int) { probes.forgetFirst(n) }
 }
 
 extension TraceFilter {

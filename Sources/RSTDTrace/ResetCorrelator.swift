@@ -20,10 +20,6 @@ package struct ResetCorrelator: Sendable {
     package private(set) var overflowed = 0
     /// Every skb:kfree_skb seen by reason (NETFILTER_DROP counts hint at a firewall).
     package private(set) var drops: [String: Int] = [:]
-    /// Drops of the placed reasons (TCP_RFC7323_PAWS) tied to their socket by a tcp_probe, and those
-    /// that could not be (no tcp_probe of their skb just before: DropPlaces.swift).
-    package var placedDrops: [PlacedDrop] { placer.placed }
-    package var unplacedDrops: Int { placer.unplaced }
     /// Latest trace timestamp seen.
     package private(set) var now: Double = 0
     /// Resets of the focused port/peer that happened in another network namespace of this machine
@@ -37,7 +33,6 @@ package struct ResetCorrelator: Sendable {
         case reset(ResetEvent)
         case drop(Drop)
         case close(Close)
-        case probe(DropPlacer.Probe)
     }
 
     /// skb:kfree_skb: the reason a segment was dropped, joined to tcp_send_reset by skbaddr.
@@ -72,8 +67,6 @@ package struct ResetCorrelator: Sendable {
     private var dropsBySkb = TimedIndex<String>()
     var closes = TimedLog<Close>()
     var closesByLport = TimedIndex<Int>()
-    /// tcp_probe records and the drops they place (DropPlaces.swift).
-    private var placer = DropPlacer()
     /// Id of the oldest reset not yet emitted: resets complete in arrival order.
     private var nextToFinish = 0
     private let maxRecords = 200_000
@@ -97,14 +90,13 @@ package struct ResetCorrelator: Sendable {
     mutating func add(_ decoded: Item?, at t: Double) -> [ResetEvent] {
         guard let item = decoded else { return finish(upTo: now - window, held: now - untranslatedWindow) }
         now = max(now, t)
-        if resets.count + dropLog.count + closes.count + placer.count >= maxRecords {
+        if resets.count + dropLog.count + closes.count >= maxRecords {
             // A flood (kfree_skb under attack): forget the older half rather than grow without bound.
-            let n = (resets.count / 2, dropLog.count / 2, closes.count / 2, placer.count / 2)
+            let n = (resets.count / 2, dropLog.count / 2, closes.count / 2)
             resets.forgetFirst(n.0)
             dropLog.forgetFirst(n.1)
             closes.forgetFirst(n.2)
-            placer.forgetFirst(n.3)
-            overflowed += n.0 + n.1 + n.2 + n.3
+            overflowed += n.0 + n.1 + n.2
         }
         switch item {
         case .reset(let e):
@@ -114,11 +106,8 @@ package struct ResetCorrelator: Sendable {
         case .drop(let d):
             drops[d.reason, default: 0] += 1
             dropsBySkb.insert(d.skbaddr, dropLog.append(t, d))
-            placer.drop(skbaddr: d.skbaddr, reason: d.reason, at: t, window: window, clockOffset: clockOffset)
         case .close(let c):
             closesByLport.insert(c.lport, closes.append(t, c))
-        case .probe(let p):
-            placer.add(p, at: t)
         }
         return finish(upTo: now - window, held: now - untranslatedWindow)
     }
@@ -154,7 +143,6 @@ package struct ResetCorrelator: Sendable {
         case "inet_sock_set_state":
             guard line["newstate"] == "TCP_CLOSE", let (l, lp, r, rp) = sockTuple(line), let old = line["oldstate"] else { return nil }
             return .close(Close(local: l, lport: lp, remote: r, rport: rp, oldState: old))
-        case "tcp_probe": return DropPlacer.decode(line).map(Item.probe)
         default: return nil
         }
     }
@@ -350,7 +338,6 @@ package struct ResetCorrelator: Sendable {
         resets.forget(before: cutoff, limit: nextToFinish)
         dropLog.forget(before: cutoff)
         closes.forget(before: cutoff)
-        placer.forget(before: cutoff)
         resetsBySport.sweep(below: resets.base, live: resets.count)
         resetsByLocalPort.sweep(below: resets.base, live: resets.count)
         dropsBySkb.sweep(below: dropLog.base, live: dropLog.count)

@@ -23,6 +23,8 @@ package final class TraceSession: @unchecked Sendable {
         package var binary = false
         /// Also trace tcp:tcp_probe of the filter's port (in-kernel filter) to place the segments kfree_skb
         /// drops by PAWS on their sockets (DropPlaces.swift): `check --observe --port`. Text reader only.
+        /// They go to an instance of their own (`instanceName`-drops): a busy port's probes may fill that
+        /// ring buffer, never the one of the RSTs.
         package var placeDrops = false
         package init(filter: TraceFilter = TraceFilter(), reasons: TraceReasonMap? = nil) {
             self.filter = filter
@@ -57,6 +59,8 @@ package final class TraceSession: @unchecked Sendable {
     /// Whether skb:kfree_skb ran (its counts are known), and whether tcp:tcp_probe ran to place its drops.
     package private(set) var dropsTraced = false
     package private(set) var dropsPlaced = false
+    private var dropInstance: TracefsInstance?
+    private var placer = DropPlacer()
 
     package init(options: Options) {
         self.options = options
@@ -76,6 +80,7 @@ package final class TraceSession: @unchecked Sendable {
             try setUp()
         } catch {
             instance.remove()
+            dropInstance?.remove()
             throw error
         }
     }
@@ -126,16 +131,12 @@ package final class TraceSession: @unchecked Sendable {
                 }
             }
         }
-        if dropsTraced, options.placeDrops, !options.binary, let port = options.filter.port,
-           instance.hasEvent(system: "tcp", event: "tcp_probe"),
-           let probe = try? instance.format(system: "tcp", event: "tcp_probe"), probe.hasField("skbaddr") {
-            // Every segment of every established socket passes tcp_probe: only the focused port's.
+        if dropsTraced, options.placeDrops, !options.binary, let port = options.filter.port {
             do {
-                try instance.setFilter(system: "tcp", event: "tcp_probe", "sport == \(port) || dport == \(port)")
-                try instance.enable(system: "tcp", event: "tcp_probe")
+                try openDropInstance(port: port, clock: clockSet)
                 dropsPlaced = true
             } catch {
-                notes.append("tcp:tcp_probe not enabled, so segments dropped by PAWS cannot be placed on port \(port): \(error.reason)")
+                notes.append("Segments dropped by PAWS cannot be placed on port \(port): \(error.reason)")
             }
         }
         if instance.hasEvent(system: "sock", event: "inet_sock_set_state"),
@@ -164,8 +165,54 @@ package final class TraceSession: @unchecked Sendable {
         lock.unlock()
     }
 
+    /// The drops instance: tcp:tcp_probe of `port` (every segment an established socket of that port
+    /// receives) and skb:kfree_skb TCP_RFC7323_PAWS, read by DropPlacer. Removed again on failure.
+    private func openDropInstance(port: Int, clock: Bool) throws(TraceUnavailable) {
+        let drops = TracefsInstance(root: options.root, name: options.instanceName + "-drops")
+        dropInstance = drops
+        do throws(TraceUnavailable) {
+            try drops.create(reclaim: options.reclaim)
+            if clock { drops.setOption("trace_clock", "boot") }
+            drops.setOption("buffer_size_kb", String(options.bufferKB))
+            drops.setOption("buffer_percent", "0")
+            let probe = try drops.format(system: "tcp", event: "tcp_probe")
+            guard probe.hasField("skbaddr") else {
+                throw TraceUnavailable("this kernel's tcp:tcp_probe has no skbaddr field", fix: "")
+            }
+            let free = try drops.format(system: "skb", event: "kfree_skb")
+            guard let paws = free.value(of: "TCP_RFC7323_PAWS", in: "reason") else {
+                throw TraceUnavailable("this kernel's skb:kfree_skb has no TCP_RFC7323_PAWS reason", fix: "")
+            }
+            // Every segment of every established socket passes tcp_probe: only the focused port's.
+            try drops.setFilter(system: "tcp", event: "tcp_probe", "sport == \(port) || dport == \(port)")
+            try drops.setFilter(system: "skb", event: "kfree_skb", "reason == \(paws)")
+            try drops.enable(system: "tcp", event: "tcp_probe")
+            try drops.enable(system: "skb", event: "kfree_skb")
+            try drops.openPipe()
+        } catch {
+            drops.remove()
+            dropInstance = nil
+            throw error
+        }
+    }
+
+    /// Feeds what the drops instance logged since the last call to the placer; returns how many lines.
+    @discardableResult
+    private func pollDrops() -> Int {
+        guard let drops = dropInstance else { return 0 }
+        let lines = drops.readLines(timeout: 0)
+        guard !lines.isEmpty else { return 0 }
+        lock.lock()
+        defer { lock.unlock() }
+        for raw in lines {
+            if let line = TraceLine.parse(raw) { placer.add(line, clockOffset: correlator.clockOffset) }
+        }
+        return lines.count
+    }
+
     /// Waits up to `timeout` seconds and returns the resets completed meanwhile (filtered).
     package func poll(timeout: Double) -> [ResetEvent] {
+        pollDrops()
         if raw != nil { return pollBinary(timeout: timeout) }
         let lines = instance.readLines(timeout: timeout)
         lock.lock()
@@ -201,6 +248,9 @@ package final class TraceSession: @unchecked Sendable {
         var last: [ResetEvent] = []
         if !wasStopped && started {
             _ = instance.setOption("tracing_on", "0")
+            _ = dropInstance?.setOption("tracing_on", "0")
+            var reads = 0
+            while pollDrops() > 0 && reads < 64 { reads += 1 }
             let lines = raw == nil ? instance.readLines(timeout: 0) : []
             let pages = raw != nil ? instance.readRawPages(timeout: 0, maxPages: .max) : RawPages()
             lock.lock()
@@ -216,6 +266,7 @@ package final class TraceSession: @unchecked Sendable {
             lock.unlock()
         }
         instance.remove()
+        dropInstance?.remove()
         lock.lock()
         defer { lock.unlock() }
         stopped = true
@@ -250,7 +301,7 @@ package final class TraceSession: @unchecked Sendable {
     /// caller applies its filter), and those it could not.
     package var placedDrops: (placed: [PlacedDrop], unplaced: Int) {
         lock.lock(); defer { lock.unlock() }
-        return (correlator.placedDrops, correlator.unplacedDrops)
+        return (placer.placed, placer.unplaced)
     }
 
     // MARK: binary reader

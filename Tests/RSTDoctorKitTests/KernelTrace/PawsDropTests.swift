@@ -6,7 +6,8 @@ import XCTest
 /// Segments dropped by PAWS, placed on their socket: Tests/Fixtures/KernelTrace/paws-6.18/trace.txt is the
 /// tracefs text of one lab run of paws-estab (capture.sh there): a data segment with an old timestamp to the
 /// server 198.18.1.2:8080 from the client 198.18.1.1:45580, tcp_probe of port 8080 and kfree_skb as
-/// `check --observe --port 8080` enables them, and a UDP NO_SOCKET drop of another namespace.
+/// `check --observe --port 8080` enables them (kfree_skb for the RST joins, and for PAWS in the drops
+/// instance), and a UDP NO_SOCKET drop of another namespace.
 final class PawsDropTests: XCTestCase {
     private func correlate(_ text: String) throws -> ResetCorrelator {
         var c = ResetCorrelator(reasons: try TraceFixtures.reasons())
@@ -18,22 +19,24 @@ final class PawsDropTests: XCTestCase {
 
     func testDropPlacedOnTheServerSocketByItsProbe() throws {
         let c = try correlate(try fixture())
-        XCTAssertEqual(c.drops["TCP_RFC7323_PAWS"], 1)
+        XCTAssertEqual(c.drops["TCP_RFC7323_PAWS"], 1, "the machine's count")
         XCTAssertEqual(c.drops["NO_SOCKET"], 1, "the UDP drop is counted, by its reason")
-        XCTAssertEqual(c.placedDrops.count, 1, "only the PAWS drop is placed, not the NO_SOCKET one")
-        XCTAssertEqual(c.unplacedDrops, 0)
-        let d = try XCTUnwrap(c.placedDrops.first)
+        let p = DropPlacer.consume(try fixture())
+        XCTAssertEqual(p.placed.count, 1, "only the PAWS drop is placed, not the NO_SOCKET one")
+        XCTAssertEqual(p.unplaced, 0)
+        let d = try XCTUnwrap(p.placed.first)
         XCTAssertEqual(d.reason, "TCP_RFC7323_PAWS")
         XCTAssertEqual(d.local, "198.18.1.2")
         XCTAssertEqual(d.lport, 8080)
         XCTAssertEqual(d.remote, "198.18.1.1")
         XCTAssertEqual(d.rport, 45580)
         XCTAssertEqual(d.time, 32360.460946, accuracy: 1e-6, "the drop's own time (clock offset 0 here)")
+        XCTAssertEqual(DropPlacer.consume(try fixture(), clockOffset: 1000).placed.first?.time ?? 0, 33360.460946, accuracy: 1e-6)
     }
 
     /// The server's namespace and focus take it; the client's namespace, another port or another peer do not.
     func testFocusAndNamespace() throws {
-        let d = try XCTUnwrap(try correlate(try fixture()).placedDrops.first)
+        let d = try XCTUnwrap(DropPlacer.consume(try fixture()).placed.first)
         XCTAssertTrue(TraceFilter(port: 8080, addresses: ["198.18.1.2"]).matches(d))
         XCTAssertTrue(TraceFilter(port: 8080, peer: "198.18.1.1", addresses: ["198.18.1.2"]).matches(d))
         XCTAssertFalse(TraceFilter(port: 8080, addresses: ["198.18.1.1"]).matches(d), "the client's namespace did not drop it")
@@ -50,10 +53,9 @@ final class PawsDropTests: XCTestCase {
     /// counted for the machine and never placed: the same real lines, the probe left out.
     func testNoProbeNoPlace() throws {
         let lines = try fixture().split(separator: "\n").filter { !($0.contains("tcp_probe:") && $0.contains("skbaddr=000000007efabc1a")) }
-        let c = try correlate(lines.joined(separator: "\n"))
-        XCTAssertEqual(c.drops["TCP_RFC7323_PAWS"], 1)
-        XCTAssertEqual(c.placedDrops, [])
-        XCTAssertEqual(c.unplacedDrops, 1)
+        let p = DropPlacer.consume(lines.joined(separator: "\n"))
+        XCTAssertEqual(p.placed, [])
+        XCTAssertEqual(p.unplaced, 1)
     }
 
     /// A probe of the same skbaddr after the drop, or long before it (skb addresses are recycled), places nothing.
@@ -66,9 +68,9 @@ final class PawsDropTests: XCTestCase {
         // Same text order as the kernel would log if the probe came after: times swapped too.
         swapped[probe] = swapped[probe].replacingOccurrences(of: "32360.460946", with: "32360.460934")
         swapped[probe + 1] = swapped[probe + 1].replacingOccurrences(of: "32360.460934", with: "32360.460946")
-        XCTAssertEqual(try correlate(swapped.joined(separator: "\n")).placedDrops, [])
+        XCTAssertEqual(DropPlacer.consume(swapped.joined(separator: "\n")).placed, [])
         // The address comes back 0.66 s later in a probe of the client's socket: the drop stays the server's.
-        XCTAssertEqual(try correlate(text).placedDrops.map(\.local), ["198.18.1.2"])
+        XCTAssertEqual(DropPlacer.consume(text).placed.map(\.local), ["198.18.1.2"])
     }
 
     func testFacts() {

@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Captures trace.txt: the tracefs text of one run of the lab scenario paws-estab (a data segment with a
 # timestamp 100 s old into an ESTABLISHED connection on port 8080, Tests/LabTests/Scenarios/PawsEstab.swift),
-# read from an rstdoctor tracefs instance with the events and filters `check --observe --port 8080` sets:
-# skb:kfree_skb for the drop reasons of knowledge/trace-reasons.yaml, tcp:tcp_probe of port 8080 (which
-# places a dropped segment: joined by skbaddr), and the RST events. Run as root, under the lab lock:
+# read from one rstdoctor tracefs instance with the events and filters `check --observe --port 8080` sets in
+# its two: skb:kfree_skb for the drop reasons of knowledge/trace-reasons.yaml and the RST events (the main
+# instance), tcp:tcp_probe of port 8080, which places a segment dropped by PAWS by its skbaddr (the -drops
+# instance, which has kfree_skb TCP_RFC7323_PAWS only). Run as root, under the lab lock:
 #   flock /tmp/rstd-lab.lock bash Tests/Fixtures/KernelTrace/paws-6.18/capture.sh
 set -euo pipefail
 OUT=$(cd "$(dirname "$0")" && pwd)
