@@ -101,7 +101,9 @@ package enum Observation {
             var filter = TraceFilter(port: o.port.map(Int.init), peer: o.port == nil ? o.peer : nil)
             filter.addresses = local
             let reasons = catalog.files.files["knowledge/trace-reasons.yaml"].flatMap { try? TraceReasonMap.load(yaml: $0) }
-            let session = TraceSession(options: TraceSession.Options(filter: filter, reasons: reasons))
+            var traceOptions = TraceSession.Options(filter: filter, reasons: reasons)
+            traceOptions.placeDrops = true
+            let session = TraceSession(options: traceOptions)
             do {
                 try session.start()
                 trace = session
@@ -174,11 +176,16 @@ package enum Observation {
                 reason += "; \(elsewhere) more of the same port/peer happened in other network namespaces of this machine"
                     + " and are not counted"
             }
+            let paws = pawsDrops(trace, options: o, local: local)
+            if let n = paws.machine, n > 0 {
+                reason += "; \(n) segment(s) dropped by PAWS on this machine"
+                if let here = paws.here, let port = o.port { reason += " (\(here) of port \(port) in this namespace)" }
+            }
             extra.records.append(CheckRecord(id: "kernel-trace", status: .ok, reason: reason,
                                              durationMs: Int(Date().timeIntervalSince(started) * 1000)))
             let source = FactSource(check: "kernel-trace", origin: "tracefs")
             extra.facts += TraceSession.facts(events: events, reasonNames: trace.reasonNames, reasonReported: trace.reasonReported,
-                                              drops: trace.drops, elsewhere: elsewhere, source: source)
+                                              drops: trace.drops, elsewhere: elsewhere, paws: paws, source: source)
         }
         if let report {
             extra.records.append(CheckRecord(id: CaptureFacts.checkID, status: .ok, reason: summary(report, what: "live capture on "
@@ -192,6 +199,27 @@ package enum Observation {
             extra.facts = UntranslatedJoin.mark(extra.facts)
         }
         return (records, extra)
+    }
+
+    /// Segments the kernel dropped by PAWS during the window: the machine's count (kfree_skb has no
+    /// namespace), and those tcp_probe placed on a socket of this namespace (a local address) on the
+    /// focused port (and peer, as the socket's remote side).
+    static func pawsDrops(_ trace: TraceSession, options o: CollectOptions, local: Set<String>) -> PawsDropCounts {
+        guard trace.dropsTraced else {
+            let why = trace.notes.first { $0.hasPrefix("skb:kfree_skb") }.map { " (\($0))" } ?? ""
+            return .unknown("skb:kfree_skb could not be traced with its drop reasons on this kernel" + why)
+        }
+        let machine = trace.drops["TCP_RFC7323_PAWS"] ?? 0
+        guard trace.dropsPlaced else {
+            let why = o.port == nil
+                ? "placing a dropped segment on its connection needs --port (tcp:tcp_probe is traced only for the focused port)"
+                : "tcp:tcp_probe (with skbaddr) is not available on this kernel, so a dropped segment cannot be placed on its connection"
+            return PawsDropCounts(machine: machine, here: nil, whyUnknown: why)
+        }
+        var focus = TraceFilter(port: o.port.map(Int.init), peer: o.peer)
+        focus.addresses = Set(local.map(TraceAddress.canonical))
+        let here = trace.placedDrops.placed.filter { focus.matches($0) }.count
+        return PawsDropCounts(machine: machine, here: here, whyUnknown: "")
     }
 
     /// Marks each captured RST as leaving a local address or not, and — where the trace ran over

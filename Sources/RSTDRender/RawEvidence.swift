@@ -36,7 +36,8 @@ package enum RawEvidence {
             if (v ?? 0) != 0 || (d ?? 0) != 0 { out.append((n, v, d)) }
         }
         // The kernel's own per-reason RST counts from the tracepoints, when they ran.
-        for k in facts.keys where k.hasPrefix("trace.sent.") || k == "trace.sent" || k == "trace.received" || k == "trace.netfilter_drops" {
+        let drops: Set<String> = ["trace.netfilter_drops", "trace.paws_drops", "trace.paws_drops_here"]
+        for k in facts.keys where k.hasPrefix("trace.sent.") || k == "trace.sent" || k == "trace.received" || drops.contains(k) {
             if let v = facts.value(k).flatMap(integer), v != 0 { out.append((k, nil, v)) }
         }
         return out

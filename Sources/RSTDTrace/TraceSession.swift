@@ -21,6 +21,11 @@ package final class TraceSession: @unchecked Sendable {
         /// Read the per-CPU binary pages (`trace_pipe_raw`) instead of the text `trace_pipe` when this
         /// kernel's layout is the one RawEventDecoder knows (the text otherwise; `readPath` says which).
         package var binary = false
+        /// Also trace tcp:tcp_probe of the filter's port (in-kernel filter) to place the segments kfree_skb
+        /// drops by PAWS on their sockets (DropPlaces.swift): `check --observe --port`. Text reader only.
+        /// They go to an instance of their own (`instanceName`-drops): a busy port's probes may fill that
+        /// ring buffer, never the one of the RSTs.
+        package var placeDrops = false
         package init(filter: TraceFilter = TraceFilter(), reasons: TraceReasonMap? = nil) {
             self.filter = filter
             self.reasons = reasons
@@ -51,6 +56,11 @@ package final class TraceSession: @unchecked Sendable {
     private var rawStats = RawTraceStats()
     private let taskNames: TaskNames
     package private(set) var stopTime: Date?
+    /// Whether skb:kfree_skb ran (its counts are known), and whether tcp:tcp_probe ran to place its drops.
+    package private(set) var dropsTraced = false
+    package private(set) var dropsPlaced = false
+    private var dropInstance: TracefsInstance?
+    private var placer = DropPlacer()
 
     package init(options: Options) {
         self.options = options
@@ -70,6 +80,7 @@ package final class TraceSession: @unchecked Sendable {
             try setUp()
         } catch {
             instance.remove()
+            dropInstance?.remove()
             throw error
         }
     }
@@ -114,9 +125,18 @@ package final class TraceSession: @unchecked Sendable {
                     try instance.setFilter(system: "skb", event: "kfree_skb", expr)
                     try instance.enable(system: "skb", event: "kfree_skb")
                     dropFormat = drop
+                    dropsTraced = true
                 } catch {
                     notes.append("skb:kfree_skb not joined: \(error.reason)")
                 }
+            }
+        }
+        if dropsTraced, options.placeDrops, !options.binary, let port = options.filter.port {
+            do {
+                try openDropInstance(port: port, clock: clockSet)
+                dropsPlaced = true
+            } catch {
+                notes.append("Segments dropped by PAWS cannot be placed on port \(port): \(error.reason)")
             }
         }
         if instance.hasEvent(system: "sock", event: "inet_sock_set_state"),
@@ -145,8 +165,54 @@ package final class TraceSession: @unchecked Sendable {
         lock.unlock()
     }
 
+    /// The drops instance: tcp:tcp_probe of `port` (every segment an established socket of that port
+    /// receives) and skb:kfree_skb TCP_RFC7323_PAWS, read by DropPlacer. Removed again on failure.
+    private func openDropInstance(port: Int, clock: Bool) throws(TraceUnavailable) {
+        let drops = TracefsInstance(root: options.root, name: options.instanceName + "-drops")
+        dropInstance = drops
+        do throws(TraceUnavailable) {
+            try drops.create(reclaim: options.reclaim)
+            if clock { drops.setOption("trace_clock", "boot") }
+            drops.setOption("buffer_size_kb", String(options.bufferKB))
+            drops.setOption("buffer_percent", "0")
+            let probe = try drops.format(system: "tcp", event: "tcp_probe")
+            guard probe.hasField("skbaddr") else {
+                throw TraceUnavailable("this kernel's tcp:tcp_probe has no skbaddr field", fix: "")
+            }
+            let free = try drops.format(system: "skb", event: "kfree_skb")
+            guard let paws = free.value(of: "TCP_RFC7323_PAWS", in: "reason") else {
+                throw TraceUnavailable("this kernel's skb:kfree_skb has no TCP_RFC7323_PAWS reason", fix: "")
+            }
+            // Every segment of every established socket passes tcp_probe: only the focused port's.
+            try drops.setFilter(system: "tcp", event: "tcp_probe", "sport == \(port) || dport == \(port)")
+            try drops.setFilter(system: "skb", event: "kfree_skb", "reason == \(paws)")
+            try drops.enable(system: "tcp", event: "tcp_probe")
+            try drops.enable(system: "skb", event: "kfree_skb")
+            try drops.openPipe()
+        } catch {
+            drops.remove()
+            dropInstance = nil
+            throw error
+        }
+    }
+
+    /// Feeds what the drops instance logged since the last call to the placer; returns how many lines.
+    @discardableResult
+    private func pollDrops() -> Int {
+        guard let drops = dropInstance else { return 0 }
+        let lines = drops.readLines(timeout: 0)
+        guard !lines.isEmpty else { return 0 }
+        lock.lock()
+        defer { lock.unlock() }
+        for raw in lines {
+            if let line = TraceLine.parse(raw) { placer.add(line, clockOffset: correlator.clockOffset) }
+        }
+        return lines.count
+    }
+
     /// Waits up to `timeout` seconds and returns the resets completed meanwhile (filtered).
     package func poll(timeout: Double) -> [ResetEvent] {
+        pollDrops()
         if raw != nil { return pollBinary(timeout: timeout) }
         let lines = instance.readLines(timeout: timeout)
         lock.lock()
@@ -182,6 +248,9 @@ package final class TraceSession: @unchecked Sendable {
         var last: [ResetEvent] = []
         if !wasStopped && started {
             _ = instance.setOption("tracing_on", "0")
+            _ = dropInstance?.setOption("tracing_on", "0")
+            var reads = 0
+            while pollDrops() > 0 && reads < 64 { reads += 1 }
             let lines = raw == nil ? instance.readLines(timeout: 0) : []
             let pages = raw != nil ? instance.readRawPages(timeout: 0, maxPages: .max) : RawPages()
             lock.lock()
@@ -197,6 +266,7 @@ package final class TraceSession: @unchecked Sendable {
             lock.unlock()
         }
         instance.remove()
+        dropInstance?.remove()
         lock.lock()
         defer { lock.unlock() }
         stopped = true
@@ -225,6 +295,13 @@ package final class TraceSession: @unchecked Sendable {
     package var drops: [String: Int] {
         lock.lock(); defer { lock.unlock() }
         return correlator.drops
+    }
+
+    /// Segments kfree_skb dropped by PAWS that tcp_probe tied to their socket (any namespace: the
+    /// caller applies its filter), and those it could not.
+    package var placedDrops: (placed: [PlacedDrop], unplaced: Int) {
+        lock.lock(); defer { lock.unlock() }
+        return (placer.placed, placer.unplaced)
     }
 
     // MARK: binary reader
@@ -289,7 +366,8 @@ package final class TraceSession: @unchecked Sendable {
     }
 
     package static func facts(events: [ResetEvent], reasonNames: [String], reasonReported: Bool,
-                             drops: [String: Int] = [:], elsewhere: Int = 0, source: FactSource) -> [Fact] {
+                             drops: [String: Int] = [:], elsewhere: Int = 0,
+                             paws: PawsDropCounts = .unknown("this trace did not read skb:kfree_skb"), source: FactSource) -> [Fact] {
         let sent = events.filter { $0.direction == .sent }
         var facts: [Fact] = [
             Fact(key: "trace.available", value: .bool(true), source: source),
@@ -299,7 +377,7 @@ package final class TraceSession: @unchecked Sendable {
             Fact(key: "trace.received", value: .int(Int64(events.count - sent.count)), source: source),
             Fact(key: "trace.netfilter_drops", value: .int(Int64(drops["NETFILTER_DROP"] ?? 0)), source: source),
             Fact(key: "trace.elsewhere", value: .int(Int64(elsewhere)), source: source),
-        ]
+        ] + paws.facts(source: source)
         var counts: [String: Int] = [:]
         for n in reasonNames { counts[n] = 0 }
         for e in sent { if let r = e.reason { counts[r, default: 0] += 1 } }
@@ -314,7 +392,8 @@ package final class TraceSession: @unchecked Sendable {
     /// Facts when tracing could not run: available=false, every other trace fact unknown with the reason.
     package static func unavailableFacts(_ problem: TraceUnavailable, source: FactSource = FactSource(check: "kernel-trace", origin: "tracefs")) -> [Fact] {
         var facts = [Fact(key: "trace.available", value: .bool(false), source: source)]
-        for k in ["trace.reason_reported", "trace.resets", "trace.sent", "trace.received", "trace.netfilter_drops", "trace.elsewhere"] {
+        for k in ["trace.reason_reported", "trace.resets", "trace.sent", "trace.received", "trace.netfilter_drops", "trace.elsewhere",
+                  "trace.paws_drops", "trace.paws_drops_here"] {
             facts.append(Fact(key: k, unknown: problem.reason, source: source))
         }
         return facts

@@ -281,7 +281,9 @@ package final class TracefsInstance: @unchecked Sendable {
     private func removeStaleInstances() {
         guard let names = try? FileManager.default.contentsOfDirectory(atPath: root + "/instances") else { return }
         for n in names where n.hasPrefix(Self.namePrefix) && n != name {
-            guard let pid = Int32(n.dropFirst(Self.namePrefix.count)), pid > 0 else { continue }
+            // `rstdoctor-PID`, or `rstdoctor-PID-drops` (TraceSession's second instance).
+            let id = n.dropFirst(Self.namePrefix.count).split(separator: "-", maxSplits: 1).first ?? ""
+            guard let pid = Int32(id), pid > 0 else { continue }
             if kill(pid, 0) != 0 && errno == ESRCH { _ = rmdir(root + "/instances/" + n) }
         }
     }

@@ -7,12 +7,15 @@ import Foundation
 /// tcp_validate_incoming() → tcp_paws_discard(): PAWSEstab +1, the segment is dropped and answered
 /// with a duplicate ACK; the connection goes on (the client's next request is read at the same
 /// sequence number). No RST: the honest outcome is no cause of resets.
-struct PawsEstab: Scenario {
+struct PawsEstab: Scenario, ShowsFindings {
     static let old = "OLD SEGMENT\n", again = "GET /again\n"
 
     var id: String { "paws-estab" }
     var expectedCause: String? { nil }
     var findings: Set<String> { ["paws-stalls"] }
+    /// With `--observe --port`: PAWSEstab's delta and the drop itself, kfree_skb TCP_RFC7323_PAWS placed on
+    /// the server's socket by its tcp_probe (paws-drops-traced-here).
+    var confidentFindings: Set<String> { ["paws-stalls"] }
     var summary: String { "a data segment with a timestamp 100 s old into an ESTABLISHED connection: dropped, duplicate ACK, no reset" }
     var ends: Topology.Ends { Topology.ends(.pair, v6: false) }
 

@@ -67,7 +67,9 @@ final class TraceKnowledgeTests: XCTestCase {
         var c = ResetCorrelator(reasons: try TraceFixtures.reasons())
         let events = c.consume(try TraceFixtures.text("trace/lab-6.18.trace"))
         let names = try TraceFixtures.format("6.18", "tcp_send_reset").names(in: "reason")
-        let facts = TraceSession.facts(events: events, reasonNames: names, reasonReported: true, drops: c.drops,
+        let placed = DropPlacer.consume(try TraceFixtures.text("trace/lab-6.18.trace")).placed
+        let paws = PawsDropCounts(machine: c.drops["TCP_RFC7323_PAWS"] ?? 0, here: placed.count, whyUnknown: "")
+        let facts = TraceSession.facts(events: events, reasonNames: names, reasonReported: true, drops: c.drops, paws: paws,
                                        source: FactSource(check: "kernel-trace"))
         for f in facts {
             let d = try XCTUnwrap(declared[f.key], "\(f.key) is not declared in checks/kernel-trace.yaml")
