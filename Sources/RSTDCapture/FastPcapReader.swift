@@ -6,8 +6,9 @@ import RSTDCore
 /// Reads a classic pcap file with read(2) into one large buffer and hands out frames in place: one
 /// copy (kernel to buffer) where libpcap's offline reader makes two (fread into stdio's buffer, then
 /// into its own). Not mapped: a file truncated while it is read (a `tcpdump -W` ring reusing it)
-/// would kill a mapped reader with SIGBUS. With `keepFrames` (the reader thread's) frames stay valid
-/// until the buffer is replaced (`adopt`). Only for the plain cases it reads exactly
+/// would kill a mapped reader with SIGBUS, and mapping measured slower (ReaderThread says how much).
+/// With `keepFrames` (the reader thread's) frames stay valid until the buffer is replaced (`adopt`).
+/// Only for the plain cases it reads exactly
 /// as libpcap does: pcap 2.4, micro- or nanosecond magic in either byte order, a link type whose file
 /// value is its DLT value, sane record lengths. At anything else it stops and says at which frame,
 /// and the caller lets libpcap read from there (same frames, libpcap's own errors).
