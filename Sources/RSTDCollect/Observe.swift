@@ -83,7 +83,9 @@ package enum Observation {
         o.deferSnapshots = true
         var extra = Result()
         let runner = CommandRunner(target: o.target)
-        let local = await localAddresses(runner)
+        // Unreadable addresses place nothing here: the trace's events of the machine are left out (said below).
+        let addressesRead = await localAddresses(runner)
+        let local = addressesRead ?? []
 
         // Kernel trace.
         var trace: TraceSession?
@@ -171,6 +173,10 @@ package enum Observation {
                 + "\(Seconds.render(watched < duration ? (watched * 10).rounded() / 10 : duration))"
             if watched < duration { reason += " (the \(Seconds.render(duration)) window was stopped early)" }
             for n in trace.notes where n.hasPrefix("tracefs was not mounted") { reason += "; " + n }
+            if addressesRead == nil {
+                reason += "; this namespace's addresses could not be read (`ip -j addr` failed), so no traced RST could be placed "
+                    + "in it and only listener RSTs of the port are kept (install iproute2)"
+            }
             let elsewhere = trace.elsewhere + foreignListeners
             if elsewhere > 0 {
                 reason += "; \(elsewhere) more of the same port/peer happened in other network namespaces of this machine"
@@ -326,10 +332,11 @@ package enum Observation {
         }
     }
 
-    /// This namespace's addresses (loopback excluded), read with `ip -j addr` inside it.
-    static func localAddresses(_ runner: CommandRunner) async -> Set<String> {
+    /// This namespace's addresses (loopback excluded: an empty set for a namespace with only `lo`),
+    /// read with `ip -j addr` inside it; nil when they could not be read.
+    static func localAddresses(_ runner: CommandRunner) async -> Set<String>? {
         let r = await runner.run(["ip", "-j", "addr"], timeout: 2)
-        guard case .exited(0) = r.outcome else { return [] }
-        return (try? NetnsAddresses.parse(r.stdout)) ?? []
+        guard case .exited(0) = r.outcome else { return nil }
+        return try? NetnsAddresses.parse(r.stdout)
     }
 }

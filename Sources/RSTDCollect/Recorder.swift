@@ -67,6 +67,7 @@ package final class Recorder: @unchecked Sendable {
     private var jumps = ClockJumpDetector()
     /// `elsewhere` of trace sessions that were replaced (tracefs instance removed), wire-only ones, and the count already noted.
     private var elsewhereBefore = 0, wireElsewhere = 0, elsewhereNoted = 0
+    private var noAddressNoted = false
     private var clock: any RecorderClock { options.clock }
     private var lostSeen = 0, writeFailing = false
     private var netnsName: String { options.target.display }
@@ -196,12 +197,19 @@ package final class Recorder: @unchecked Sendable {
             note("limit", "could not read the addresses of \(netnsName) (`ip -j addr`): resets cannot be told apart from other namespaces' until it answers")
             return
         }
-        let addresses = Set(a.map(TraceAddress.canonical))
+        // A namespace with no address but loopback gives the trace nothing to place by: its resets are
+        // recorded unplaced, as before its addresses were read, and the journal says so.
+        let placed: Set<String>? = a.isEmpty ? nil : Set(a.map(TraceAddress.canonical))
+        if placed == nil && !noAddressNoted {
+            noAddressNoted = true
+            note("limit", "\(netnsName) has no address but loopback: the RST tracepoints (global, loopback in every namespace) "
+                + "cannot tell its resets from other namespaces'; they are recorded unplaced until it has one")
+        }
         lock.withLock {
-            filter.addresses = addresses
+            filter.addresses = placed
             filter.ports = Set(options.ports.map(Int.init))
         }
-        trace?.setAddresses(addresses)
+        trace?.setAddresses(placed)
     }
 
     /// The wall clock stepped: noted once per jump (intervals run on the boot clock and go on).
@@ -281,7 +289,7 @@ package final class Recorder: @unchecked Sendable {
             var e = e
             e.time = e.traceTime + offset
             return e
-        }, wire: wireNew, now: final ? .infinity : now, local: f.addresses, traceIdle: traced.isEmpty, wireIdle: wireNew.isEmpty,
+        }, wire: wireNew, now: final ? .infinity : now, local: f.addresses ?? [], traceIdle: traced.isEmpty, wireIdle: wireNew.isEmpty,
                              arrival: clock.boot())
         let away = joiner.elsewhere - elsewhereBeforeJoin
         if away > 0 { lock.withLock { wireElsewhere += away } }

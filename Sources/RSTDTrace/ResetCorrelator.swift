@@ -325,7 +325,7 @@ package struct ResetCorrelator: Sendable {
         if filter.matches(e) { out.append(e) }
         else if !filter.isHere(e) {
             var focus = filter
-            focus.addresses = []
+            focus.addresses = nil
             if focus.matches(e) { elsewhere += 1 }
         }
     }

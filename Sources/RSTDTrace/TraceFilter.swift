@@ -9,22 +9,24 @@ import RSTDCore
 package struct TraceFilter: Sendable, Hashable {
     package var port: Int?
     package var peer: String?
-    /// Addresses of the namespace being watched; empty = no address restriction.
-    package var addresses: Set<String>
+    /// Addresses of the namespace being watched (loopback excluded); nil = no address restriction.
+    /// An empty set is a namespace with no address but loopback: nothing of the machine's is its,
+    /// except listener RSTs of its port (and loopback ones where `loopbackHere`).
+    package var addresses: Set<String>?
     /// Several ports (the recorder's repeated `--port`); empty = no restriction beyond `port`.
     package var ports: Set<Int> = []
     /// Whether a reset on a loopback address (127.0.0.0/8, ::1: every namespace has them, so they cannot be
     /// placed) is this namespace's: the host recorder keeps them, a namespace's watch leaves them out.
     package var loopbackHere = false
 
-    package init(port: Int? = nil, peer: String? = nil, addresses: Set<String> = [], ports: Set<Int> = []) {
+    package init(port: Int? = nil, peer: String? = nil, addresses: Set<String>? = nil, ports: Set<Int> = []) {
         self.port = port
         self.ports = ports
         self.peer = peer.map(TraceAddress.canonical)
-        self.addresses = Set(addresses.map(TraceAddress.canonical))
+        self.addresses = addresses.map { Set($0.map(TraceAddress.canonical)) }
     }
 
-    package var isEmpty: Bool { port == nil && peer == nil && addresses.isEmpty && ports.isEmpty }
+    package var isEmpty: Bool { port == nil && peer == nil && addresses == nil && ports.isEmpty }
 
     package func matches(_ e: ResetEvent) -> Bool {
         if let port, e.sport != port && e.dport != port { return false }
@@ -37,7 +39,7 @@ package struct TraceFilter: Sendable, Hashable {
             if !hit && (srcKnown && dstKnown) { return false }
             if !hit && !e.listener { return false }
         }
-        if !addresses.isEmpty, !isHere(e) { return false }
+        if addresses != nil, !isHere(e) { return false }
         return true
     }
 
@@ -47,7 +49,7 @@ package struct TraceFilter: Sendable, Hashable {
     /// `dst`. The other side's address says nothing (a RST this namespace sent is also received,
     /// and traced, in the peer's namespace when the peer is on this machine).
     package func isHere(_ e: ResetEvent) -> Bool {
-        guard !addresses.isEmpty else { return true }
+        guard let addresses else { return true }
         let local = e.direction == .sent ? e.src : e.dst
         // A listener RST printed with the listener's wildcard address cannot be placed by address:
         // it is kept (marked as a listener RST); its port was already matched above.

@@ -286,9 +286,9 @@ package final class TraceSession: @unchecked Sendable {
 
     /// New addresses of the watched namespace (they change: DHCP, containers coming and going);
     /// applies to the events completed from now on.
-    package func setAddresses(_ addresses: Set<String>) {
+    package func setAddresses(_ addresses: Set<String>?) {
         lock.lock(); defer { lock.unlock() }
-        correlator.filter.addresses = Set(addresses.map(TraceAddress.canonical))
+        correlator.filter.addresses = addresses.map { Set($0.map(TraceAddress.canonical)) }
     }
 
     /// skb:kfree_skb counts by reason (NETFILTER_DROP included) over the session.

@@ -126,7 +126,7 @@ package enum WatchOutput {
                                    elsewhere: Int = 0) -> String {
         let sent = t.sent
         var focus: [String: Any] = ["port": filter.port ?? NSNull(), "peer": filter.peer ?? NSNull()]
-        if !filter.addresses.isEmpty { focus["addresses"] = filter.addresses.sorted() }
+        if let a = filter.addresses { focus["addresses"] = a.sorted() }
         let o: [String: Any] = [
             "type": "summary", "schema": schema, "seconds": seconds, "resets": t.total, "sent": sent,
             "received": t.total - sent, "elsewhere": elsewhere,

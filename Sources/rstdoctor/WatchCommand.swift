@@ -62,7 +62,7 @@ struct WatchCommand: AsyncParsableCommand {
             } catch {
                 throw fail(error)
             }
-            notes.append("The RST tracepoints are global (they carry no namespace): showing resets sent from or received at the addresses of netns \(n) (\(filter.addresses.sorted().joined(separator: ", "))); those of other namespaces are counted apart. Listener resets print a wildcard address and are shown with [listener] whenever their port matches.")
+            notes.append("The RST tracepoints are global (they carry no namespace): showing resets sent from or received at the addresses of netns \(n) (\((filter.addresses ?? []).sorted().joined(separator: ", "))); those of other namespaces are counted apart. Listener resets print a wildcard address and are shown with [listener] whenever their port matches.")
         }
 
         let reasons: TraceReasonMap

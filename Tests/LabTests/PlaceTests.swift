@@ -53,9 +53,10 @@ final class PlaceTests: LabTestCase {
         }
     }
 
-    /// Runs `check --observe` in the observed server namespace and decodes its JSON.
-    func observe(_ seconds: Int, peer: String? = nil) -> (Diagnosis, [String: Any]) {
-        var argv = [binary, "check", "--netns", lab?.ns("s") ?? "", "--port", String(Self.port), "--format", "json", "--observe", "\(seconds)s"]
+    /// Runs `check --observe` in the observed server namespace (or `ns`) and decodes its JSON.
+    func observe(_ seconds: Int, peer: String? = nil, in ns: String = "s", port: Int? = PlaceTests.port) -> (Diagnosis, [String: Any]) {
+        var argv = [binary, "check", "--netns", lab?.ns(ns) ?? "", "--format", "json", "--observe", "\(seconds)s"]
+        if let port { argv += ["--port", String(port)] }
         if let peer { argv += ["--peer", peer] }
         let r = Command.run(argv, timeout: Double(seconds) + 60)
         let d = Diagnosis(mode: "observe", argv: argv, status: r.status, stdout: r.stdout, stderr: r.stderr)
@@ -119,6 +120,10 @@ final class PlaceTests: LabTestCase {
         }
         usleep(500_000)
         let (d, obj) = observe(4)
+        // A namespace with no address but loopback, observed whole (no --port): no address of its own
+        // can place a traced RST in it, so none of the machine's are its (they once all were).
+        try lab.addNamespace("bare")
+        let (bare, bareObj) = observe(3, in: "bare", port: nil)
         usleep(500_000)
         stop.turnOn()
         _ = done.wait(timeout: .now() + 15)
@@ -136,6 +141,12 @@ final class PlaceTests: LabTestCase {
         for r in obj["resets"] as? [[String: Any]] ?? [] {
             XCTFail("a RST is listed for a healthy namespace (local side \(Self.localSide(r))): \(r)")
         }
+        print("foreign-namespaces [observe, bare namespace] exit \(bare.status.map(String.init) ?? "timeout"): \(bare.top3)")
+        XCTAssertNotNil(bare.causes, "no causes in the bare namespace's output: \(bare.stderr.prefix(300))")
+        for c in bare.causes ?? [] where c.probability >= Verdict.controlMax {
+            XCTFail("bare namespace: cause \(c.id) has p = \(c.probability) from other namespaces' resets")
+        }
+        XCTAssertEqual((bareObj["resets"] as? [[String: Any]] ?? []).count, 0, "RSTs of other namespaces listed for a bare one")
         let traceCheck = (obj["checks"] as? [[String: Any]])?.first { $0["id"] as? String == "kernel-trace" }
         let traceReason = traceCheck?["reason"] as? String ?? ""
         print("kernel-trace: \(traceReason)")

@@ -127,6 +127,24 @@ final class TraceKnowledgeTests: XCTestCase {
         XCTAssertEqual(try NetnsAddresses.parse("[{\"addr_info\":[{\"local\":\"$(reboot)\"}]}]"), [])
     }
 
+    /// A namespace with no address but loopback (`ip -j addr` of a fresh namespace with `lo` up) has
+    /// an empty set of addresses, and that places none of the machine's resets in it: only listener
+    /// RSTs (a wildcard address, placed by their port) stay. No restriction is `addresses: nil`.
+    func testLoopbackOnlyNamespacePlacesNothing() throws {
+        let none = try NetnsAddresses.parse(try TraceFixtures.text("ip-j-addr-loopback-only.json"))
+        XCTAssertEqual(none, [])
+        var c = ResetCorrelator(reasons: try TraceFixtures.reasons())
+        let events = c.consume(try TraceFixtures.text("trace/lab-6.18.trace"))
+        XCTAssertGreaterThan(events.count, 3)
+        let bare = TraceFilter(addresses: none)
+        XCTAssertFalse(bare.isEmpty)
+        XCTAssertEqual(events.filter(bare.matches).count, events.filter { $0.listener && TraceAddress.isWildcard($0.src) }.count,
+                       "a bare namespace keeps only unplaceable listener RSTs")
+        XCTAssertFalse(events.filter { !$0.listener }.contains(where: bare.isHere))
+        XCTAssertEqual(events.filter(TraceFilter(addresses: nil).matches).count, events.count)
+        XCTAssertTrue(TraceFilter().isEmpty)
+    }
+
     func testWatchOutput() throws {
         var c = ResetCorrelator(reasons: try TraceFixtures.reasons())
         let events = c.consume(try TraceFixtures.text("trace/lab-6.18.trace"))
