@@ -9,7 +9,7 @@ import RSTDCore
 package final class ThreadedSink: ResetSink, @unchecked Sendable {
     private enum Item {
         case reset(ResetRecord)
-        case make(() -> ResetRecord)
+        case make(JudgedReset)
         case flow(FlowOutcome)
     }
 
@@ -19,8 +19,9 @@ package final class ThreadedSink: ResetSink, @unchecked Sendable {
     private var batch: [Item] = []
     private var closed = false
     private var done = false
-    private static let batchSize = 256
-    private static let maxBatches = 16
+    /// Large batches: each hand-over wakes the writer (a futex call on both sides).
+    private static let batchSize = 1024
+    private static let maxBatches = 8
 
     package init(_ inner: any ResetSink) {
         self.inner = inner
@@ -36,8 +37,8 @@ package final class ThreadedSink: ResetSink, @unchecked Sendable {
         return true
     }
 
-    /// The record is made on the writer's thread.
-    package func reset(making make: @escaping () -> ResetRecord) -> Bool {
+    /// The record is made (or written straight out) on the writer's thread.
+    package func reset(making make: JudgedReset) -> Bool {
         add(.make(make))
         return true
     }
@@ -85,7 +86,7 @@ package final class ThreadedSink: ResetSink, @unchecked Sendable {
             for i in items {
                 switch i {
                 case .reset(let r): _ = inner.reset(r)
-                case .make(let m): _ = inner.reset(m())
+                case .make(let m): _ = inner.reset(making: m)
                 case .flow(let o): inner.flow(o)
                 }
             }
