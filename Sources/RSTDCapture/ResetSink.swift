@@ -108,15 +108,32 @@ package final class ResetList: ResetSink {
 /// in frame order (a RST waiting for its look-ahead holds back the ones after it). A binary min-heap
 /// on the frame number.
 struct ResetReorder {
+    /// Small (the heap moves them): a record made already (a forwarded copy, rare) is boxed.
     struct Held {
         var frame: Int
-        /// The record, or how to make it (pure: made by the sink, maybe on its own thread).
-        var record: ResetRecord?
+        private var recordBox: RecordBox?
+        /// How to make the record (pure: made by the sink, maybe on its own thread).
         var make: JudgedReset?
         /// Listed (to the sink), or built only for `takeFinal()`.
         var listed: Bool
         /// Known before the record is made, for a bounded list (`ResetList`).
-        var signature: ResetList.Signature? = nil
+        var signature: ResetList.Signature?
+
+        init(frame: Int, record: ResetRecord?, make: JudgedReset?, listed: Bool, signature: ResetList.Signature? = nil) {
+            self.frame = frame
+            recordBox = record.map(RecordBox.init)
+            self.make = make
+            self.listed = listed
+            self.signature = signature
+        }
+
+        /// The record, when it was made already.
+        var record: ResetRecord? { recordBox?.record }
+    }
+
+    final class RecordBox {
+        let record: ResetRecord
+        init(_ r: ResetRecord) { record = r }
     }
 
     private(set) var heap: [Held] = []

@@ -7,8 +7,9 @@ import RSTDCore
 /// first one analyses), in batches, through a queue of at most `maxBatches` batches: memory stays
 /// fixed, and the analysis waits when the writer falls behind. `finish()` waits for the writer.
 package final class ThreadedSink: ResetSink, @unchecked Sendable {
+    /// Small, as batches are copied item by item: a whole record (rare: forwarded copies) is boxed.
     private enum Item {
-        case reset(ResetRecord)
+        indirect case reset(ResetRecord)
         case make(JudgedReset)
         case flow(FlowOutcome)
     }
