@@ -218,6 +218,34 @@ package final class ByteOutput {
         string(bytes: UnsafeRawBufferPointer(start: other.base, count: other.count))
     }
 
+    /// Ends a JSON string whose text was written as it is from `start` on (just after its opening
+    /// quote): escaped in place, through `scratch`, when a byte needs it (an explanation is written
+    /// straight into the output, and rarely needs an escape).
+    func closeString(from start: Int, scratch: ByteOutput) {
+        guard Self.needsEscape(UnsafeRawPointer(base + start), count - start) else { return byte(0x22) }
+        scratch.reset()
+        scratch.append(UnsafeRawBufferPointer(start: base + start, count: count - start))
+        count = start - 1
+        string(of: scratch)
+    }
+
+    /// Whether one of `n` bytes is a control character, `"` or `\\`, looked at 8 bytes at a time.
+    static func needsEscape(_ p: UnsafeRawPointer, _ n: Int) -> Bool {
+        var i = 0
+        while i < n {
+            if i + 8 <= n, !mayNeedEscape((p + i).loadUnaligned(as: UInt64.self)) {
+                i += 8
+                continue
+            }
+            for k in i..<min(n, i + 8) {
+                let b = p.load(fromByteOffset: k, as: UInt8.self)
+                if b < 0x20 || b == 0x22 || b == 0x5C { return true }
+            }
+            i += 8
+        }
+        return false
+    }
+
     /// Whether one of the 8 bytes of `w` may be a control character, `"` or `\\` (never wrong when
     /// it says no; a yes is checked byte by byte).
     @inline(__always) static func mayNeedEscape(_ w: UInt64) -> Bool {

@@ -12,8 +12,10 @@ package final class CaptureJSON: ResetSink {
     private let flowSpool: ByteOutput
     private var resets = 0
     private var flows = 0
-    /// An explanation is written here before it is escaped into the output.
+    /// An explanation that needs escaping is copied here first.
     private let scratch = ByteOutput()
+    /// Per class, `,"class":…,"cause":…,"causes":[…]` as written for its RSTs (but labelled IPv6 ones).
+    private var classFields = [[UInt8]?](repeating: nil, count: RSTClass.allCases.count)
 
     package init(out: ByteOutput, source: String) {
         self.out = out
@@ -36,9 +38,21 @@ package final class CaptureJSON: ResetSink {
         let out = self.out, scratch = self.scratch
         out.flushIfFull()
         if resets == 0 { out.byte(0x0A) } else { out.raw(",\n") }
-        scratch.reset()
-        RSTExplainer.explain(make, into: scratch)
-        Self.encode(make, explain: scratch, out)
+        Self.encodeHead(make, out)
+        let p = make.ctx.p
+        if p.src.isV6 && p.flowLabel != 0 {
+            Self.encodeClass(make, out)
+        } else {
+            // The same bytes for every RST of the class: made once.
+            let ci = make.j.cls.index
+            if classFields[ci] == nil {
+                let b = ByteOutput()
+                Self.encodeClass(make, b)
+                classFields[ci] = b.bytes
+            }
+            classFields[ci]!.withUnsafeBytes { out.append($0) }
+        }
+        Self.encodeTail(make, out, scratch: scratch)
         resets += 1
         return true
     }
@@ -122,10 +136,11 @@ package final class CaptureJSON: ResetSink {
         o.byte(0x7D)
     }
 
-    /// The same record written from the judgement (`RSTExplainer.record` makes its fields), with its
-    /// explanation already written to `explain`.
-    static func encode(_ r: JudgedReset, explain: ByteOutput, _ o: ByteOutput) {
-        let j = r.j, p = r.ctx.p, info = r.info
+    /// The same record written from the judgement (`RSTExplainer.record` makes its fields), in three
+    /// parts (`reset(making:)`): up to `delay`; the class and its causes; from `explain` on. The
+    /// explanation is written into the output as it is made (escaped through `scratch` if it must be).
+    static func encodeHead(_ r: JudgedReset, _ o: ByteOutput) {
+        let j = r.j, p = r.ctx.p
         o.byte(0x7B)
         o.field("frame", Int(p.frame), first: true)
         o.field("time", p.time)
@@ -144,16 +159,26 @@ package final class CaptureJSON: ResetSink {
         o.field("answered", j.answered)
         if let f = r.answeredFrame { o.field("answered_frame", f) } else { o.field("answered_frame", nil as String?) }
         o.field("delay", r.delay)
-        o.field("class", j.cls.rawValue)
-        o.field("cause", info.cause)
+    }
+
+    static func encodeClass(_ r: JudgedReset, _ o: ByteOutput) {
+        o.field("class", r.j.cls.rawValue)
+        o.field("cause", r.info.cause)
         o.raw(",\"causes\":[")
-        for (i, c) in (p.src.isV6 && p.flowLabel != 0 ? r.causes : info.causes).enumerated() {
+        for (i, c) in r.causes.enumerated() {
             if i > 0 { o.byte(0x2C) }
             o.string(c)
         }
         o.byte(0x5D)
+    }
+
+    static func encodeTail(_ r: JudgedReset, _ o: ByteOutput, scratch: ByteOutput) {
+        let j = r.j, p = r.ctx.p
         o.key("explain")
-        o.string(of: explain)
+        o.byte(0x22)
+        let start = o.count
+        RSTExplainer.explain(r, into: o)
+        o.closeString(from: start, scratch: scratch)
         o.field("stateless", j.stateless)
         o.field("ttl_delta", j.ttlDelta)
         o.field("idle_before", j.idle)
