@@ -20,8 +20,9 @@ package final class ThreadedSink: ResetSink, @unchecked Sendable {
     private var batch: [Item] = []
     private var closed = false
     private var done = false
-    /// Large batches: each hand-over wakes the writer (a futex call on both sides).
-    private static let batchSize = 1024
+    /// Each hand-over wakes the writer (a futex call on both sides); the queue holds up to 4096
+    /// records still to write (each keeps its RST's judgement, about a kilobyte, until then).
+    private static let batchSize = 512
     private static let maxBatches = 8
 
     package init(_ inner: any ResetSink) {
