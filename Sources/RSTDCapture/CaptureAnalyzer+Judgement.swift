@@ -114,8 +114,7 @@ extension CaptureAnalyzer {
         var li = -1
         if listIt || wantRecords {
             // Made when it goes to the sink (which may make it on its own thread).
-            let classes = self.classes
-            let make = { RSTExplainer.record(ctx, j, classes: classes) }
+            let make = JudgedReset(ctx, j, classes: classes)
             if listIt {
                 li = builtSeq
                 // Kept for the forwarded copy of this RST (cooked captures only).

@@ -97,7 +97,7 @@ package final class CaptureAnalyzer {
     /// Final records waiting for the ones before them (frame order), and the last ones built (the
     /// forwarded copy of a RST is its record with a few fields changed).
     var reorder = ResetReorder()
-    var recent = [(() -> ResetRecord)?](repeating: nil, count: CaptureAnalyzer.recentRecords)
+    var recent = [JudgedReset?](repeating: nil, count: CaptureAnalyzer.recentRecords)
     var builtSeq = 0
     static let recentRecords = 512
     var outcomes = OutcomeWindow(capacity: 4096)

@@ -114,16 +114,6 @@ package struct CaptureClasses: Sendable {
 
     package subscript(c: RSTClass) -> CaptureClassInfo { infos[c.index] }
 
-    /// The same classes, with explanations filled by scanning each template's text for every record,
-    /// as before templates were compiled (tests compare the two).
-    package func interpreted() -> CaptureClasses {
-        CaptureClasses(byClass: byClass.mapValues { i in
-            var i = i
-            i.template = ExplainTemplate(i.template.text, interpreted: true)
-            return i
-        })
-    }
-
     /// Parses the YAML text of capture-classes.yaml.
     package static func load(yaml text: String, file: String = CaptureClasses.file) throws(KnowledgeProblem) -> CaptureClasses {
         let doc = try YNode.load(text, file: file)

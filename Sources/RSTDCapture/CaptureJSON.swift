@@ -3,178 +3,6 @@ import RSTDData
 import RSTDSystem
 import RSTDCore
 
-/// Bytes written to a file descriptor through a buffer, or kept in memory (fd -1).
-package final class ByteOutput {
-    /// Unchecked exclusivity: appended to byte by byte, only from the thread writing the output.
-    @exclusivity(unchecked) private(set) var bytes: [UInt8] = []
-    let fd: Int32
-    private static let chunk = 1 << 16
-
-    package init(fd: Int32 = -1) {
-        self.fd = fd
-        bytes.reserveCapacity(Self.chunk + 4096)
-    }
-
-    /// An unlinked temporary file (nil when none can be made).
-    static func temporary() -> ByteOutput? {
-        var template = Array("\(NSTemporaryDirectory())/rstdoctor-spool-XXXXXX".utf8CString)
-        let fd = template.withUnsafeMutableBufferPointer { mkstemp($0.baseAddress!) }
-        guard fd >= 0 else { return nil }
-        template.withUnsafeBufferPointer { _ = unlink($0.baseAddress!) }
-        return ByteOutput(fd: fd)
-    }
-
-    deinit { if fd > 2 { close(fd) } }
-
-    @inline(__always) func write(_ s: String) {
-        var s = s
-        s.withUTF8 { bytes.append(contentsOf: $0) }
-        if fd >= 0, bytes.count >= Self.chunk { flush() }
-    }
-
-    @inline(__always) func byte(_ b: UInt8) { bytes.append(b) }
-
-    /// Writes out what is buffered (a memory output keeps it).
-    package func flush() {
-        guard fd >= 0, !bytes.isEmpty else { return }
-        var off = 0
-        bytes.withUnsafeBytes { b in
-            while off < b.count {
-                let n = Foundation.write(fd, b.baseAddress! + off, b.count - off)
-                if n < 0 && errno == EINTR { continue }
-                if n <= 0 { break }  // a closed pipe: nothing more can be written
-                off += n
-            }
-        }
-        bytes.removeAll(keepingCapacity: true)
-    }
-
-    /// Appends everything written to `other` (a temporary file or memory).
-    func append(contentsOf other: ByteOutput) {
-        other.flush()
-        guard other.fd >= 0 else {
-            bytes.append(contentsOf: other.bytes)
-            if fd >= 0, bytes.count >= Self.chunk { flush() }
-            return
-        }
-        flush()
-        lseek(other.fd, 0, SEEK_SET)
-        var buf = [UInt8](repeating: 0, count: Self.chunk)
-        while true {
-            let n = buf.withUnsafeMutableBytes { Foundation.read(other.fd, $0.baseAddress, $0.count) }
-            if n < 0 && errno == EINTR { continue }
-            guard n > 0 else { break }
-            bytes.append(contentsOf: buf[0..<n])
-            if fd >= 0 { flush() }
-        }
-    }
-
-    /// A JSON string literal: runs that need no escape are copied whole, found 8 bytes at a time.
-    func string(_ s: String) {
-        var s = s
-        s.withUTF8 { u in
-            bytes.append(0x22)
-            var run = 0, i = 0
-            let n = u.count
-            while i < n {
-                if i + 8 <= n, let base = u.baseAddress {
-                    let w = UnsafeRawPointer(base + i).loadUnaligned(as: UInt64.self)
-                    if !Self.mayNeedEscape(w) { i += 8; continue }
-                }
-                // A word that may hold a byte to escape (or the last bytes): byte by byte.
-                let end = min(n, i + 8)
-                while i < end {
-                    let b = u[i]
-                    if b < 0x20 || b == 0x22 || b == 0x5C {
-                        if run < i { bytes.append(contentsOf: UnsafeBufferPointer(rebasing: u[run..<i])) }
-                        run = i + 1
-                        escape(b)
-                    }
-                    i += 1
-                }
-            }
-            if run < n { bytes.append(contentsOf: UnsafeBufferPointer(rebasing: u[run..<n])) }
-            bytes.append(0x22)
-        }
-    }
-
-    /// Whether one of the 8 bytes of `w` may be a control character, `"` or `\\` (never wrong when
-    /// it says no; a yes is checked byte by byte).
-    @inline(__always) static func mayNeedEscape(_ w: UInt64) -> Bool {
-        let ones: UInt64 = 0x0101_0101_0101_0101, high: UInt64 = 0x8080_8080_8080_8080
-        let control = (w &- ones &* 0x20) & ~w & high
-        let q = w ^ (ones &* 0x22), b = w ^ (ones &* 0x5C)
-        return (control | ((q &- ones) & ~q & high) | ((b &- ones) & ~b & high)) != 0
-    }
-
-    private func escape(_ b: UInt8) {
-        switch b {
-        case 0x22: bytes.append(contentsOf: [0x5C, 0x22])
-        case 0x5C: bytes.append(contentsOf: [0x5C, 0x5C])
-        case 0x0A: bytes.append(contentsOf: [0x5C, 0x6E])
-        case 0x0D: bytes.append(contentsOf: [0x5C, 0x72])
-        case 0x09: bytes.append(contentsOf: [0x5C, 0x74])
-        default:
-            let hex = Array("0123456789abcdef".utf8)
-            bytes.append(contentsOf: [0x5C, 0x75, 0x30, 0x30, hex[Int(b >> 4)], hex[Int(b & 15)]])
-        }
-    }
-
-    // The field writers append bytes directly (no string is made per field: a record has thirty).
-
-    /// `"key":` or `,"key":` (keys are literals that need no escape).
-    @inline(__always) private func key(_ key: StaticString, first: Bool) {
-        if !first { bytes.append(0x2C) }
-        bytes.append(0x22)
-        key.withUTF8Buffer { bytes.append(contentsOf: $0) }
-        bytes.append(0x22)
-        bytes.append(0x3A)
-    }
-
-    /// An integer in decimal, as `"\(v)"` writes it.
-    @inline(__always) private func integer(_ v: Int64) {
-        if v < 0 { bytes.append(0x2D) }
-        var m = v.magnitude
-        var digits: (UInt64, UInt64, UInt64) = (0, 0, 0)  // room for 20 digits, filled from the end
-        var n = 0
-        withUnsafeMutableBytes(of: &digits) { d in
-            repeat {
-                n += 1
-                d[24 - n] = UInt8(truncatingIfNeeded: m % 10) + 0x30
-                m /= 10
-            } while m > 0
-            bytes.append(contentsOf: UnsafeRawBufferPointer(rebasing: d[(24 - n)...]))
-        }
-    }
-
-    func field(_ k: StaticString, _ v: String?, first: Bool = false) {
-        key(k, first: first)
-        if let v { string(v) } else { null() }
-    }
-
-    func field(_ k: StaticString, _ v: Int, first: Bool = false) {
-        key(k, first: first)
-        integer(Int64(v))
-    }
-
-    func field(_ k: StaticString, _ v: UInt32) {
-        key(k, first: false)
-        integer(Int64(v))
-    }
-
-    func field(_ k: StaticString, _ v: Bool) {
-        key(k, first: false)
-        write(v ? "true" : "false")
-    }
-
-    func field(_ k: StaticString, _ v: Double?) {
-        key(k, first: false)
-        if let v, v.isFinite { write(v.description) } else { null() }
-    }
-
-    private func null() { bytes.append(contentsOf: [0x6E, 0x75, 0x6C, 0x6C]) }
-}
-
 /// The JSON of `rstdoctor capture --format json` (docs/json-schema.md, `rstdoctor.capture/2`): one
 /// document, the header, then every listed RST record on its own line as soon as it is final, the
 /// reset connections (spooled to a temporary file meanwhile), then the summary. Memory stays fixed.
@@ -184,6 +12,10 @@ package final class CaptureJSON: ResetSink {
     private let flowSpool: ByteOutput
     private var resets = 0
     private var flows = 0
+    /// An explanation that needs escaping is copied here first.
+    private let scratch = ByteOutput()
+    /// Per class, `,"class":…,"cause":…,"causes":[…]` as written for its RSTs (but labelled IPv6 ones).
+    private var classFields = [[UInt8]?](repeating: nil, count: RSTClass.allCases.count)
 
     package init(out: ByteOutput, source: String) {
         self.out = out
@@ -194,23 +26,50 @@ package final class CaptureJSON: ResetSink {
     }
 
     package func reset(_ r: ResetRecord) -> Bool {
-        out.write(resets == 0 ? "\n" : ",\n")
+        out.flushIfFull()
+        if resets == 0 { out.byte(0x0A) } else { out.raw(",\n") }
         Self.encode(r, out)
         resets += 1
         return true
     }
 
+    /// Written straight from the judgement: the bytes `encode(make())` writes, without the record.
+    package func reset(making make: JudgedReset) -> Bool {
+        let out = self.out, scratch = self.scratch
+        out.flushIfFull()
+        if resets == 0 { out.byte(0x0A) } else { out.raw(",\n") }
+        Self.encodeHead(make, out)
+        let p = make.ctx.p
+        if p.src.isV6 && p.flowLabel != 0 {
+            Self.encodeClass(make, out)
+        } else {
+            // The same bytes for every RST of the class: made once.
+            let ci = make.j.cls.index
+            if classFields[ci] == nil {
+                let b = ByteOutput()
+                Self.encodeClass(make, b)
+                classFields[ci] = b.bytes
+            }
+            classFields[ci]!.withUnsafeBytes { out.append($0) }
+        }
+        Self.encodeTail(make, out, scratch: scratch)
+        resets += 1
+        return true
+    }
+
     package func flow(_ o: FlowOutcome) {
-        flowSpool.write(flows == 0 ? "\n{" : ",\n{")
-        flowSpool.field("orig", o.orig, first: true)
-        flowSpool.field("orig_port", o.origPort)
-        flowSpool.field("resp", o.resp)
-        flowSpool.field("resp_port", o.respPort)
-        flowSpool.field("conn_state", o.connState)
-        flowSpool.field("first_reset_frame", o.firstResetFrame)
-        flowSpool.field("resets", o.resets)
-        flowSpool.field("cause", o.cause)
-        flowSpool.byte(0x7D)
+        let w = flowSpool
+        w.flushIfFull()
+        if flows == 0 { w.raw("\n{") } else { w.raw(",\n{") }
+        w.field("orig", o.orig, first: true)
+        w.field("orig_port", o.origPort)
+        w.field("resp", o.resp)
+        w.field("resp_port", o.respPort)
+        w.field("conn_state", o.connState)
+        w.field("first_reset_frame", o.firstResetFrame)
+        w.field("resets", o.resets)
+        w.field("cause", o.cause)
+        w.byte(0x7D)
         flows += 1
     }
 
@@ -260,7 +119,7 @@ package final class CaptureJSON: ResetSink {
         o.field("delay", x.delay)
         o.field("class", x.class)
         o.field("cause", x.cause)
-        o.write(",\"causes\":[")
+        o.raw(",\"causes\":[")
         for (i, c) in x.causes.enumerated() {
             if i > 0 { o.byte(0x2C) }
             o.string(c)
@@ -274,6 +133,59 @@ package final class CaptureJSON: ResetSink {
         if let t = x.tunnel { o.field("tunnel", t) }
         if let d = x.direction { o.field("direction", d) }
         if let l = x.localBuilt { o.field("local_built", l) }
+        o.byte(0x7D)
+    }
+
+    /// The same record written from the judgement (`RSTExplainer.record` makes its fields), in three
+    /// parts (`reset(making:)`): up to `delay`; the class and its causes; from `explain` on. The
+    /// explanation is written into the output as it is made (escaped through `scratch` if it must be).
+    static func encodeHead(_ r: JudgedReset, _ o: ByteOutput) {
+        let j = r.j, p = r.ctx.p
+        o.byte(0x7B)
+        o.field("frame", Int(p.frame), first: true)
+        o.field("time", p.time)
+        o.field("rel_time", p.time - r.ctx.captureStart)
+        o.field("src", p.src)
+        o.field("sport", Int(p.sport))
+        o.field("dst", p.dst)
+        o.field("dport", Int(p.dport))
+        o.field("flags", TCPFlag.text(p.flags))
+        o.field("seq", p.seq)
+        o.field("ack", p.ack)
+        o.field("window", Int(p.window))
+        o.field("ttl", Int(p.ttl))
+        o.field("sender", j.role.0)
+        o.field("roles", j.roles)
+        o.field("answered", j.answered)
+        if let f = r.answeredFrame { o.field("answered_frame", f) } else { o.field("answered_frame", nil as String?) }
+        o.field("delay", r.delay)
+    }
+
+    static func encodeClass(_ r: JudgedReset, _ o: ByteOutput) {
+        o.field("class", r.j.cls.rawValue)
+        o.field("cause", r.info.cause)
+        o.raw(",\"causes\":[")
+        for (i, c) in r.causes.enumerated() {
+            if i > 0 { o.byte(0x2C) }
+            o.string(c)
+        }
+        o.byte(0x5D)
+    }
+
+    static func encodeTail(_ r: JudgedReset, _ o: ByteOutput, scratch: ByteOutput) {
+        let j = r.j, p = r.ctx.p
+        o.key("explain")
+        o.byte(0x22)
+        let start = o.count
+        RSTExplainer.explain(r, into: o)
+        o.closeString(from: start, scratch: scratch)
+        o.field("stateless", j.stateless)
+        o.field("ttl_delta", j.ttlDelta)
+        o.field("idle_before", j.idle)
+        if let t = r.ctx.payload { o.field("payload", t) }
+        if p.tunnel != .none { o.field("tunnel", p.tunnel.name) }
+        if let d = PacketType.direction(p.packetType) { o.field("direction", d) }
+        if let l = r.ctx.localBuilt { o.field("local_built", l) }
         o.byte(0x7D)
     }
 }

@@ -26,14 +26,8 @@ package struct ExplainTemplate: Sendable, Hashable {
     /// The template's text, as written.
     package let text: String
     let pieces: [Piece]
-    /// Bytes of the literal pieces (room reserved before filling).
-    private let literalBytes: Int
-    /// Filled by scanning the text for each record, as before templates were compiled (tests compare both).
-    let interpreted: Bool
-
-    package init(_ text: String, interpreted: Bool = false) {
+    package init(_ text: String) {
         self.text = text
-        self.interpreted = interpreted
         var pieces: [Piece] = []
         // The placeholders `CaptureClasses.render` fills; a name that is not a slot stays text.
         var run = text.startIndex
@@ -45,7 +39,6 @@ package struct ExplainTemplate: Sendable, Hashable {
         }
         if run < text.endIndex { pieces.append(.literal(String(text[run...]))) }
         self.pieces = pieces
-        literalBytes = pieces.reduce(0) { if case .literal(let s) = $1 { $0 + s.utf8.count } else { $0 } }
     }
 
     /// The placeholder names in the template, in order (known or not).
@@ -53,27 +46,30 @@ package struct ExplainTemplate: Sendable, Hashable {
 
     /// The explanation: the template filled with `value` for each placeholder, first letter capitalised.
     package func render(_ value: (Slot) -> String) -> String {
-        if interpreted {
-            var explain = CaptureClasses.render(text) { Slot(rawValue: $0).map(value) }
-            if let first = explain.first, first.isLowercase { explain = first.uppercased() + explain.dropFirst() }
-            return explain
-        }
-        var out = ""
-        out.reserveCapacity(literalBytes + 48 * (pieces.count / 2 + 1))
+        let o = ByteOutput()
+        render(into: o) { slot, o in o.text(value(slot)) }
+        return o.string(from: 0)
+    }
+
+    /// The same, written to `o`: `value` writes each placeholder's text (no string is made for the
+    /// explanation, nor for most values: a record is written for every RST listed).
+    func render(into o: ByteOutput, _ value: (Slot, ByteOutput) -> Void) {
         // The first piece that is not empty starts the explanation: capitalised (a look at one byte).
         var started = false
         for p in pieces {
-            let s: String
+            let before = o.count
             switch p {
-            case .literal(let l): s = l
-            case .slot(let slot): s = value(slot)
+            case .literal(let l): o.text(l)
+            case .slot(let slot): value(slot, o)
             }
-            if started { out += s } else if !s.isEmpty {
-                out += Self.capitalized(s)
-                started = true
+            guard !started, o.count > before else { continue }
+            started = true
+            if o.at(before) < 0x80 {
+                o.upperASCII(at: before)
+            } else {
+                o.replace(from: before, with: Self.capitalized(o.string(from: before)))
             }
         }
-        return out
     }
 
     /// The text with its first character upper-cased when it is a lower-case letter.

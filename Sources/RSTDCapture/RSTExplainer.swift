@@ -3,124 +3,189 @@ import RSTDData
 import RSTDSystem
 import RSTDCore
 
+/// A RST judged for good, its record still to be made (pure): the sink makes it when it takes it,
+/// maybe on its own thread, as a `ResetRecord` (`make()`), or writes it straight into its output
+/// without one (CaptureJSON). One object per listed RST, handed on instead of a closure.
+package final class JudgedReset {
+    let ctx: ResetContext
+    let j: Judgement
+    let classes: CaptureClasses
+
+    init(_ ctx: ResetContext, _ j: Judgement, classes: CaptureClasses) {
+        self.ctx = ctx
+        self.j = j
+        self.classes = classes
+    }
+
+    /// The record.
+    func callAsFunction() -> ResetRecord { RSTExplainer.record(ctx, j, classes: classes) }
+
+    var info: CaptureClassInfo { classes[j.cls] }
+    /// The packet the RST answered came from the receiver: its direction's state.
+    var receiverSide: DirState { ctx.dir == 0 ? ctx.flow.d1 : ctx.flow.d0 }
+    var answeredFrame: Int? { j.hasTrigger ? Int(receiverSide.lastFrame) : nil }
+    var delay: Double? { j.hasTrigger ? max(0, ctx.p.time - receiverSide.lastTime) : nil }
+
+    /// The causes the wire leaves open. The Linux stack labels its own IPv6 RSTs; netfilter's reject
+    /// leaves the flow label 0 (RST-SIGNALS.md, IPv6 notes): a labelled RST rules the firewall out.
+    var causes: [String] {
+        let info = self.info
+        let labelled = ctx.p.src.isV6 && ctx.p.flowLabel != 0
+        return labelled ? info.causes.filter { $0 != "firewall-reset" || $0 == info.cause } : info.causes
+    }
+}
+
 /// Turns a judgement into the record users read: the explanation from the class's template
 /// (knowledge/capture-classes.yaml) filled with the RST's evidence. Pure.
 enum RSTExplainer {
     static func record(_ c: ResetContext, _ j: Judgement, classes: CaptureClasses) -> ResetRecord {
-        let p = c.p, f = c.flow
-        let s = c.dir == 0 ? f.d0 : f.d1
-        let o = c.dir == 0 ? f.d1 : f.d0
-        let info = classes[j.cls]
-        let srcText = p.src.text, dstText = p.dst.text
-        let sender = "\(srcText):\(p.sport)"
-        let receiver = "\(dstText):\(p.dport)"
-        let roleName: (String) -> String = { $0 == "unknown" ? "the sender" : "the \($0)" }
-        var answeredText = "nothing (it sent the last packet itself)"
-        if j.hasTrigger {
-            let what: String
+        let judged = JudgedReset(c, j, classes: classes)
+        let p = c.p
+        let text = ByteOutput()
+        explain(judged, into: text)
+        return ResetRecord(
+            frame: Int(p.frame), time: p.time, relTime: p.time - c.captureStart,
+            src: p.src.text, sport: Int(p.sport), dst: p.dst.text, dport: Int(p.dport),
+            flags: TCPFlag.text(p.flags), seq: p.seq, ack: p.ack, window: Int(p.window), ttl: Int(p.ttl),
+            sender: j.role.0, roles: j.roles, answered: j.answered, answeredFrame: judged.answeredFrame,
+            delay: judged.delay, class: j.cls.rawValue, cause: judged.info.cause, causes: judged.causes,
+            explain: text.string(from: 0), stateless: j.stateless,
+            ttlDelta: j.ttlDelta, idleBefore: j.idle, payload: c.payload,
+            tunnel: p.tunnel == .none ? nil : p.tunnel.name, direction: PacketType.direction(p.packetType), localBuilt: c.localBuilt)
+    }
+
+    /// Writes the explanation of a judged RST to `o`: its class's template filled with the RST's
+    /// evidence (only the placeholders the template names are computed), then the payload and roles notes.
+    static func explain(_ r: JudgedReset, into o: ByteOutput) {
+        let j = r.j
+        let p = r.ctx.p, f = r.ctx.flow
+        let s = r.ctx.dir == 0 ? f.d0 : f.d1
+        let o2 = r.receiverSide
+        func endpoint(_ a: IPAddress, _ port: UInt16, _ o: ByteOutput) {
+            o.address(a)
+            o.byte(0x3A)
+            o.decimal(Int(port))
+        }
+        func sender() -> String { "\(p.src.text):\(p.sport)" }
+        func receiver() -> String { "\(p.dst.text):\(p.dport)" }
+        func role(_ name: String, _ o: ByteOutput) {
+            if name == "unknown" { o.raw("the sender") } else { o.raw("the "); o.text(name) }
+        }
+        func answered(_ o: ByteOutput) {
+            guard j.hasTrigger else { return o.raw("nothing (it sent the last packet itself)") }
             switch j.answered {
-            case "data": what = "\(o.lastLen) bytes of data"
-            case "challenge-ACK": what = "the challenge ACK"
-            default: what = "the \(j.answered)"
+            case "data": o.decimal(Int(o2.lastLen)); o.raw(" bytes of data")
+            case "challenge-ACK": o.raw("the challenge ACK")
+            default: o.raw("the "); o.text(j.answered)
             }
-            answeredText = "\(what) of frame \(o.lastFrame)"
+            o.raw(" of frame ")
+            o.decimal(o2.lastFrame)
         }
-        let delay = j.hasTrigger ? max(0, p.time - o.lastTime) : nil
-        let baselineText: String
-        switch j.baseline {
-        case "both": baselineText = "its other packets in this connection, before and after it"
-        case "after": baselineText = "its packets after it in this connection"
-        case "host": baselineText = "its packets in other connections"
-        default: baselineText = "its other packets in this connection"
+        func baseline(_ o: ByteOutput) {
+            switch j.baseline {
+            case "both": o.raw("its other packets in this connection, before and after it")
+            case "after": o.raw("its packets after it in this connection")
+            case "host": o.raw("its packets in other connections")
+            default: o.raw("its other packets in this connection")
+            }
         }
-        let ttlEvidence = { "its TTL/hop limit is \(p.ttl) where \(baselineText) had \(j.usualTTL.map { String($0) } ?? "?")" }
-        // Only the placeholders the template names are computed.
-        let ackNote: () -> String = {
+        func usualTTL(_ o: ByteOutput) {
+            if let t = j.usualTTL { o.decimal(Int(t)) } else { o.raw("?") }
+        }
+        // The rarer, longer pieces are made as text.
+        func ackNote() -> String {
             if j.rstHasAck && s.hasAck && seqAfter(p.ack, s.highestAck) {
                 return "its ack (\(p.ack)) covers \(p.ack &- s.highestAck) byte(s) it had never acknowledged before"
-            } else if j.hasTrigger && o.lastLen > 0 {
-                return "it answered \(o.lastLen) byte(s) of data from \(receiver) with a RST instead of reading them"
+            } else if j.hasTrigger && o2.lastLen > 0 {
+                return "it answered \(o2.lastLen) byte(s) of data from \(receiver()) with a RST instead of reading them"
             }
             return "received data was pending"
         }
-        let senderSeen: () -> String = {
-            s.packets > 0
-                ? "The capture shows \(s.packets) earlier packet(s) from it in this connection (\(s.synFrame > 0 ? "first at frame \(s.synFrame)" : "the last at frame \(s.lastFrame)")), so it knew the connection before."
-                : "The capture shows no earlier packet from it in this connection."
-        }
-        let injectedEvidence: () -> String = {
+        func injectedEvidence() -> String {
             if j.routerBuilt { return "the capturing host sent it without having received it, while it forwards that host's traffic: it built the RST itself" }
             var parts: [String] = []
-            if j.ttlDelta != 0 { parts.append(ttlEvidence()) }
-            if j.ipIDCopied { parts.append("its IP ID (\(p.ipID), 0x\(String(p.ipID, radix: 16))) is the one of the \(j.answered) it answers (frame \(o.lastFrame)), copied from it, while a stack numbers its own packets") }
-            if j.continued, let l = c.later {
+            if j.ttlDelta != 0 {
+                let b = ByteOutput()
+                b.raw("its TTL/hop limit is ")
+                b.decimal(Int(p.ttl))
+                b.raw(" where ")
+                baseline(b)
+                b.raw(" had ")
+                usualTTL(b)
+                parts.append(b.string(from: 0))
+            }
+            if j.ipIDCopied { parts.append("its IP ID (\(p.ipID), 0x\(String(p.ipID, radix: 16))) is the one of the \(j.answered) it answers (frame \(o2.lastFrame)), copied from it, while a stack numbers its own packets") }
+            if j.continued, let l = r.ctx.later {
                 let what = l.flags & TCPFlag.syn != 0 ? "its SYN-ACK" : "\(l.length) bytes of data"
-                parts.append("\(sender) itself sent \(what) in frame \(l.frame), \(Seconds.render(max(0, l.time - p.time))) after the RST, as if nothing had been reset")
+                parts.append("\(sender()) itself sent \(what) in frame \(l.frame), \(Seconds.render(max(0, l.time - p.time))) after the RST, as if nothing had been reset")
             }
             if parts.isEmpty { return "it has IPv6 flow label 0 where its other packets carry one" }
             return parts.joined(separator: "; ")
         }
-        // Only the placeholders the template names are computed.
-        func value(_ slot: ExplainTemplate.Slot) -> String {
+        r.info.template.render(into: o) { slot, o in
             switch slot {
-            case .ackNote: ackNote()
-            case .senderSeen: senderSeen()
-            case .sender: sender
-            case .receiver: receiver
-            case .senderRole: roleName(j.role.0)
-            case .receiverRole: roleName(j.role.1)
-            case .answered: answeredText
-            case .delay: delay.map(Seconds.render) ?? "?"
-            case .idle: Seconds.render(j.idle)
-            case .ttl: String(p.ttl)
-            case .usualTTL: j.usualTTL.map { String($0) } ?? "?"
-            case .hops: String(abs(j.ttlDelta))
-            case .closer: j.ttlDelta > 0 ? "closer" : "farther"
-            case .mac: MAC.text(p.srcMAC)
-            case .usualMAC: j.usualMAC.map(MAC.text) ?? "?"
-            case .priorFrame: String(f.firstRSTFrame)
-            case .priorClass: f.firstRSTClass.rawValue
-            case .inflight: "\(j.inflight) byte(s)"
-            case .baseline: baselineText
-            case .ttlCheck: j.usualTTL == nil
-                ? "no other packet from that host in the capture, before or after the RST, to compare its TTL with"
-                : "the TTL matches \(baselineText), so the RST came from that host, not from a device in between"
-            case .idleNote: j.isIdle ? ", idle for \(Seconds.render(j.idle)) before that segment" : ""
-            case .shape: "\(j.rstHasAck ? "RST/ACK" : "RST without ACK"), window \(p.window)\(p.hasTimestamps ? ", timestamps" : (p.hasOptions ? ", options" : ", no options"))"
-            case .answeredNote: j.hasTrigger ? "after \(answeredText)" : "on its own (it sent the last packet)"
-            case .injectedEvidence: injectedEvidence()
+            case .ackNote: o.text(ackNote())
+            case .senderSeen:
+                if s.packets > 0 {
+                    o.raw("The capture shows ")
+                    o.decimal(Int(s.packets))
+                    o.raw(" earlier packet(s) from it in this connection (")
+                    if s.synFrame > 0 { o.raw("first at frame ") } else { o.raw("the last at frame ") }
+                    o.decimal(s.synFrame > 0 ? s.synFrame : s.lastFrame)
+                    o.raw("), so it knew the connection before.")
+                } else {
+                    o.raw("The capture shows no earlier packet from it in this connection.")
+                }
+            case .sender: endpoint(p.src, p.sport, o)
+            case .receiver: endpoint(p.dst, p.dport, o)
+            case .senderRole: role(j.role.0, o)
+            case .receiverRole: role(j.role.1, o)
+            case .answered: answered(o)
+            case .delay: if let d = r.delay { o.text(Seconds.render(d)) } else { o.raw("?") }
+            case .idle: o.text(Seconds.render(j.idle))
+            case .ttl: o.decimal(Int(p.ttl))
+            case .usualTTL: usualTTL(o)
+            case .hops: o.decimal(abs(j.ttlDelta))
+            case .closer: if j.ttlDelta > 0 { o.raw("closer") } else { o.raw("farther") }
+            case .mac: o.text(MAC.text(p.srcMAC))
+            case .usualMAC: o.text(j.usualMAC.map(MAC.text) ?? "?")
+            case .priorFrame: o.decimal(f.firstRSTFrame)
+            case .priorClass: o.text(f.firstRSTClass.rawValue)
+            case .inflight: o.decimal(Int(j.inflight)); o.raw(" byte(s)")
+            case .baseline: baseline(o)
+            case .ttlCheck:
+                if j.usualTTL == nil {
+                    o.raw("no other packet from that host in the capture, before or after the RST, to compare its TTL with")
+                } else {
+                    o.raw("the TTL matches ")
+                    baseline(o)
+                    o.raw(", so the RST came from that host, not from a device in between")
+                }
+            case .idleNote: if j.isIdle { o.raw(", idle for "); o.text(Seconds.render(j.idle)); o.raw(" before that segment") }
+            case .shape:
+                if j.rstHasAck { o.raw("RST/ACK, window ") } else { o.raw("RST without ACK, window ") }
+                o.decimal(Int(p.window))
+                if p.hasTimestamps { o.raw(", timestamps") } else if p.hasOptions { o.raw(", options") } else { o.raw(", no options") }
+            case .answeredNote: if j.hasTrigger { o.raw("after "); answered(o) } else { o.raw("on its own (it sent the last packet)") }
+            case .injectedEvidence: o.text(injectedEvidence())
             case .duplicate:
-                "\(s.lastLen > 0 ? "its \(s.lastLen)-byte segment" : "its segment") of frame \(s.lastFrame), "
-                    + "which \(receiver) had already received: its ACK acknowledges up to \(o.highestAck), "
-                    + "beyond everything the capture saw \(sender) send (up to \(s.nextSeq))"
-            case .twin: (c.twin ?? c.victim).map { "\($0.remote.text):\($0.remotePort)" } ?? "?"
-            case .twinFrame: String(c.twin?.frame ?? c.victim?.frame ?? 0)
-            case .rstSeq: String(p.seq)
+                o.text("\(s.lastLen > 0 ? "its \(s.lastLen)-byte segment" : "its segment") of frame \(s.lastFrame), "
+                    + "which \(receiver()) had already received: its ACK acknowledges up to \(o2.highestAck), "
+                    + "beyond everything the capture saw \(sender()) send (up to \(s.nextSeq))")
+            case .twin: o.text((r.ctx.twin ?? r.ctx.victim).map { "\($0.remote.text):\($0.remotePort)" } ?? "?")
+            case .twinFrame: o.decimal(r.ctx.twin?.frame ?? r.ctx.victim?.frame ?? 0)
+            case .rstSeq: o.decimal(Int(p.seq))
             case .windowNote:
-                { () -> String in
-                    let (_, win, ack) = RSTJudge.beyondWindow(o.lastSeq, receiver: s, sender: o, later: c.later)
-                    return "its seq \(o.lastSeq) lies \(o.lastSeq &- ack) bytes beyond \(sender)'s ack (\(ack)), "
-                        + "where \(sender)'s window was at most \(win) bytes"
-                }()
-            case .ownFin: s.finFrame > 0 ? "its FIN of frame \(s.finFrame), \(Seconds.render(max(0, p.time - s.finTime))) before the RST" : "its FIN"
+                let (_, win, ack) = RSTJudge.beyondWindow(o2.lastSeq, receiver: s, sender: o2, later: r.ctx.later)
+                o.text("its seq \(o2.lastSeq) lies \(o2.lastSeq &- ack) bytes beyond \(sender())'s ack (\(ack)), "
+                    + "where \(sender())'s window was at most \(win) bytes")
+            case .ownFin:
+                o.text(s.finFrame > 0
+                    ? "its FIN of frame \(s.finFrame), \(Seconds.render(max(0, p.time - s.finTime))) before the RST" : "its FIN")
             }
         }
-        var explain = info.template.render(value)
-        if let payload = c.payload { explain += " The RST carries the text: \"\(payload)\"." }
-        if j.roles == "ports" { explain += " (Roles guessed from the ports: no handshake in the capture.)" }
-
-        // The Linux stack labels its own IPv6 RSTs; netfilter's reject leaves the flow label 0
-        // (RST-SIGNALS.md, IPv6 notes): a labelled RST rules the firewall out as an alternative.
-        let labelled = p.src.isV6 && p.flowLabel != 0
-        let causes = labelled ? info.causes.filter { $0 != "firewall-reset" || $0 == info.cause } : info.causes
-        return ResetRecord(
-            frame: Int(p.frame), time: p.time, relTime: p.time - c.captureStart,
-            src: srcText, sport: Int(p.sport), dst: dstText, dport: Int(p.dport),
-            flags: TCPFlag.text(p.flags), seq: p.seq, ack: p.ack, window: Int(p.window), ttl: Int(p.ttl),
-            sender: j.role.0, roles: j.roles, answered: j.answered, answeredFrame: j.hasTrigger ? Int(o.lastFrame) : nil,
-            delay: delay, class: j.cls.rawValue, cause: info.cause, causes: causes, explain: explain, stateless: j.stateless,
-            ttlDelta: j.ttlDelta, idleBefore: j.idle, payload: c.payload,
-            tunnel: p.tunnel == .none ? nil : p.tunnel.name, direction: PacketType.direction(p.packetType), localBuilt: c.localBuilt)
+        if let payload = r.ctx.payload { o.raw(" The RST carries the text: \""); o.text(payload); o.raw("\".") }
+        if j.roles == "ports" { o.raw(" (Roles guessed from the ports: no handshake in the capture.)") }
     }
 
     /// The printable text of a RST's captured payload (RFC 1122 diagnostic text, a middlebox's reason).

@@ -12,16 +12,17 @@ package protocol ResetSink: AnyObject {
     /// A connection that saw a RST, with its final Zeek conn_state.
     func flow(_ o: FlowOutcome)
     /// A RST record still to be made (`make` is pure): a sink writing on another thread makes it
-    /// there (the explanation is most of a record's cost). By default: made at once.
-    func reset(making make: @escaping () -> ResetRecord) -> Bool
+    /// there (the explanation is most of a record's cost); a writer may write it without making a
+    /// `ResetRecord` (CaptureJSON). By default: made at once.
+    func reset(making make: JudgedReset) -> Bool
     /// The same, with the record's signature known before it is made: a bounded sink makes only the
     /// records it keeps. By default: `reset(making:)`.
-    func reset(making make: @escaping () -> ResetRecord, signature: ResetList.Signature) -> Bool
+    func reset(making make: JudgedReset, signature: ResetList.Signature) -> Bool
 }
 
 extension ResetSink {
-    package func reset(making make: @escaping () -> ResetRecord) -> Bool { reset(make()) }
-    package func reset(making make: @escaping () -> ResetRecord, signature: ResetList.Signature) -> Bool { reset(making: make) }
+    package func reset(making make: JudgedReset) -> Bool { reset(make()) }
+    package func reset(making make: JudgedReset, signature: ResetList.Signature) -> Bool { reset(making: make) }
 }
 
 /// Keeps the records in memory, at most `maxResets` of them, and at most `perSignature` with the
@@ -63,7 +64,7 @@ package final class ResetList: ResetSink {
     }
 
     /// Bounded before the record is made: a capture with a million RSTs makes the few thousand kept.
-    package func reset(making make: @escaping () -> ResetRecord, signature: Signature) -> Bool {
+    package func reset(making make: JudgedReset, signature: Signature) -> Bool {
         guard admits(perSignature < .max ? signature : nil) else { return false }
         return keep(make(), perSignature < .max ? signature : nil)
     }
@@ -107,15 +108,32 @@ package final class ResetList: ResetSink {
 /// in frame order (a RST waiting for its look-ahead holds back the ones after it). A binary min-heap
 /// on the frame number.
 struct ResetReorder {
+    /// Small (the heap moves them): a record made already (a forwarded copy, rare) is boxed.
     struct Held {
         var frame: Int
-        /// The record, or how to make it (pure: made by the sink, maybe on its own thread).
-        var record: ResetRecord?
-        var make: (() -> ResetRecord)?
+        private var recordBox: RecordBox?
+        /// How to make the record (pure: made by the sink, maybe on its own thread).
+        var make: JudgedReset?
         /// Listed (to the sink), or built only for `takeFinal()`.
         var listed: Bool
         /// Known before the record is made, for a bounded list (`ResetList`).
-        var signature: ResetList.Signature? = nil
+        var signature: ResetList.Signature?
+
+        init(frame: Int, record: ResetRecord?, make: JudgedReset?, listed: Bool, signature: ResetList.Signature? = nil) {
+            self.frame = frame
+            recordBox = record.map(RecordBox.init)
+            self.make = make
+            self.listed = listed
+            self.signature = signature
+        }
+
+        /// The record, when it was made already.
+        var record: ResetRecord? { recordBox?.record }
+    }
+
+    final class RecordBox {
+        let record: ResetRecord
+        init(_ r: ResetRecord) { record = r }
     }
 
     private(set) var heap: [Held] = []

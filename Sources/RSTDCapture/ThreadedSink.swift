@@ -7,9 +7,10 @@ import RSTDCore
 /// first one analyses), in batches, through a queue of at most `maxBatches` batches: memory stays
 /// fixed, and the analysis waits when the writer falls behind. `finish()` waits for the writer.
 package final class ThreadedSink: ResetSink, @unchecked Sendable {
+    /// Small, as batches are copied item by item: a whole record (rare: forwarded copies) is boxed.
     private enum Item {
-        case reset(ResetRecord)
-        case make(() -> ResetRecord)
+        indirect case reset(ResetRecord)
+        case make(JudgedReset)
         case flow(FlowOutcome)
     }
 
@@ -19,8 +20,10 @@ package final class ThreadedSink: ResetSink, @unchecked Sendable {
     private var batch: [Item] = []
     private var closed = false
     private var done = false
-    private static let batchSize = 256
-    private static let maxBatches = 16
+    /// Each hand-over wakes the writer (a futex call on both sides); the queue holds up to 4096
+    /// records still to write (each keeps its RST's judgement, about a kilobyte, until then).
+    private static let batchSize = 512
+    private static let maxBatches = 8
 
     package init(_ inner: any ResetSink) {
         self.inner = inner
@@ -36,8 +39,8 @@ package final class ThreadedSink: ResetSink, @unchecked Sendable {
         return true
     }
 
-    /// The record is made on the writer's thread.
-    package func reset(making make: @escaping () -> ResetRecord) -> Bool {
+    /// The record is made (or written straight out) on the writer's thread.
+    package func reset(making make: JudgedReset) -> Bool {
         add(.make(make))
         return true
     }
@@ -85,7 +88,7 @@ package final class ThreadedSink: ResetSink, @unchecked Sendable {
             for i in items {
                 switch i {
                 case .reset(let r): _ = inner.reset(r)
-                case .make(let m): _ = inner.reset(m())
+                case .make(let m): _ = inner.reset(making: m)
                 case .flow(let o): inner.flow(o)
                 }
             }

@@ -1,0 +1,318 @@
+import Foundation
+import RSTDData
+import RSTDSystem
+import RSTDCore
+
+/// Bytes written to a file descriptor through a buffer, or kept in memory (fd -1). The buffer is
+/// raw memory the writer appends to with plain stores (an array's uniqueness and capacity checks on
+/// every append were a third of the cost of a JSON record); a memory output grows, a file output is
+/// written out by `flushIfFull()` between records.
+package final class ByteOutput {
+    private var base: UnsafeMutablePointer<UInt8>
+    private(set) var count = 0
+    private var capacity: Int
+    let fd: Int32
+    private static let chunk = 1 << 16
+
+    package init(fd: Int32 = -1) {
+        self.fd = fd
+        capacity = Self.chunk + 8192
+        base = .allocate(capacity: capacity)
+    }
+
+    deinit {
+        base.deallocate()
+        if fd > 2 { close(fd) }
+    }
+
+    /// What is buffered (all that was written, for a memory output).
+    package var bytes: [UInt8] { Array(UnsafeBufferPointer(start: base, count: count)) }
+
+    /// An unlinked temporary file (nil when none can be made).
+    static func temporary() -> ByteOutput? {
+        var template = Array("\(NSTemporaryDirectory())/rstdoctor-spool-XXXXXX".utf8CString)
+        let fd = template.withUnsafeMutableBufferPointer { mkstemp($0.baseAddress!) }
+        guard fd >= 0 else { return nil }
+        template.withUnsafeBufferPointer { _ = unlink($0.baseAddress!) }
+        return ByteOutput(fd: fd)
+    }
+
+    /// Room for `n` more bytes; returns where they go.
+    @inline(__always) private func room(_ n: Int) -> UnsafeMutablePointer<UInt8> {
+        if count + n > capacity { grow(n) }
+        return base + count
+    }
+
+    @inline(never) private func grow(_ n: Int) {
+        let c = max(capacity * 2, count + n)
+        let b = UnsafeMutablePointer<UInt8>.allocate(capacity: c)
+        b.update(from: base, count: count)
+        base.deallocate()
+        base = b
+        capacity = c
+    }
+
+    /// A file output writes what it holds once a chunk is full (called between records).
+    @inline(__always) func flushIfFull() { if fd >= 0, count >= Self.chunk { flush() } }
+
+    @inline(__always) func byte(_ b: UInt8) {
+        room(1).pointee = b
+        count += 1
+    }
+
+    @inline(__always) func append(_ p: UnsafeRawBufferPointer) {
+        guard let src = p.baseAddress, p.count > 0 else { return }
+        UnsafeMutableRawPointer(room(p.count)).copyMemory(from: src, byteCount: p.count)
+        count += p.count
+    }
+
+    @inline(__always) func append(_ p: UnsafeBufferPointer<UInt8>) { append(UnsafeRawBufferPointer(p)) }
+
+    /// Literal text (no escaping).
+    @inline(__always) func raw(_ s: StaticString) { s.withUTF8Buffer { append($0) } }
+
+    /// Text as it is (no escaping).
+    func write(_ s: String) {
+        var s = s
+        s.withUTF8 { append($0) }
+        flushIfFull()
+    }
+
+    /// Text as it is, without the flush check (inside a record or an explanation).
+    @inline(__always) func text(_ s: String) {
+        var s = s
+        s.withUTF8 { append($0) }
+    }
+
+    /// Writes out what is buffered (a memory output keeps it).
+    package func flush() {
+        guard fd >= 0, count > 0 else { return }
+        var off = 0
+        while off < count {
+            let n = Foundation.write(fd, base + off, count - off)
+            if n < 0 && errno == EINTR { continue }
+            if n <= 0 { break }  // a closed pipe: nothing more can be written
+            off += n
+        }
+        count = 0
+    }
+
+    /// Appends everything written to `other` (a temporary file or memory).
+    func append(contentsOf other: ByteOutput) {
+        other.flush()
+        guard other.fd >= 0 else {
+            append(UnsafeRawBufferPointer(start: other.base, count: other.count))
+            flushIfFull()
+            return
+        }
+        flush()
+        lseek(other.fd, 0, SEEK_SET)
+        while true {
+            let p = room(Self.chunk)
+            let n = Foundation.read(other.fd, p, Self.chunk)
+            if n < 0 && errno == EINTR { continue }
+            guard n > 0 else { break }
+            count += n
+            if fd >= 0 { flush() }
+        }
+    }
+
+    /// Replaces the bytes from `start` on with `s` (an explanation's capitalised first piece).
+    func replace(from start: Int, with s: String) {
+        count = start
+        text(s)
+    }
+
+    /// The bytes from `start` on, as text.
+    func string(from start: Int) -> String {
+        String(decoding: UnsafeBufferPointer(start: base + start, count: count - start), as: UTF8.self)
+    }
+
+    /// Upper-cases the ASCII letter at `i` (a byte already written).
+    func upperASCII(at i: Int) {
+        if base[i] >= 0x61 && base[i] <= 0x7A { base[i] -= 0x20 }
+    }
+
+    /// The byte at `i` (already written).
+    func at(_ i: Int) -> UInt8 { base[i] }
+
+    /// Forgets what is buffered (a scratch output reused from record to record).
+    func reset() { count = 0 }
+
+    // MARK: numbers and addresses, written as bytes
+
+    /// An integer in decimal, as `"\(v)"` writes it.
+    @inline(__always) func decimal(_ v: Int) {
+        if v < 0 { byte(0x2D) }
+        decimal(UInt64(v.magnitude))
+    }
+
+    @inline(__always) func decimal(_ v: UInt64) {
+        var n = 1
+        var m = v
+        while m >= 10 { n += 1; m /= 10 }
+        let p = room(n)
+        m = v
+        var k = n
+        repeat {
+            k -= 1
+            p[k] = UInt8(truncatingIfNeeded: m % 10) &+ 0x30
+            m /= 10
+        } while m > 0
+        count += n
+    }
+
+    /// An address as `IPAddress.text` writes it (IPv4 dotted decimal without a string).
+    @inline(__always) func address(_ a: IPAddress) {
+        guard !a.isV6 else { return text(a.text) }
+        let v = UInt32(truncatingIfNeeded: a.lo)
+        let p = room(15)
+        var n = 0
+        for shift in stride(from: 24 as UInt32, through: 0, by: -8) {
+            let b = Int(v >> shift & 0xFF)
+            if shift != 24 { p[n] = 0x2E; n += 1 }
+            if b >= 100 { p[n] = UInt8(48 + b / 100); n += 1 }
+            if b >= 10 { p[n] = UInt8(48 + b / 10 % 10); n += 1 }
+            p[n] = UInt8(48 + b % 10)
+            n += 1
+        }
+        count += n
+    }
+
+    // MARK: JSON
+
+    /// A JSON string literal: runs that need no escape are copied whole, found 8 bytes at a time.
+    func string(_ s: String) {
+        var s = s
+        s.withUTF8 { string(bytes: UnsafeRawBufferPointer($0)) }
+    }
+
+    /// A JSON string literal of UTF-8 bytes (not in this output's own buffer).
+    func string(bytes u: UnsafeRawBufferPointer) {
+        byte(0x22)
+        var run = 0, i = 0
+        let n = u.count
+        while i < n {
+            if i + 8 <= n, let base = u.baseAddress {
+                let w = (base + i).loadUnaligned(as: UInt64.self)
+                if !Self.mayNeedEscape(w) { i += 8; continue }
+            }
+            // A word that may hold a byte to escape (or the last bytes): byte by byte.
+            let end = min(n, i + 8)
+            while i < end {
+                let b = u[i]
+                if b < 0x20 || b == 0x22 || b == 0x5C {
+                    if run < i { append(UnsafeRawBufferPointer(rebasing: u[run..<i])) }
+                    run = i + 1
+                    escape(b)
+                }
+                i += 1
+            }
+        }
+        if run < n { append(UnsafeRawBufferPointer(rebasing: u[run..<n])) }
+        byte(0x22)
+    }
+
+    /// A JSON string literal of what `other` holds (a scratch output).
+    func string(of other: ByteOutput) {
+        string(bytes: UnsafeRawBufferPointer(start: other.base, count: other.count))
+    }
+
+    /// Ends a JSON string whose text was written as it is from `start` on (just after its opening
+    /// quote): escaped in place, through `scratch`, when a byte needs it (an explanation is written
+    /// straight into the output, and rarely needs an escape).
+    func closeString(from start: Int, scratch: ByteOutput) {
+        guard Self.needsEscape(UnsafeRawPointer(base + start), count - start) else { return byte(0x22) }
+        scratch.reset()
+        scratch.append(UnsafeRawBufferPointer(start: base + start, count: count - start))
+        count = start - 1
+        string(of: scratch)
+    }
+
+    /// Whether one of `n` bytes is a control character, `"` or `\\`, looked at 8 bytes at a time.
+    static func needsEscape(_ p: UnsafeRawPointer, _ n: Int) -> Bool {
+        var i = 0
+        while i < n {
+            if i + 8 <= n, !mayNeedEscape((p + i).loadUnaligned(as: UInt64.self)) {
+                i += 8
+                continue
+            }
+            for k in i..<min(n, i + 8) {
+                let b = p.load(fromByteOffset: k, as: UInt8.self)
+                if b < 0x20 || b == 0x22 || b == 0x5C { return true }
+            }
+            i += 8
+        }
+        return false
+    }
+
+    /// Whether one of the 8 bytes of `w` may be a control character, `"` or `\\` (never wrong when
+    /// it says no; a yes is checked byte by byte).
+    @inline(__always) static func mayNeedEscape(_ w: UInt64) -> Bool {
+        let ones: UInt64 = 0x0101_0101_0101_0101, high: UInt64 = 0x8080_8080_8080_8080
+        let control = (w &- ones &* 0x20) & ~w & high
+        let q = w ^ (ones &* 0x22), b = w ^ (ones &* 0x5C)
+        return (control | ((q &- ones) & ~q & high) | ((b &- ones) & ~b & high)) != 0
+    }
+
+    private func escape(_ b: UInt8) {
+        switch b {
+        case 0x22: raw("\\\"")
+        case 0x5C: raw("\\\\")
+        case 0x0A: raw("\\n")
+        case 0x0D: raw("\\r")
+        case 0x09: raw("\\t")
+        default:
+            let hex: StaticString = "0123456789abcdef"
+            raw("\\u00")
+            byte(hex.utf8Start[Int(b >> 4)])
+            byte(hex.utf8Start[Int(b & 15)])
+        }
+    }
+
+    // The field writers append bytes directly (no string is made per field: a record has thirty).
+
+    /// `"key":` or `,"key":` (keys are literals that need no escape).
+    @inline(__always) func key(_ key: StaticString, first: Bool = false) {
+        if !first { byte(0x2C) }
+        byte(0x22)
+        raw(key)
+        byte(0x22)
+        byte(0x3A)
+    }
+
+    func field(_ k: StaticString, _ v: String?, first: Bool = false) {
+        key(k, first: first)
+        if let v { string(v) } else { null() }
+    }
+
+    func field(_ k: StaticString, _ v: Int, first: Bool = false) {
+        key(k, first: first)
+        decimal(v)
+    }
+
+    func field(_ k: StaticString, _ v: UInt32) {
+        key(k)
+        decimal(Int(v))
+    }
+
+    func field(_ k: StaticString, _ v: Bool) {
+        key(k)
+        if v { raw("true") } else { raw("false") }
+    }
+
+    func field(_ k: StaticString, _ v: Double?) {
+        key(k)
+        if let v, v.isFinite { text(v.description) } else { null() }
+    }
+
+    /// An IP address as a JSON string (its text needs no escape).
+    func field(_ k: StaticString, _ a: IPAddress) {
+        key(k)
+        byte(0x22)
+        address(a)
+        byte(0x22)
+    }
+
+    func null() { raw("null") }
+}
