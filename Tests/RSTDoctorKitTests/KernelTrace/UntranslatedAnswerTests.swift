@@ -30,7 +30,7 @@ final class UntranslatedAnswerTests: XCTestCase {
          received("100.200030", local: "198.18.2.1", 47876, remote: "198.18.4.10", 8080)].joined(separator: "\n") + "\n"
     }
 
-    private func events(_ text: String, addresses: Set<String> = []) throws -> [ResetEvent] {
+    private func events(_ text: String, addresses: Set<String>? = nil) throws -> [ResetEvent] {
         var c = ResetCorrelator(reasons: try TraceFixtures.reasons(), filter: TraceFilter(addresses: addresses), clockOffset: 1000)
         return c.consume(text)
     }
