@@ -104,7 +104,7 @@ package final class CaptureAnalyzer {
     var groups = ResetGroupCounter()
     var finished: CaptureReport?
     /// First RSTs of connections waiting for the packets after them, and when the oldest is due.
-    @exclusivity(unchecked) var pending: PendingResets
+    let pending: PendingResets
     var pendingDue = Double.infinity
     /// Final records not yet taken (only with `wantRecords`).
     var ready: [ResetRecord] = []
@@ -295,7 +295,7 @@ package final class CaptureAnalyzer {
                     guard let j = flows.find(key) else { finish(ctx, copy: nil); return true }
                     i = j
                 }
-                let slot = pending.add(PendingResets.Entry(ctx: ctx))
+                let slot = pending.add(ctx)
                 flows.states[i].pendingSlot = slot
                 if pending.count == 1 || p.time < pendingDue { pendingDue = p.time + options.lookAhead }
                 if incomingTag != 0 { copies?.noteIncoming(incomingTag, time: p.time, ifindex: p.ifindex, listed: -2) }
