@@ -295,7 +295,7 @@ package final class CaptureAnalyzer {
                     guard let j = flows.find(key) else { finish(ctx, copy: nil); return true }
                     i = j
                 }
-                let slot = pending.add(ctx)
+                let slot = pending.add(consume ctx)
                 flows.states[i].pendingSlot = slot
                 if pending.count == 1 || p.time < pendingDue { pendingDue = p.time + options.lookAhead }
                 if incomingTag != 0 { copies?.noteIncoming(incomingTag, time: p.time, ifindex: p.ifindex, listed: -2) }
