@@ -36,10 +36,15 @@ final class FlowTable<Value> {
 
     private static func storage(_ n: Int, _ filler: Value)
         -> (UnsafeMutablePointer<FlowKey>, UnsafeMutablePointer<Value>, UnsafeMutablePointer<Bool>) {
+        // Keys and states are read only where `used` says so: plain data is left unwritten (writing
+        // the filler into every slot of each table the growth made was tens of megabytes on a large
+        // capture, and the pages stay untouched until used).
         let k = UnsafeMutablePointer<FlowKey>.allocate(capacity: n)
-        k.initialize(repeating: Self.empty, count: n)
         let s = UnsafeMutablePointer<Value>.allocate(capacity: n)
-        s.initialize(repeating: filler, count: n)
+        if !_isPOD(Value.self) {
+            k.initialize(repeating: Self.empty, count: n)
+            s.initialize(repeating: filler, count: n)
+        }
         let u = UnsafeMutablePointer<Bool>.allocate(capacity: n)
         u.initialize(repeating: false, count: n)
         return (k, s, u)
@@ -48,9 +53,11 @@ final class FlowTable<Value> {
     private static func free(
         _ k: UnsafeMutablePointer<FlowKey>, _ s: UnsafeMutablePointer<Value>, _ u: UnsafeMutablePointer<Bool>, _ n: Int
     ) {
-        k.deinitialize(count: n)
+        if !_isPOD(Value.self) {
+            k.deinitialize(count: n)
+            s.deinitialize(count: n)
+        }
         k.deallocate()
-        s.deinitialize(count: n)
         s.deallocate()
         u.deallocate()
     }
