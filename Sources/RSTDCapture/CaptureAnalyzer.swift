@@ -59,7 +59,7 @@ package final class CaptureAnalyzer {
     // Unchecked exclusivity: these are touched on every packet, only from the thread feeding the analyzer.
     let flows: FlowTable<FlowState>
     /// Connections closed or reset, kept small so the live table stays in cache.
-    @exclusivity(unchecked) var finishedFlows: FinishedFlows
+    let finishedFlows: FinishedFlows
     let hosts = HostTable(limit: CaptureAnalyzer.maxHosts, filler: HostBaseline())
     /// Cooked captures only (made on first use): incoming segments, to recognise forwarded copies.
     @exclusivity(unchecked) var copies: ForwardedCopies?

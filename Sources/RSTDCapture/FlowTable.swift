@@ -243,25 +243,35 @@ struct FinishedFlow {
 
 /// Finished connections, in a direct-mapped cache: one slot per hash, a newcomer overwrites what
 /// was there. Lookups touch one slot; memory is fixed. Losing an old finished connection early only
-/// costs the classification of a RST arriving for it much later.
-struct FinishedFlows {
-    private var keys: ContiguousArray<FlowKey>
-    private var flows: ContiguousArray<FinishedFlow>
-    private var used: ContiguousArray<Bool>
+/// costs the classification of a RST arriving for it much later. Keys and connections (plain data)
+/// are read only where `used` says so, and left unwritten until then (2.6 MB written at startup).
+final class FinishedFlows {
+    private let keys: UnsafeMutablePointer<FlowKey>
+    private let flows: UnsafeMutablePointer<FinishedFlow>
+    private let used: UnsafeMutablePointer<Bool>
     private let mask: Int
-    private(set) var count = 0
+    /// Unchecked exclusivity: used only from the thread feeding the analyzer.
+    @exclusivity(unchecked) private(set) var count = 0
 
     init(limit: Int) {
+        precondition(_isPOD(FinishedFlow.self) && _isPOD(FlowKey.self))
         var cap = 1024
         while cap < limit { cap <<= 1 }
-        keys = ContiguousArray(repeating: FlowKey(a: .zero, b: .zero, pa: 0, pb: 0), count: cap)
-        flows = ContiguousArray(repeating: FinishedFlow(), count: cap)
-        used = ContiguousArray(repeating: false, count: cap)
+        keys = .allocate(capacity: cap)
+        flows = .allocate(capacity: cap)
+        used = .allocate(capacity: cap)
+        used.initialize(repeating: false, count: cap)
         mask = cap - 1
     }
 
+    deinit {
+        keys.deallocate()
+        flows.deallocate()
+        used.deallocate()
+    }
+
     /// Takes the finished connection out, if kept.
-    mutating func take(_ key: FlowKey) -> FinishedFlow? {
+    func take(_ key: FlowKey) -> FinishedFlow? {
         let i = FlowKey.hashValue(key) & mask
         guard used[i], keys[i] == key else { return nil }
         used[i] = false
@@ -269,7 +279,7 @@ struct FinishedFlows {
         return flows[i]
     }
 
-    mutating func put(_ key: FlowKey, _ f: FinishedFlow) {
+    func put(_ key: FlowKey, _ f: FinishedFlow) {
         let i = FlowKey.hashValue(key) & mask
         if !used[i] { count += 1 }
         keys[i] = key
