@@ -101,20 +101,32 @@ extension CaptureAnalyzer {
     /// and the number of its record (-1 when not listed).
     @discardableResult
     func finish(_ ctx: ResetContext, copy: PendingResets.Copy?) -> (RSTClass, Int) {
-        let j = RSTJudge.judge(ctx, options: options)
+        withUnsafePointer(to: ctx) { finish(at: UnsafeMutablePointer(mutating: $0), consume: false, copy: copy) }
+    }
+
+    /// `finish` of the RST at `c`, read in place; with `consume`, its record takes it (moved, not
+    /// copied: a RST's context is hundreds of bytes) and `c` is left uninitialized.
+    func finish(at c: UnsafeMutablePointer<ResetContext>, consume: Bool, copy: PendingResets.Copy?) -> (RSTClass, Int) {
+        let j = RSTJudge.judge(c.pointee, options: options)
         let ci = j.cls.index
         byClass[ci] += 1
-        let p = ctx.p
+        let (sport, dport, src) = (c.pointee.p.sport, c.pointee.p.dport, c.pointee.p.src)
+        let (frame, time) = (c.pointee.p.frame, c.pointee.p.time)
         // The server's port: the sender's when it is the server, the receiver's otherwise.
-        let port = j.role.0 == "server" ? p.sport : p.dport
+        let port = j.role.0 == "server" ? sport : dport
         groups.add(classIndex: ci, cls: j.cls, cause: classes[j.cls].cause, port: port,
-                   sender: p.src, stateless: j.stateless, frame: Int(p.frame), time: p.time)
+                   sender: src, stateless: j.stateless, frame: Int(frame), time: time)
         let listIt = listedCount < options.maxListedResets
         if !listIt { notListed += 1 }
         var li = -1
         if listIt || wantRecords {
+            // A bounded list decides from the signature whether to make the record at all.
+            let signature = list == nil ? nil : ResetList.Signature(
+                cls: j.cls.rawValue, cause: classes[j.cls].cause, sender: j.role.0, answered: j.answered, stateless: j.stateless,
+                direction: PacketType.direction(c.pointee.p.packetType), localBuilt: c.pointee.localBuilt,
+                payload: c.pointee.payload != nil)
             // Made when it goes to the sink (which may make it on its own thread).
-            let make = JudgedReset(ctx, j, classes: classes)
+            let make = consume ? JudgedReset(c.move(), j, classes: classes) : JudgedReset(c.pointee, j, classes: classes)
             if listIt {
                 li = builtSeq
                 // Kept for the forwarded copy of this RST (cooked captures only).
@@ -122,12 +134,10 @@ extension CaptureAnalyzer {
                 builtSeq += 1
                 listedCount += 1
             }
-            // A bounded list decides from the signature whether to make the record at all.
-            let signature = list == nil ? nil : ResetList.Signature(
-                cls: j.cls.rawValue, cause: classes[j.cls].cause, sender: j.role.0, answered: j.answered, stateless: j.stateless,
-                direction: PacketType.direction(p.packetType), localBuilt: ctx.localBuilt, payload: ctx.payload != nil)
-            reorder.push(ResetReorder.Held(frame: Int(p.frame), record: nil, make: make, listed: listIt, signature: signature))
+            reorder.push(ResetReorder.Held(frame: Int(frame), record: nil, make: make, listed: listIt, signature: signature))
             release()
+        } else if consume {
+            c.deinitialize(count: 1)
         }
         if let copy { emitCopy(copy, classIndex: ci, listed: li) }
         return (j.cls, li)
@@ -136,10 +146,11 @@ extension CaptureAnalyzer {
     /// A pending RST becomes final; its connection (if still tracked) learns the verdict. With
     /// `retire`, a connection the RST ended moves to the finished ones (only where no slot index is held).
     func settle(_ slot: Int32, retire canRetire: Bool) {
-        guard let e = pending.take(slot) else { return }
-        let (cls, _) = finish(e.ctx, copy: e.copy)
+        guard let (e, copy) = pending.take(slot) else { return }
+        let key = e.pointee.key
+        let (cls, _) = finish(at: e, consume: true, copy: copy)
         pendingDue = pending.oldestTime.map { $0 + options.lookAhead } ?? .infinity
-        guard let i = flows.find(e.ctx.key), flows.states[i].pendingSlot == slot else { return }
+        guard let i = flows.find(key), flows.states[i].pendingSlot == slot else { return }
         flows.states[i].pendingSlot = -1
         if cls == .injectedContinued {
             // The endpoints carried on: the connection was not reset (Zeek's state machine keeps the RST).
@@ -149,7 +160,7 @@ extension CaptureAnalyzer {
         }
         flows.states[i].firstRSTClass = cls
         flows.states[i].firstRSTJudged = true
-        if canRetire { retire(e.ctx.key, slot: i) }
+        if canRetire { retire(key, slot: i) }
     }
 
 }

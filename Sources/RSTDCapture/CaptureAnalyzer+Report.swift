@@ -24,22 +24,18 @@ extension CaptureAnalyzer {
             if code != f.priorState {
                 if connStates[Int(f.priorState.rawValue)] > 0 { connStates[Int(f.priorState.rawValue)] -= 1 }
                 connStates[Int(code.rawValue)] += 1
-                if f.priorReset { _ = outcomes.update(firstResetFrame: Int(f.firstRSTFrame), connState: code.name) }
+                if f.priorReset { _ = outcomes.update(firstResetFrame: Int(f.firstRSTFrame), connState: code) }
             }
             guard f.reset, !f.priorReset else { return code }
         } else {
             connStates[Int(code.rawValue)] += 1
         }
         guard f.reset else { return code }
-        let state = code.name
         // Listed as the RSTs are (--max-resets); all are counted in conn_states.
         guard flowsListed < options.maxListedResets else { return code }
         flowsListed += 1
-        let origA = f.origin == 0
-        let o = FlowOutcome(
-            orig: (origA ? key.a : key.b).text, origPort: Int(origA ? key.pa : key.pb),
-            resp: (origA ? key.b : key.a).text, respPort: Int(origA ? key.pb : key.pa),
-            connState: state, firstResetFrame: Int(f.firstRSTFrame), resets: Int(f.resets),
+        let o = FlowOutcomeDraft(
+            key: key, origA: f.origin == 0, connState: code, firstResetFrame: Int(f.firstRSTFrame), resets: Int(f.resets),
             cause: f.firstRSTJudged ? classes[f.firstRSTClass].cause : nil)
         if let old = outcomes.add(o) { sink.flow(old) }
         return code

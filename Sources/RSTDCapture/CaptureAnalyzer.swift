@@ -59,7 +59,7 @@ package final class CaptureAnalyzer {
     // Unchecked exclusivity: these are touched on every packet, only from the thread feeding the analyzer.
     let flows: FlowTable<FlowState>
     /// Connections closed or reset, kept small so the live table stays in cache.
-    @exclusivity(unchecked) var finishedFlows: FinishedFlows
+    let finishedFlows: FinishedFlows
     let hosts = HostTable(limit: CaptureAnalyzer.maxHosts, filler: HostBaseline())
     /// Cooked captures only (made on first use): incoming segments, to recognise forwarded copies.
     @exclusivity(unchecked) var copies: ForwardedCopies?
@@ -104,7 +104,7 @@ package final class CaptureAnalyzer {
     var groups = ResetGroupCounter()
     var finished: CaptureReport?
     /// First RSTs of connections waiting for the packets after them, and when the oldest is due.
-    @exclusivity(unchecked) var pending: PendingResets
+    let pending: PendingResets
     var pendingDue = Double.infinity
     /// Final records not yet taken (only with `wantRecords`).
     var ready: [ResetRecord] = []
@@ -295,7 +295,7 @@ package final class CaptureAnalyzer {
                     guard let j = flows.find(key) else { finish(ctx, copy: nil); return true }
                     i = j
                 }
-                let slot = pending.add(PendingResets.Entry(ctx: ctx))
+                let slot = pending.add(consume ctx)
                 flows.states[i].pendingSlot = slot
                 if pending.count == 1 || p.time < pendingDue { pendingDue = p.time + options.lookAhead }
                 if incomingTag != 0 { copies?.noteIncoming(incomingTag, time: p.time, ifindex: p.ifindex, listed: -2) }

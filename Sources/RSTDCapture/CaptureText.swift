@@ -146,6 +146,7 @@ package final class CaptureTextStream: ResetSink {
     }
 
     package func flow(_ o: FlowOutcome) {}
+    package func flow(_ d: FlowOutcomeDraft) {}
 
     package func finish(_ r: CaptureReport) {
         out.write(CaptureText.head(r, classes: classes))

@@ -36,10 +36,15 @@ final class FlowTable<Value> {
 
     private static func storage(_ n: Int, _ filler: Value)
         -> (UnsafeMutablePointer<FlowKey>, UnsafeMutablePointer<Value>, UnsafeMutablePointer<Bool>) {
+        // Keys and states are read only where `used` says so: plain data is left unwritten (writing
+        // the filler into every slot of each table the growth made was tens of megabytes on a large
+        // capture, and the pages stay untouched until used).
         let k = UnsafeMutablePointer<FlowKey>.allocate(capacity: n)
-        k.initialize(repeating: Self.empty, count: n)
         let s = UnsafeMutablePointer<Value>.allocate(capacity: n)
-        s.initialize(repeating: filler, count: n)
+        if !_isPOD(Value.self) {
+            k.initialize(repeating: Self.empty, count: n)
+            s.initialize(repeating: filler, count: n)
+        }
         let u = UnsafeMutablePointer<Bool>.allocate(capacity: n)
         u.initialize(repeating: false, count: n)
         return (k, s, u)
@@ -48,9 +53,11 @@ final class FlowTable<Value> {
     private static func free(
         _ k: UnsafeMutablePointer<FlowKey>, _ s: UnsafeMutablePointer<Value>, _ u: UnsafeMutablePointer<Bool>, _ n: Int
     ) {
-        k.deinitialize(count: n)
+        if !_isPOD(Value.self) {
+            k.deinitialize(count: n)
+            s.deinitialize(count: n)
+        }
         k.deallocate()
-        s.deinitialize(count: n)
         s.deallocate()
         u.deallocate()
     }
@@ -236,25 +243,35 @@ struct FinishedFlow {
 
 /// Finished connections, in a direct-mapped cache: one slot per hash, a newcomer overwrites what
 /// was there. Lookups touch one slot; memory is fixed. Losing an old finished connection early only
-/// costs the classification of a RST arriving for it much later.
-struct FinishedFlows {
-    private var keys: ContiguousArray<FlowKey>
-    private var flows: ContiguousArray<FinishedFlow>
-    private var used: ContiguousArray<Bool>
+/// costs the classification of a RST arriving for it much later. Keys and connections (plain data)
+/// are read only where `used` says so, and left unwritten until then (2.6 MB written at startup).
+final class FinishedFlows {
+    private let keys: UnsafeMutablePointer<FlowKey>
+    private let flows: UnsafeMutablePointer<FinishedFlow>
+    private let used: UnsafeMutablePointer<Bool>
     private let mask: Int
-    private(set) var count = 0
+    /// Unchecked exclusivity: used only from the thread feeding the analyzer.
+    @exclusivity(unchecked) private(set) var count = 0
 
     init(limit: Int) {
+        precondition(_isPOD(FinishedFlow.self) && _isPOD(FlowKey.self))
         var cap = 1024
         while cap < limit { cap <<= 1 }
-        keys = ContiguousArray(repeating: FlowKey(a: .zero, b: .zero, pa: 0, pb: 0), count: cap)
-        flows = ContiguousArray(repeating: FinishedFlow(), count: cap)
-        used = ContiguousArray(repeating: false, count: cap)
+        keys = .allocate(capacity: cap)
+        flows = .allocate(capacity: cap)
+        used = .allocate(capacity: cap)
+        used.initialize(repeating: false, count: cap)
         mask = cap - 1
     }
 
+    deinit {
+        keys.deallocate()
+        flows.deallocate()
+        used.deallocate()
+    }
+
     /// Takes the finished connection out, if kept.
-    mutating func take(_ key: FlowKey) -> FinishedFlow? {
+    func take(_ key: FlowKey) -> FinishedFlow? {
         let i = FlowKey.hashValue(key) & mask
         guard used[i], keys[i] == key else { return nil }
         used[i] = false
@@ -262,7 +279,7 @@ struct FinishedFlows {
         return flows[i]
     }
 
-    mutating func put(_ key: FlowKey, _ f: FinishedFlow) {
+    func put(_ key: FlowKey, _ f: FinishedFlow) {
         let i = FlowKey.hashValue(key) & mask
         if !used[i] { count += 1 }
         keys[i] = key

@@ -19,18 +19,24 @@ final class HostTable<Value> {
         while cap < limit * 2 { cap <<= 1 }
         self.limit = limit
         mask = cap - 1
+        // Keys and values are read only where `used` says so: plain data is left unwritten (the pages
+        // of a capture with few hosts are never touched; writing them was most of the analyzer's setup).
         keys = .allocate(capacity: cap)
-        keys.initialize(repeating: .zero, count: cap)
         values = .allocate(capacity: cap)
-        values.initialize(repeating: filler, count: cap)
+        if !_isPOD(Value.self) {
+            keys.initialize(repeating: .zero, count: cap)
+            values.initialize(repeating: filler, count: cap)
+        }
         used = .allocate(capacity: cap)
         used.initialize(repeating: false, count: cap)
     }
 
     deinit {
-        keys.deinitialize(count: mask + 1)
+        if !_isPOD(Value.self) {
+            keys.deinitialize(count: mask + 1)
+            values.deinitialize(count: mask + 1)
+        }
         keys.deallocate()
-        values.deinitialize(count: mask + 1)
         values.deallocate()
         used.deallocate()
     }

@@ -5,7 +5,11 @@ import RSTDCore
 /// connection). A ring of fixed capacity in arrival order: the oldest becomes final when the ring is
 /// full, when the look-ahead time has passed, or earlier (a later packet of the sender, the end of
 /// its connection, the end of the capture). Memory is fixed whatever the capture holds.
-struct PendingResets {
+/// A class over storage left unwritten until used: entries are written, changed and moved out in
+/// place (an entry holds a whole connection state, hundreds of bytes: copying it out of an optional
+/// slot, and writing every empty slot at startup, were most of the cost of a RST; 1 GB capture).
+/// Unchecked exclusivity: used only from the thread feeding the analyzer.
+final class PendingResets {
     /// The outgoing copy of a pending RST that the capturing host forwarded (cooked captures).
     struct Copy {
         var frame: UInt64
@@ -13,69 +17,67 @@ struct PendingResets {
         var ttl: UInt8
     }
 
-    struct Entry {
-        var ctx: ResetContext
-        var copy: Copy?
+    /// The waiting RSTs: initialized where `full` is true, only.
+    private let ring: UnsafeMutablePointer<ResetContext>
+    /// Each one's forwarded copy, if one came.
+    @exclusivity(unchecked) private var copies: ContiguousArray<Copy?>
+    private let capacity: Int
+    @exclusivity(unchecked) private var full: ContiguousArray<Bool>
+    /// Each entry's RST frame, time and direction, read without touching the entry.
+    @exclusivity(unchecked) private var frames: ContiguousArray<UInt64>
+    @exclusivity(unchecked) private var times: ContiguousArray<Double>
+    @exclusivity(unchecked) private var dirs: ContiguousArray<Int8>
+    @exclusivity(unchecked) private var head = 0
+    @exclusivity(unchecked) private(set) var count = 0
+    /// Entries in the ring between head and tail, settled or not.
+    @exclusivity(unchecked) private var span = 0
+
+    init(capacity n: Int) {
+        capacity = max(1, n)
+        ring = .allocate(capacity: capacity)
+        full = ContiguousArray(repeating: false, count: capacity)
+        copies = ContiguousArray(repeating: nil, count: capacity)
+        frames = ContiguousArray(repeating: 0, count: capacity)
+        times = ContiguousArray(repeating: 0, count: capacity)
+        dirs = ContiguousArray(repeating: 0, count: capacity)
     }
 
-    /// Entries are read and changed in place (an entry holds a whole connection state: copying one
-    /// out and back per packet was most of the per-packet cost of a flow with a pending RST).
-    private var ring: ContiguousArray<Entry?>
-    private var full: ContiguousArray<Bool>
-    /// Each entry's RST frame, time and direction, read without touching the entry (reading them
-    /// through the optional entry copied it whole: hundreds of bytes, several times per RST).
-    private var frames: ContiguousArray<UInt64>
-    private var times: ContiguousArray<Double>
-    private var dirs: ContiguousArray<Int8>
-    private var head = 0
-    private(set) var count = 0
-    /// Entries in the ring between head and tail, settled or not.
-    private var span = 0
-
-    init(capacity: Int) {
-        ring = ContiguousArray(repeating: nil, count: max(1, capacity))
-        full = ContiguousArray(repeating: false, count: max(1, capacity))
-        frames = ContiguousArray(repeating: 0, count: max(1, capacity))
-        times = ContiguousArray(repeating: 0, count: max(1, capacity))
-        dirs = ContiguousArray(repeating: 0, count: max(1, capacity))
+    deinit {
+        for i in 0..<capacity where full[i] { (ring + i).deinitialize(count: 1) }
+        ring.deallocate()
     }
 
     var isEmpty: Bool { count == 0 }
-    var isFull: Bool { span == ring.count }
+    var isFull: Bool { span == capacity }
 
     /// The oldest waiting entry's slot.
     var oldest: Int32? {
-        mutating get {
-            while span > 0, !full[head] { head = (head + 1) % ring.count; span -= 1 }
-            return span > 0 ? Int32(head) : nil
-        }
+        while span > 0, !full[head] { head = (head + 1) % capacity; span -= 1 }
+        return span > 0 ? Int32(head) : nil
     }
 
     /// The frame of the oldest waiting entry.
     var oldestFrame: Int? {
-        mutating get {
-            guard let o = oldest else { return nil }
-            return Int(frames[Int(o)])
-        }
+        guard let o = oldest else { return nil }
+        return Int(frames[Int(o)])
     }
 
     /// When the oldest waiting entry's RST came.
     var oldestTime: Double? {
-        mutating get {
-            guard let o = oldest else { return nil }
-            return times[Int(o)]
-        }
+        guard let o = oldest else { return nil }
+        return times[Int(o)]
     }
 
-    /// Adds an entry (the caller makes room first when full); returns its slot.
-    mutating func add(_ e: Entry) -> Int32 {
+    /// Adds the RST `ctx` (the caller makes room first when full); returns its slot.
+    func add(_ ctx: __owned ResetContext) -> Int32 {
         precondition(!isFull)
-        let slot = (head + span) % ring.count
-        ring[slot] = e
+        let slot = (head + span) % capacity
+        frames[slot] = ctx.p.frame
+        times[slot] = ctx.p.time
+        dirs[slot] = Int8(ctx.dir)
+        (ring + slot).initialize(to: ctx)
+        copies[slot] = nil
         full[slot] = true
-        frames[slot] = e.ctx.p.frame
-        times[slot] = e.ctx.p.time
-        dirs[slot] = Int8(e.ctx.dir)
         span += 1
         count += 1
         return Int32(slot)
@@ -87,32 +89,38 @@ struct PendingResets {
     /// The direction of the waiting RST in `slot` (which must hold one).
     func dir(_ slot: Int32) -> Int { Int(dirs[Int(slot)]) }
 
+    /// The RST in `slot`, which must hold one.
+    private func entry(_ slot: Int32) -> UnsafeMutablePointer<ResetContext> {
+        precondition(full[Int(slot)])
+        return ring + Int(slot)
+    }
+
     /// The sender's next packet after the RST.
-    mutating func setLater(_ slot: Int32, _ l: LaterPacket) { ring[Int(slot)]!.ctx.later = l }
+    func setLater(_ slot: Int32, _ l: LaterPacket) { entry(slot).pointee.later = l }
 
     /// The frame of the waiting RST in `slot` (which must hold one).
     func frame(_ slot: Int32) -> UInt64 { frames[Int(slot)] }
 
     /// The connection whose segment, untranslated, the waiting RST in `slot` answered.
-    mutating func setTwin(_ slot: Int32, _ t: TwinLink) { ring[Int(slot)]!.ctx.twin = t }
+    func setTwin(_ slot: Int32, _ t: TwinLink) { entry(slot).pointee.twin = t }
 
     /// One more packet from the receiver after the RST.
-    mutating func countReceiver(_ slot: Int32) { ring[Int(slot)]!.ctx.receiverAfter &+= 1 }
+    func countReceiver(_ slot: Int32) { entry(slot).pointee.receiverAfter &+= 1 }
 
     /// Sets the forwarded copy of the waiting RST in `slot`, unless it has one; false then.
-    mutating func setCopy(_ slot: Int32, _ c: Copy) -> Bool {
-        guard full[Int(slot)], ring[Int(slot)]!.copy == nil else { return false }
-        ring[Int(slot)]!.copy = c
+    func setCopy(_ slot: Int32, _ c: Copy) -> Bool {
+        guard full[Int(slot)], copies[Int(slot)] == nil else { return false }
+        copies[Int(slot)] = c
         return true
     }
 
-    /// Takes an entry out (its slot is skipped from then on).
-    mutating func take(_ slot: Int32) -> Entry? {
+    /// Takes the RST in `slot` out, in place, with its forwarded copy: the slot is skipped from then
+    /// on, and the caller moves the RST out of (or deinitializes) the memory returned before the next `add`.
+    func take(_ slot: Int32) -> (UnsafeMutablePointer<ResetContext>, Copy?)? {
         guard full[Int(slot)] else { return nil }
-        let e = ring[Int(slot)].take()
         full[Int(slot)] = false
         count -= 1
         _ = oldest
-        return e
+        return (ring + Int(slot), copies[Int(slot)])
     }
 }

@@ -11,7 +11,7 @@ package final class JudgedReset {
     let j: Judgement
     let classes: CaptureClasses
 
-    init(_ ctx: ResetContext, _ j: Judgement, classes: CaptureClasses) {
+    init(_ ctx: __owned ResetContext, _ j: Judgement, classes: CaptureClasses) {
         self.ctx = ctx
         self.j = j
         self.classes = classes

@@ -11,6 +11,9 @@ package protocol ResetSink: AnyObject {
     func reset(_ r: ResetRecord) -> Bool
     /// A connection that saw a RST, with its final Zeek conn_state.
     func flow(_ o: FlowOutcome)
+    /// The same before its texts are made: a sink writing on another thread makes them there. By
+    /// default: `flow(d.outcome)`.
+    func flow(_ d: FlowOutcomeDraft)
     /// A RST record still to be made (`make` is pure): a sink writing on another thread makes it
     /// there (the explanation is most of a record's cost); a writer may write it without making a
     /// `ResetRecord` (CaptureJSON). By default: made at once.
@@ -23,6 +26,28 @@ package protocol ResetSink: AnyObject {
 extension ResetSink {
     package func reset(making make: JudgedReset) -> Bool { reset(make()) }
     package func reset(making make: JudgedReset, signature: ResetList.Signature) -> Bool { reset(making: make) }
+    package func flow(_ d: FlowOutcomeDraft) { flow(d.outcome) }
+}
+
+/// A connection's outcome with its addresses not yet written as text: what the analysis makes for
+/// each connection that saw a RST (two address texts per connection were a good part of the cost of
+/// ending one, on the analysis' thread), held in the `OutcomeWindow` and handed to the sink.
+package struct FlowOutcomeDraft {
+    var key: FlowKey
+    /// The originator is `key.a`.
+    var origA: Bool
+    var connState: ConnState
+    var firstResetFrame: Int
+    var resets: Int
+    var cause: String?
+
+    /// The outcome, its texts made.
+    package var outcome: FlowOutcome {
+        FlowOutcome(
+            orig: (origA ? key.a : key.b).text, origPort: Int(origA ? key.pa : key.pb),
+            resp: (origA ? key.b : key.a).text, respPort: Int(origA ? key.pb : key.pa),
+            connState: connState.name, firstResetFrame: firstResetFrame, resets: resets, cause: cause)
+    }
 }
 
 /// Keeps the records in memory, at most `maxResets` of them, and at most `perSignature` with the
@@ -177,14 +202,14 @@ struct ResetReorder {
 /// Adding is the per-connection path; an update (a revived connection whose outcome changed, rare)
 /// searches the ring.
 struct OutcomeWindow {
-    private var ring: [FlowOutcome] = []
+    private var ring: [FlowOutcomeDraft] = []
     private var head = 0
     let capacity: Int
 
     init(capacity: Int) { self.capacity = max(1, capacity) }
 
     /// Adds an outcome; returns the oldest one when it had to make room.
-    mutating func add(_ o: FlowOutcome) -> FlowOutcome? {
+    mutating func add(_ o: FlowOutcomeDraft) -> FlowOutcomeDraft? {
         if ring.count < capacity {
             ring.append(o)
             return nil
@@ -196,7 +221,7 @@ struct OutcomeWindow {
     }
 
     /// Changes the conn_state of a held outcome (false when it already went out).
-    mutating func update(firstResetFrame f: Int, connState: String) -> Bool {
+    mutating func update(firstResetFrame f: Int, connState: ConnState) -> Bool {
         // Newest first (as the index by frame it replaces kept the last one added).
         var k = ring.count
         while k > 0 {
@@ -211,7 +236,7 @@ struct OutcomeWindow {
     }
 
     /// Every held outcome, oldest first; the window is empty afterwards.
-    mutating func drain() -> [FlowOutcome] {
+    mutating func drain() -> [FlowOutcomeDraft] {
         let out = Array(ring[head...] + ring[..<head])
         ring.removeAll()
         head = 0

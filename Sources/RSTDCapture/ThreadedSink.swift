@@ -12,6 +12,7 @@ package final class ThreadedSink: ResetSink, @unchecked Sendable {
         indirect case reset(ResetRecord)
         case make(JudgedReset)
         case flow(FlowOutcome)
+        case draft(FlowOutcomeDraft)
     }
 
     private let inner: any ResetSink
@@ -46,6 +47,9 @@ package final class ThreadedSink: ResetSink, @unchecked Sendable {
     }
 
     package func flow(_ o: FlowOutcome) { add(.flow(o)) }
+
+    /// Its texts are made on the writer's thread.
+    package func flow(_ d: FlowOutcomeDraft) { add(.draft(d)) }
 
     private func add(_ i: Item) {
         batch.append(i)
@@ -90,6 +94,7 @@ package final class ThreadedSink: ResetSink, @unchecked Sendable {
                 case .reset(let r): _ = inner.reset(r)
                 case .make(let m): _ = inner.reset(making: m)
                 case .flow(let o): inner.flow(o)
+                case .draft(let d): inner.flow(d)
                 }
             }
         }
