@@ -165,18 +165,7 @@ package final class ByteOutput {
     /// An address as `IPAddress.text` writes it (IPv4 dotted decimal without a string).
     @inline(__always) func address(_ a: IPAddress) {
         guard !a.isV6 else { return text(a.text) }
-        let v = UInt32(truncatingIfNeeded: a.lo)
-        let p = room(15)
-        var n = 0
-        for shift in stride(from: 24 as UInt32, through: 0, by: -8) {
-            let b = Int(v >> shift & 0xFF)
-            if shift != 24 { p[n] = 0x2E; n += 1 }
-            if b >= 100 { p[n] = UInt8(48 + b / 100); n += 1 }
-            if b >= 10 { p[n] = UInt8(48 + b / 10 % 10); n += 1 }
-            p[n] = UInt8(48 + b % 10)
-            n += 1
-        }
-        count += n
+        count += IPAddress.writeDotted(UInt32(truncatingIfNeeded: a.lo), into: room(15))
     }
 
     // MARK: JSON

@@ -44,22 +44,28 @@ package struct IPAddress: Hashable, Sendable, Comparable {
         return a.lo < b.lo
     }
 
+    /// Writes an IPv4 address in dotted decimal (no leading zeros, as inet_ntop) into `p`, which has
+    /// room for 15 bytes; returns how many it wrote.
+    @inlinable package static func writeDotted(_ v: UInt32, into p: UnsafeMutablePointer<UInt8>) -> Int {
+        var n = 0
+        for shift in stride(from: 24 as UInt32, through: 0, by: -8) {
+            let b = Int(v >> shift & 0xFF)
+            if shift != 24 { p[n] = 0x2E; n += 1 }
+            if b >= 100 { p[n] = UInt8(48 + b / 100); n += 1 }
+            if b >= 10 { p[n] = UInt8(48 + b / 10 % 10); n += 1 }
+            p[n] = UInt8(48 + b % 10)
+            n += 1
+        }
+        return n
+    }
+
     /// The canonical text form (inet_ntop), as tshark and `ss` print it.
     package var text: String {
         if !isV6 {
             // Dotted decimal written as bytes (capture records print thousands of addresses).
-            let v = UInt32(truncatingIfNeeded: lo)
             return String(unsafeUninitializedCapacity: 15) { out in
-                var n = 0
-                for shift in [24, 16, 8, 0] as [UInt32] {
-                    let b = Int(v >> shift & 0xFF)
-                    if shift != 24 { out[n] = 0x2E; n += 1 }
-                    if b >= 100 { out[n] = UInt8(48 + b / 100); n += 1 }
-                    if b >= 10 { out[n] = UInt8(48 + b / 10 % 10); n += 1 }
-                    out[n] = UInt8(48 + b % 10)
-                    n += 1
-                }
-                return n
+                guard let p = out.baseAddress else { return 0 }
+                return Self.writeDotted(UInt32(truncatingIfNeeded: lo), into: p)
             }
         }
         var bytes = [UInt8](repeating: 0, count: 16)
