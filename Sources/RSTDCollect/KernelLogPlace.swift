@@ -42,7 +42,7 @@ package enum KernelLogPlace {
     static func specific(_ text: String) -> String? {
         guard let a = try? Validate.address(text) else { return nil }
         let c = TraceAddress.canonical(a)
-        if c == "0.0.0.0" || c == "::" || c == "::1" || c.hasPrefix("127.") { return nil }
+        if TraceAddress.isWildcard(c) || TraceAddress.isLoopback(c) { return nil }
         return c
     }
 }

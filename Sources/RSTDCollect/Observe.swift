@@ -222,8 +222,7 @@ package enum Observation {
                 : "tcp:tcp_probe (with skbaddr) is not available on this kernel, so a dropped segment cannot be placed on its connection"
             return PawsDropCounts(machine: machine, here: nil, whyUnknown: why)
         }
-        var focus = TraceFilter(port: o.port.map(Int.init), peer: o.peer)
-        focus.addresses = Set(local.map(TraceAddress.canonical))
+        let focus = TraceFilter(port: o.port.map(Int.init), peer: o.peer, addresses: local)
         let here = trace.placedDrops.placed.filter { focus.matches($0) }.count
         return PawsDropCounts(machine: machine, here: here, whyUnknown: "")
     }

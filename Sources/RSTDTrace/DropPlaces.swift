@@ -112,9 +112,7 @@ extension TraceFilter {
         if let port, d.lport != port && d.rport != port { return false }
         if !ports.isEmpty && !ports.contains(d.lport) && !ports.contains(d.rport) { return false }
         if let peer, d.remote != peer { return false }
-        guard let addresses else { return true }
-        if d.local == "::1" || d.local.hasPrefix("127.") { return loopbackHere }
-        return addresses.contains(d.local)
+        return holds(d.local)
     }
 }
 

@@ -16,7 +16,7 @@ package enum NetnsAddresses {
         for iface in list {
             for info in iface["addr_info"] as? [[String: Any]] ?? [] {
                 guard let local = info["local"] as? String, let addr = try? Validate.address(local) else { continue }
-                if addr == "::1" || addr.hasPrefix("127.") { continue }
+                if TraceAddress.isLoopback(addr) { continue }
                 out.insert(addr)
             }
         }

@@ -160,4 +160,10 @@ package enum TraceAddress {
     package static func isWildcard(_ address: String) -> Bool {
         address == "0.0.0.0" || address == "::" || address.isEmpty
     }
+
+    /// A loopback address (canonical text): every network namespace has 127.0.0.0/8 and ::1, so such
+    /// an address cannot place an event in one.
+    package static func isLoopback(_ address: String) -> Bool {
+        address == "::1" || address.hasPrefix("127.")
+    }
 }

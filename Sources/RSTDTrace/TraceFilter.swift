@@ -49,12 +49,19 @@ package struct TraceFilter: Sendable, Hashable {
     /// `dst`. The other side's address says nothing (a RST this namespace sent is also received,
     /// and traced, in the peer's namespace when the peer is on this machine).
     package func isHere(_ e: ResetEvent) -> Bool {
-        guard let addresses else { return true }
+        guard addresses != nil else { return true }
         let local = e.direction == .sent ? e.src : e.dst
         // A listener RST printed with the listener's wildcard address cannot be placed by address:
         // it is kept (marked as a listener RST); its port was already matched above.
         if e.direction == .sent && TraceAddress.isWildcard(local) { return e.listener }
-        if local == "::1" || local.hasPrefix("127.") { return loopbackHere }
+        return holds(local)
+    }
+
+    /// Whether a local address (canonical) is the watched namespace's: one of its addresses, a loopback
+    /// one only where `loopbackHere`; any address without an address restriction.
+    package func holds(_ local: String) -> Bool {
+        guard let addresses else { return true }
+        if TraceAddress.isLoopback(local) { return loopbackHere }
         return addresses.contains(local)
     }
 }

@@ -97,11 +97,7 @@ package final class TraceSession: @unchecked Sendable {
         if !reasonReported {
             notes.append("This kernel's tcp_send_reset has no reason field (added in Linux 6.10): resets are shown with \"\(ResetEvent.noReasonText)\", and resets sent without a full socket (no listener) may not be traced at all.")
         }
-        // The boot clock keeps counting in suspend and converts to wall time with one offset.
-        let clockSet = instance.setOption("trace_clock", "boot")
-        instance.setOption("buffer_size_kb", String(options.bufferKB))
-        // 0 = wake a reader on any data (the default 50 would wait for a half-full buffer).
-        instance.setOption("buffer_percent", "0")
+        let clockSet = configure(instance, bootClock: true)
         var offset = Self.realtimeNow() - (clockSet ? Self.boottimeNow() : Self.localTraceClockGuess())
         if !clockSet { notes.append("Could not set trace_clock=boot; event times are approximate.") }
         if offset.isNaN { offset = 0 }
@@ -165,6 +161,18 @@ package final class TraceSession: @unchecked Sendable {
         lock.unlock()
     }
 
+    /// The clock and buffer of an instance of this session; returns whether the boot clock was set. The
+    /// boot clock keeps counting in suspend and converts to wall time with one offset (the drops instance
+    /// takes it only when the main one has it, so both run on one clock).
+    @discardableResult
+    private func configure(_ inst: TracefsInstance, bootClock: Bool) -> Bool {
+        let clockSet = bootClock && inst.setOption("trace_clock", "boot")
+        inst.setOption("buffer_size_kb", String(options.bufferKB))
+        // 0 = wake a reader on any data (the default 50 would wait for a half-full buffer).
+        inst.setOption("buffer_percent", "0")
+        return clockSet
+    }
+
     /// The drops instance: tcp:tcp_probe of `port` (every segment an established socket of that port
     /// receives) and skb:kfree_skb TCP_RFC7323_PAWS, read by DropPlacer. Removed again on failure.
     private func openDropInstance(port: Int, clock: Bool) throws(TraceUnavailable) {
@@ -172,9 +180,7 @@ package final class TraceSession: @unchecked Sendable {
         dropInstance = drops
         do throws(TraceUnavailable) {
             try drops.create(reclaim: options.reclaim)
-            if clock { drops.setOption("trace_clock", "boot") }
-            drops.setOption("buffer_size_kb", String(options.bufferKB))
-            drops.setOption("buffer_percent", "0")
+            configure(drops, bootClock: clock)
             let probe = try drops.format(system: "tcp", event: "tcp_probe")
             guard probe.hasField("skbaddr") else {
                 throw TraceUnavailable("this kernel's tcp:tcp_probe has no skbaddr field", fix: "")
