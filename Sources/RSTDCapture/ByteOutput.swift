@@ -190,7 +190,7 @@ package final class ByteOutput {
             let end = min(n, i + 8)
             while i < end {
                 let b = u[i]
-                if b < 0x20 || b == 0x22 || b == 0x5C {
+                if Self.needsEscape(b) {
                     if run < i { append(UnsafeRawBufferPointer(rebasing: u[run..<i])) }
                     run = i + 1
                     escape(b)
@@ -227,13 +227,15 @@ package final class ByteOutput {
                 continue
             }
             for k in i..<min(n, i + 8) {
-                let b = p.load(fromByteOffset: k, as: UInt8.self)
-                if b < 0x20 || b == 0x22 || b == 0x5C { return true }
+                if needsEscape(p.load(fromByteOffset: k, as: UInt8.self)) { return true }
             }
             i += 8
         }
         return false
     }
+
+    /// Whether a byte must be escaped in a JSON string: a control character, `"` or `\\`.
+    @inline(__always) static func needsEscape(_ b: UInt8) -> Bool { b < 0x20 || b == 0x22 || b == 0x5C }
 
     /// Whether one of the 8 bytes of `w` may be a control character, `"` or `\\` (never wrong when
     /// it says no; a yes is checked byte by byte).

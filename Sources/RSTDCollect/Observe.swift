@@ -84,7 +84,7 @@ package enum Observation {
         var extra = Result()
         let runner = CommandRunner(target: o.target)
         // Unreadable addresses place nothing here: the trace's events of the machine are left out (said below).
-        let addressesRead = await localAddresses(runner)
+        let addressesRead = await NetnsAddresses.read(runner, timeout: 2)
         let local = addressesRead ?? []
 
         // Kernel trace.
@@ -329,13 +329,5 @@ package enum Observation {
             filter.matches(e) || tied.contains("\(e.src) \(e.sport) \(e.dst) \(e.dport)")
                 || tied.contains("\(e.dst) \(e.dport) \(e.src) \(e.sport)")
         }
-    }
-
-    /// This namespace's addresses (loopback excluded: an empty set for a namespace with only `lo`),
-    /// read with `ip -j addr` inside it; nil when they could not be read.
-    static func localAddresses(_ runner: CommandRunner) async -> Set<String>? {
-        let r = await runner.run(["ip", "-j", "addr"], timeout: 2)
-        guard case .exited(0) = r.outcome else { return nil }
-        return try? NetnsAddresses.parse(r.stdout)
     }
 }

@@ -192,8 +192,7 @@ package final class Recorder: @unchecked Sendable {
 
     /// The namespace's own addresses (the host's too: a container's resets are not the host's), read in it.
     private func refreshAddresses() async {
-        let r = await runner.run(["ip", "-j", "addr"], timeout: 3)
-        guard case .exited(0) = r.outcome, let a = try? NetnsAddresses.parse(r.stdout) else {
+        guard let a = await NetnsAddresses.read(runner) else {
             note("limit", "could not read the addresses of \(netnsName) (`ip -j addr`): resets cannot be told apart from other namespaces' until it answers")
             return
         }

@@ -23,6 +23,14 @@ package enum NetnsAddresses {
         return out
     }
 
+    /// The addresses of the runner's namespace (`ip -j addr` inside it; loopback excluded: an empty set
+    /// for a namespace with only `lo`); nil when `ip` fails or prints no JSON list.
+    package static func read(_ runner: CommandRunner, timeout: Double = 3) async -> Set<String>? {
+        let r = await runner.run(["ip", "-j", "addr"], timeout: timeout)
+        guard case .exited(0) = r.outcome else { return nil }
+        return try? parse(r.stdout)
+    }
+
     /// Runs `ip -j -n NAME addr` (argv, no shell) with a timeout.
     package static func read(netns: String, timeout: Double = 3) async throws(TraceUnavailable) -> Set<String> {
         let name: String
