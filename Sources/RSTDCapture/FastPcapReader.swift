@@ -7,7 +7,6 @@ import RSTDCore
 /// copy (kernel to buffer) where libpcap's offline reader makes two (fread into stdio's buffer, then
 /// into its own). Not mapped: a file truncated while it is read (a `tcpdump -W` ring reusing it)
 /// would kill a mapped reader with SIGBUS, and mapping measured slower (ReaderThread says how much).
-/// With `keepFrames` (the reader thread's) frames stay valid until the buffer is replaced (`adopt`).
 /// Only for the plain cases it reads exactly
 /// as libpcap does: pcap 2.4, micro- or nanosecond magic in either byte order, a link type whose file
 /// value is its DLT value, sane record lengths. At anything else it stops and says at which frame,
@@ -18,8 +17,6 @@ final class FastPcapReader {
         case end
         /// A record this reader does not vouch for: libpcap must read from this frame (counted from 1).
         case handOver(frame: UInt64)
-        /// `keepFrames`: the buffer is used up and its frames are still handed out: `adopt` a new one.
-        case needBuffer
     }
 
     let linkType: Int32
@@ -27,25 +24,9 @@ final class FastPcapReader {
     private let swapped: Bool
     private let nano: Bool
     private let snaplen: UInt32
-    private var buf: UnsafeMutableRawPointer
-    private let cap = 1 << 20
-    /// The buffer this reader allocated (others are lent by `adopt`).
-    private let own: UnsafeMutableRawPointer
-    /// Frames stay valid until the buffer is replaced (`adopt`), not only until the next call: the
-    /// reader never moves bytes within a buffer it handed frames out of.
-    var keepFrames = false
-    private var wantsBuffer = false
-    /// Reads on into `newBuffer` (of the reader's buffer size, `bufferSize`), starting with the bytes
-    /// of the current buffer not handed out yet; the frames handed out stay where they are.
-    func adopt(_ newBuffer: UnsafeMutableRawPointer) {
-        if end > start { memcpy(newBuffer, buf + start, end - start) }
-        end -= start
-        start = 0
-        buf = newBuffer
-    }
-
-    /// The size of the buffers `adopt` takes.
-    var bufferSize: Int { cap }
+    private let buf: UnsafeMutableRawPointer
+    /// How many bytes of the buffer a read fills (a record longer than that takes more of it).
+    private let window: Int
 
     private var start = 0
     private var end = 0
@@ -58,7 +39,7 @@ final class FastPcapReader {
     private static let maxCaplen: UInt32 = 262_144
 
     /// Opens `path` if it is a pcap file this reader handles; nil otherwise (libpcap reads it).
-    init?(path: String) {
+    init?(path: String, bufferSize: Int = 1 << 20) {
         let fd = Foundation.open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { return nil }
         var hdr = [UInt8](repeating: 0, count: 24)
@@ -84,14 +65,14 @@ final class FastPcapReader {
         self.nano = nano
         self.snaplen = snap
         self.linkType = Int32(lt)
-        buf = UnsafeMutableRawPointer.allocate(byteCount: cap, alignment: 16)
-        own = buf
-
+        window = max(bufferSize, 4096)
+        // Room for the largest record after the page the bytes left over are moved into.
+        buf = UnsafeMutableRawPointer.allocate(byteCount: max(window, 4096 + 16 + Int(Self.maxCaplen)), alignment: 4096)
     }
 
     deinit {
         Foundation.close(fd)
-        own.deallocate()
+        buf.deallocate()
     }
 
     /// Makes at least `need` bytes available from `start`; false at the end of the file.
@@ -99,17 +80,16 @@ final class FastPcapReader {
     private func fill(_ need: Int) -> Bool {
         if end - start >= need { return true }
         if eof { return false }
-        if start > 0 && keepFrames {
-            wantsBuffer = true
-            return false
-        }
         if start > 0 {
-            if end > start { memmove(buf, buf + start, end - start) }
-            end -= start
-            start = 0
+            // The bytes left over go just before a page boundary: the kernel copies to whole pages.
+            let left = end - start
+            let to = (4096 - left % 4096) % 4096
+            if left > 0 { memmove(buf + to, buf + start, left) }
+            start = to
+            end = to + left
         }
         while end - start < need {
-            let r = Foundation.read(fd, buf + end, cap - end)
+            let r = Foundation.read(fd, buf + end, max(window, start + need) - end)
             if r <= 0 { eof = true; return false }
             end += r
         }
@@ -120,7 +100,6 @@ final class FastPcapReader {
     @inline(__always)
     func next() -> Next {
         guard fill(16) else {
-            if wantsBuffer { wantsBuffer = false; return .needBuffer }
             // A clean end has no bytes left; a cut-short header is libpcap's to report.
             return end == start ? .end : .handOver(frame: frame + 1)
         }
@@ -132,10 +111,7 @@ final class FastPcapReader {
         if swapped { sec = sec.byteSwapped; frac = frac.byteSwapped; caplen = caplen.byteSwapped; len = len.byteSwapped }
         // libpcap truncates or rejects such records, and reports a cut-short one: let it.
         guard caplen <= snaplen, caplen <= Self.maxCaplen, caplen <= len || len == 0 else { return .handOver(frame: frame + 1) }
-        guard fill(16 + Int(caplen)) else {
-            if wantsBuffer { wantsBuffer = false; return .needBuffer }
-            return .handOver(frame: frame + 1)
-        }
+        guard fill(16 + Int(caplen)) else { return .handOver(frame: frame + 1) }
         frame += 1
         let data = UnsafeRawBufferPointer(start: buf + start + 16, count: Int(caplen))
         start += 16 + Int(caplen)

@@ -12,19 +12,20 @@ import XCTest
 /// RSTs it stands for (`rsts`), and count() weighs records by it.
 final class CaptureBoundedCountTests: XCTestCase {
     /// A pcap of `n` refused connections (SYN, then RST/ACK from a server with no listener), written
-    /// the way tcpdump writes Ethernet captures.
-    private func refusedCapture(_ n: Int) throws -> URL {
+    /// the way tcpdump writes Ethernet captures. With `payloadEvery`, every so many RSTs carry a text.
+    private func refusedCapture(_ n: Int, payloadEvery: Int = 0) throws -> URL {
         var d = Data()
         func u32(_ v: UInt32) { withUnsafeBytes(of: v.littleEndian) { d.append(contentsOf: $0) } }
         func u16(_ v: UInt16) { withUnsafeBytes(of: v.littleEndian) { d.append(contentsOf: $0) } }
         u32(0xA1B2_C3D4); u16(2); u16(4); u32(0); u32(0); u32(262_144); u32(1)
         func frame(_ t: Int, src: UInt32, dst: UInt32, sport: UInt16, dport: UInt16, seq: UInt32, ack: UInt32, flags: UInt8,
-                   ttl: UInt8, window: UInt16) {
+                   ttl: UInt8, window: UInt16, payload: [UInt8] = []) {
             var f: [UInt8] = [2, 0, 0, 0, 0, 2, 2, 0, 0, 0, 0, 1, 0x08, 0x00]
             func be16(_ v: UInt16) { f += [UInt8(v >> 8), UInt8(v & 0xFF)] }
             func be32(_ v: UInt32) { be16(UInt16(v >> 16)); be16(UInt16(v & 0xFFFF)) }
-            f += [0x45, 0]; be16(40); be16(1); be16(0x4000); f += [ttl, 6]; be16(0); be32(src); be32(dst)
+            f += [0x45, 0]; be16(UInt16(40 + payload.count)); be16(1); be16(0x4000); f += [ttl, 6]; be16(0); be32(src); be32(dst)
             be16(sport); be16(dport); be32(seq); be32(ack); f += [0x50, flags]; be16(window); be16(0); be16(0)
+            f += payload
             u32(1_700_000_000 + UInt32(t / 1000)); u32(UInt32(t % 1000) * 1000); u32(UInt32(f.count)); u32(UInt32(f.count))
             d.append(contentsOf: f)
         }
@@ -32,7 +33,9 @@ final class CaptureBoundedCountTests: XCTestCase {
             let client: UInt32 = 0xC612_0002 + UInt32(k % 200), server: UInt32 = 0xC613_0001
             let sport = UInt16(20_000 + k)
             frame(2 * k, src: client, dst: server, sport: sport, dport: 80, seq: 1000, ack: 0, flags: 0x02, ttl: 64, window: 502)
-            frame(2 * k + 1, src: server, dst: client, sport: 80, dport: sport, seq: 0, ack: 1001, flags: 0x14, ttl: 63, window: 0)
+            let text = payloadEvery > 0 && k % payloadEvery == 0 ? Array("refused by policy \(k)".utf8) : []
+            frame(2 * k + 1, src: server, dst: client, sport: 80, dport: sport, seq: 0, ack: 1001, flags: 0x14, ttl: 63, window: 0,
+                  payload: text)
         }
         let url = FileManager.default.temporaryDirectory.appending(path: "rstd-bounded-\(getpid())-\(n).pcap")
         try d.write(to: url)
@@ -61,10 +64,10 @@ final class CaptureBoundedCountTests: XCTestCase {
         XCTAssertTrue(e.explain.contains("shows \(n) reset(s)"), e.explain)
     }
 
-    /// A capture larger than the reader's buffer and batch: the reader thread (read into the batches'
-    /// buffers), FastPcapReader on one thread and libpcap give the same bytes.
+    /// A capture larger than the reader's buffer and batch: the reader thread (a RST's payload copied
+    /// out of its read buffer), FastPcapReader on one thread and libpcap give the same bytes.
     func testSameBytesWithEveryReadingPath() throws {
-        let url = try refusedCapture(20_000)
+        let url = try refusedCapture(20_000, payloadEvery: 7)
         func json(_ fast: Bool, _ thread: Bool) throws -> String {
             let out = ByteOutput()
             let sink = CaptureJSON(out: out, source: "x")
@@ -75,6 +78,7 @@ final class CaptureBoundedCountTests: XCTestCase {
             return String(decoding: out.bytes, as: UTF8.self)
         }
         let threaded = try json(true, true)
+        XCTAssertTrue(threaded.contains("\"payload\":\"refused by policy 19999\""))
         XCTAssertEqual(threaded, try json(true, false))
         XCTAssertEqual(threaded, try json(false, false))
     }
