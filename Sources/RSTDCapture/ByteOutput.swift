@@ -148,18 +148,40 @@ package final class ByteOutput {
     }
 
     @inline(__always) func decimal(_ v: UInt64) {
-        var n = 1
+        if v < 10 { return byte(UInt8(truncatingIfNeeded: v) &+ 0x30) }
+        // Two digits at a time (a record has a dozen numbers, most of several digits).
+        var n = 2
         var m = v
-        while m >= 10 { n += 1; m /= 10 }
+        while m >= 100 { n += 2; m /= 100 }
+        if m < 10 { n -= 1 }
         let p = room(n)
+        let pairs = Self.digitPairs.utf8Start
         m = v
         var k = n
-        repeat {
-            k -= 1
-            p[k] = UInt8(truncatingIfNeeded: m % 10) &+ 0x30
-            m /= 10
-        } while m > 0
+        while m >= 100 {
+            let r = Int(truncatingIfNeeded: m % 100) * 2
+            m /= 100
+            k -= 2
+            p[k] = pairs[r]
+            p[k + 1] = pairs[r + 1]
+        }
+        if m >= 10 {
+            let r = Int(truncatingIfNeeded: m) * 2
+            p[0] = pairs[r]
+            p[1] = pairs[r + 1]
+        } else {
+            p[0] = UInt8(truncatingIfNeeded: m) &+ 0x30
+        }
         count += n
+    }
+
+    /// "00" to "99", one after the other.
+    @inline(__always) private static var digitPairs: StaticString {
+        """
+        00010203040506070809101112131415161718192021222324252627282930313233343536373839\
+        40414243444546474849505152535455565758596061626364656667686970717273747576777879\
+        8081828384858687888990919293949596979899
+        """
     }
 
     /// An address as `IPAddress.text` writes it (IPv4 dotted decimal without a string).

@@ -18,27 +18,38 @@ package struct ExplainTemplate: Sendable, Hashable {
         case windowNote = "window_note"
     }
 
+    /// A literal run (a range of `literals`) or a placeholder: plain data, so filling a template
+    /// touches no reference count (a piece holding its own String was retained and released as
+    /// each was read, for every RST listed).
     enum Piece: Sendable, Hashable {
-        case literal(String)
+        case literal(start: Int32, count: Int32)
         case slot(Slot)
     }
 
     /// The template's text, as written.
     package let text: String
     let pieces: [Piece]
+    /// The literal runs' bytes, one after the other.
+    let literals: [UInt8]
     package init(_ text: String) {
         self.text = text
         var pieces: [Piece] = []
+        var literals: [UInt8] = []
+        func literal(_ s: Substring) {
+            pieces.append(.literal(start: Int32(literals.count), count: Int32(s.utf8.count)))
+            literals += s.utf8
+        }
         // The placeholders `CaptureClasses.render` fills; a name that is not a slot stays text.
         var run = text.startIndex
         for p in CaptureClasses.placeholders(in: text) {
             guard let slot = Slot(rawValue: p.name) else { continue }
-            if run < p.range.lowerBound { pieces.append(.literal(String(text[run..<p.range.lowerBound]))) }
+            if run < p.range.lowerBound { literal(text[run..<p.range.lowerBound]) }
             pieces.append(.slot(slot))
             run = p.range.upperBound
         }
-        if run < text.endIndex { pieces.append(.literal(String(text[run...]))) }
+        if run < text.endIndex { literal(text[run...]) }
         self.pieces = pieces
+        self.literals = literals
     }
 
     /// The placeholder names in the template, in order (known or not).
@@ -56,18 +67,23 @@ package struct ExplainTemplate: Sendable, Hashable {
     func render(into o: ByteOutput, _ value: (Slot, ByteOutput) -> Void) {
         // The first piece that is not empty starts the explanation: capitalised (a look at one byte).
         var started = false
-        for p in pieces {
-            let before = o.count
-            switch p {
-            case .literal(let l): o.text(l)
-            case .slot(let slot): value(slot, o)
-            }
-            guard !started, o.count > before else { continue }
-            started = true
-            if o.at(before) < 0x80 {
-                o.upperASCII(at: before)
-            } else {
-                o.replace(from: before, with: Self.capitalized(o.string(from: before)))
+        literals.withUnsafeBytes { bytes in
+            pieces.withUnsafeBufferPointer { pieces in
+                for p in pieces {
+                    let before = o.count
+                    switch p {
+                    case .literal(let start, let count):
+                        o.append(UnsafeRawBufferPointer(rebasing: bytes[Int(start)..<Int(start + count)]))
+                    case .slot(let slot): value(slot, o)
+                    }
+                    guard !started, o.count > before else { continue }
+                    started = true
+                    if o.at(before) < 0x80 {
+                        o.upperASCII(at: before)
+                    } else {
+                        o.replace(from: before, with: Self.capitalized(o.string(from: before)))
+                    }
+                }
             }
         }
     }

@@ -1,6 +1,7 @@
 import Foundation
 import XCTest
 
+@testable import RSTDCapture
 @testable import RSTDCore
 
 /// The formatters made faster for capture records write what the slower ones wrote.
@@ -15,6 +16,24 @@ final class FastFormatTests: XCTestCase {
         for v in values {
             XCTAssertEqual(IPAddress(v4: v).text, "\(v >> 24).\(v >> 16 & 0xFF).\(v >> 8 & 0xFF).\(v & 0xFF)")
         }
+    }
+
+    /// ByteOutput writes integers two digits at a time: what `"\(v)"` writes.
+    func testDecimalIsStringInterpolation() {
+        var values: [Int] = [0, 1, 9, 10, 11, 99, 100, 101, 999, 1000, 65535, 4_294_967_295, .max, .min + 1, -1, -10, -100]
+        var x: UInt64 = 0x1234_5678_9ABC
+        for _ in 0..<5000 {
+            x = x &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+            values.append(Int(truncatingIfNeeded: x >> (x & 63)))
+        }
+        for v in values {
+            let o = ByteOutput()
+            o.decimal(v)
+            XCTAssertEqual(o.string(from: 0), "\(v)")
+        }
+        let o = ByteOutput()
+        o.decimal(UInt64.max)
+        XCTAssertEqual(o.string(from: 0), "\(UInt64.max)")
     }
 
     func testSecondsWholeIsPrintfs() {
