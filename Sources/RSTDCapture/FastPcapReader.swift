@@ -3,14 +3,15 @@ import RSTDData
 import RSTDSystem
 import RSTDCore
 
-/// Reads a classic pcap file with read(2) into one large buffer and hands out frames in place: one
+/// Reads a classic pcap file with read(2) into one buffer it reuses (`bufferSize` a read; small enough
+/// to stay in the core's cache) and hands out frames in place, each valid until the next call: one
 /// copy (kernel to buffer) where libpcap's offline reader makes two (fread into stdio's buffer, then
 /// into its own). Not mapped: a file truncated while it is read (a `tcpdump -W` ring reusing it)
 /// would kill a mapped reader with SIGBUS, and mapping measured slower (ReaderThread says how much).
-/// Only for the plain cases it reads exactly
-/// as libpcap does: pcap 2.4, micro- or nanosecond magic in either byte order, a link type whose file
-/// value is its DLT value, sane record lengths. At anything else it stops and says at which frame,
-/// and the caller lets libpcap read from there (same frames, libpcap's own errors).
+/// Only for the plain cases it reads exactly as libpcap does: pcap 2.4, micro- or nanosecond magic
+/// in either byte order, a link type whose file value is its DLT value, sane record lengths. At
+/// anything else it stops and says at which frame, and the caller lets libpcap read from there (same
+/// frames, libpcap's own errors).
 final class FastPcapReader {
     enum Next {
         case packet(UnsafeRawBufferPointer, time: Double)
@@ -39,7 +40,8 @@ final class FastPcapReader {
     private static let maxCaplen: UInt32 = 262_144
 
     /// Opens `path` if it is a pcap file this reader handles; nil otherwise (libpcap reads it).
-    init?(path: String, bufferSize: Int = 1 << 20) {
+    /// `bufferSize`: how much a read asks for (a longer record is read whole anyway).
+    init?(path: String, bufferSize: Int = 256 << 10) {
         let fd = Foundation.open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { return nil }
         var hdr = [UInt8](repeating: 0, count: 24)
