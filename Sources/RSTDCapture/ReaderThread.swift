@@ -68,7 +68,10 @@ final class ReaderThread: @unchecked Sendable {
     }
 
     private static let batchSize = 8192
-    private static let batches = 4
+    /// 8 MiB of decoded packets, 6 ms of the analysis' work: the reader shares its core with the
+    /// output thread, and with 4 batches the analysis waited for it (10.9 ms a run, median of 9, JSON
+    /// of the 1 GB capture; 2.9 ms with 8; peak memory 45 -> 50 MB).
+    private static let batches = 8
     /// How much the reader reads at a time, into one buffer it reuses (`FastPcapReader`).
     static let readSize = 256 << 10
     /// How many items ahead the reader fetches the lines it will write (`read()`).
