@@ -28,6 +28,13 @@ struct FlowKey: Hashable {
             && x.a.isV6 == y.a.isV6 && x.b.isV6 == y.b.isV6
     }
 
+    /// A total order of keys (sweeps break ties with it).
+    static func precedes(_ x: FlowKey, _ y: FlowKey) -> Bool {
+        if x.a != y.a { return x.a < y.a }
+        if x.b != y.b { return x.b < y.b }
+        return x.pa != y.pa ? x.pa < y.pa : x.pb < y.pb
+    }
+
     /// The slot hash of the flow tables: a multiply-fold, not SipHash (this runs once per packet).
     @inline(__always)
     static func hashValue(_ k: FlowKey) -> Int {
