@@ -64,7 +64,7 @@ package final class CaptureAnalyzer {
     /// Cooked captures only (made on first use): incoming segments, to recognise forwarded copies.
     @exclusivity(unchecked) var copies: ForwardedCopies?
     /// Connections by endpoint, and those whose untranslated twin was answered with a RST (UntranslatedTwins.swift).
-    @exclusivity(unchecked) var endpoints = EndpointIndex()
+    let endpoints = EndpointIndex()
     var leakVictims: [FlowKey: TwinLink] = [:]
     var socketless: [Endpoint: SocketlessRST] = [:]
     /// The last segments the peer filter dropped (a ring), and whether one of them is being fed again.
