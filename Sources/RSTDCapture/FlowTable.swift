@@ -104,6 +104,12 @@ final class FlowTable<Value> {
         }
     }
 
+    /// The keys' and states' memory (address, bytes), for `Prefault`.
+    var storage: [(Int, Int)] {
+        [(Int(bitPattern: states), (mask + 1) * MemoryLayout<Value>.stride),
+         (Int(bitPattern: keys), (mask + 1) * MemoryLayout<FlowKey>.stride)]
+    }
+
     /// Whether the limit is reached (the caller sweeps before inserting).
     var isFull: Bool { count >= limit }
 
@@ -283,6 +289,12 @@ final class FinishedFlows {
         used[i] = false
         count -= 1
         return flows[i]
+    }
+
+    /// The keys' and connections' memory (address, bytes), for `Prefault`.
+    var storage: [(Int, Int)] {
+        [(Int(bitPattern: flows), (mask + 1) * MemoryLayout<FinishedFlow>.stride),
+         (Int(bitPattern: keys), (mask + 1) * MemoryLayout<FlowKey>.stride)]
     }
 
     /// Asks the memory system for the slot a key with hash `h` goes to (a hint: nothing is read).

@@ -57,6 +57,12 @@ final class HostTable<Value> {
         return (i, false)
     }
 
+    /// The keys' and values' memory (address, bytes), for `Prefault`.
+    var storage: [(Int, Int)] {
+        [(Int(bitPattern: keys), (mask + 1) * MemoryLayout<IPAddress>.stride),
+         (Int(bitPattern: values), (mask + 1) * MemoryLayout<Value>.stride)]
+    }
+
     subscript(a: IPAddress) -> Value? {
         let (i, found) = slot(a)
         return found ? values[i] : nil

@@ -51,6 +51,9 @@ final class PendingResets {
         ring.deallocate()
     }
 
+    /// The ring's memory (address, bytes), for `Prefault`.
+    var storage: (Int, Int) { (Int(bitPattern: ring), capacity * MemoryLayout<ResetContext>.stride) }
+
     var isEmpty: Bool { count == 0 }
     var isFull: Bool { span == capacity }
 
