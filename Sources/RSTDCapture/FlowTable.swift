@@ -96,12 +96,15 @@ final class FlowTable<Value> {
         let k = UnsafeRawPointer(keys + i)
         rstd_prefetch(k)
         rstd_prefetch(k + MemoryLayout<FlowKey>.size - 1)
+        // Every line of the state: from its first byte on, and its last (a state not aligned to a
+        // line spans one more: that line was missed, and note() waited for it on most packets).
         let s = UnsafeRawPointer(states + i)
         var off = 0
-        while off < MemoryLayout<Value>.stride {
+        while off < MemoryLayout<Value>.size {
             rstd_prefetch(s + off)
             off += 64
         }
+        rstd_prefetch(s + MemoryLayout<Value>.size - 1)
     }
 
     /// The keys' and states' memory (address, bytes), for `Prefault`.
