@@ -362,13 +362,20 @@ package final class CaptureAnalyzer {
     }
 
     func noteHost(_ p: DecodedPacket) {
-        if hosts.count >= Self.maxHosts, hosts[p.src] == nil { hosts.removeAll() }
-        var h = hosts[p.src] ?? HostBaseline()
+        // One lookup for a known host (most: servers answering SYNs), changed in place.
+        if hosts.update(p.src, { Self.learn(&$0, p) }) { return }
+        if hosts.count >= Self.maxHosts { hosts.removeAll() }
+        var h = HostBaseline()
+        Self.learn(&h, p)
+        hosts.set(p.src, h)
+    }
+
+    @inline(__always)
+    private static func learn(_ h: inout HostBaseline, _ p: DecodedPacket) {
         if h.ttlState == 0 { h.ttl = p.ttl; h.ttlState = 1 } else if h.ttl != p.ttl { h.ttlState = 2 }
         if p.hasMAC {
             if h.macState == 0 { h.mac = p.srcMAC; h.macState = 1 } else if h.mac != p.srcMAC { h.macState = 2 }
         }
-        hosts.set(p.src, h)
     }
 
     private static func carryBaselines(from old: DirState, to new: inout DirState) {

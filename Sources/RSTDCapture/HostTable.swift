@@ -63,6 +63,14 @@ final class HostTable<Value> {
          (Int(bitPattern: values), (mask + 1) * MemoryLayout<Value>.stride)]
     }
 
+    /// The value of `a`, changed in place by `body`; false (and `body` not called) when absent.
+    @inline(__always)
+    func update(_ a: IPAddress, _ body: (inout Value) -> Void) -> Bool {
+        let (i, found) = slot(a)
+        if found { body(&values[i]) }
+        return found
+    }
+
     subscript(a: IPAddress) -> Value? {
         let (i, found) = slot(a)
         return found ? values[i] : nil
