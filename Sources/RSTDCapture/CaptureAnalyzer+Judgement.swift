@@ -150,6 +150,11 @@ extension CaptureAnalyzer {
         let key = e.pointee.key
         let (cls, _) = finish(at: e, consume: true, copy: copy)
         pendingDue = pending.oldestTime.map { $0 + options.lookAhead } ?? .infinity
+        // The next to become final, and its connection, on their way to the cache meanwhile.
+        if let h = pending.prefetchOldest() {
+            flows.prefetch(hash: h)
+            finishedFlows.prefetch(hash: h)
+        }
         guard let i = flows.find(key), flows.states[i].pendingSlot == slot else { return }
         flows.states[i].pendingSlot = -1
         if cls == .injectedContinued {

@@ -54,7 +54,8 @@ extension CaptureAnalyzer {
             let expired = done && now - f.lastTime > (f.closed ? options.timeWait : 10)
             removable.append((expired ? -Double.infinity : (done ? f.lastTime - 1e9 : f.lastTime), k))
         }
-        removable.sort { $0.0 < $1.0 }
+        // Ties broken by the key, so the order is not the table's layout.
+        removable.sort { $0.0 != $1.0 ? $0.0 < $1.0 : FlowKey.precedes($0.1, $1.1) }
         for (_, k) in removable.prefix(max(0, flows.count - target)) {
             // Slots move as entries are removed: look each one up again.
             if let slot = flows.find(k) {
@@ -75,7 +76,10 @@ extension CaptureAnalyzer {
         while let o = pending.oldest { settle(o, retire: false) }
         pendingDue = .infinity
         release()
-        for (slot, k) in flows.all() { finalize(k, flows.states[slot]) }
+        // By first RST frame, whatever slots they hold (the table's layout depends on its capacity):
+        // the reset ones are listed in the order their connections were reset.
+        let open = flows.all().sorted { flows.states[$0.0].firstRSTFrame < flows.states[$1.0].firstRSTFrame }
+        for (slot, k) in open { finalize(k, flows.states[slot]) }
         for o in outcomes.drain() { sink.flow(o) }
         flows.removeAll()
         var classCounts: [String: Int] = [:]

@@ -21,6 +21,12 @@ package enum CaptureFile {
             // The reader thread starts before the analyzer is made (its tables take a few milliseconds).
             let thread = threaded ? ReaderThread(fast) : nil
             let a = CaptureAnalyzer(classes: classes, options: options, source: path, linkType: fast.linkType, sink: sink)
+            // A large capture fills the analyzer's tables: their pages are faulted in on another core.
+            var st = stat()
+            if thread != nil, stat(path, &st) == 0, st.st_size >= Prefault.minFileSize {
+                // Those touched at random from the start first; the ring fills in order.
+                Prefault.start(a.flows.storage + a.finishedFlows.storage + a.hosts.storage + [a.pending.storage])
+            }
             switch thread.map({ $0.run(a) }) ?? run(fast, a) {
             case nil: return a.report()
             case let frame?:

@@ -7,7 +7,7 @@ extension FlowState {
     /// Updates the state with a non-RST segment from direction `dir`.
     @inline(__always)
     mutating func note(_ p: DecodedPacket, dir: Int) {
-        let gap = (d0.packets + d1.packets + resets) > 0 ? max(0, p.time - lastTime) : 0
+        let gap = (d0.packets | d1.packets | resets) != 0 ? max(0, p.time - lastTime) : 0
         // The peer's fields read here, the sender's side updated in place (no copy of either).
         let oSawSyn = dir == 0 ? d1.sawSyn : d0.sawSyn
         let oSynSeq = dir == 0 ? d1.synSeq : d0.synSeq

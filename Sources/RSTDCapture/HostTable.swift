@@ -57,6 +57,20 @@ final class HostTable<Value> {
         return (i, false)
     }
 
+    /// The keys' and values' memory (address, bytes), for `Prefault`.
+    var storage: [(Int, Int)] {
+        [(Int(bitPattern: keys), (mask + 1) * MemoryLayout<IPAddress>.stride),
+         (Int(bitPattern: values), (mask + 1) * MemoryLayout<Value>.stride)]
+    }
+
+    /// The value of `a`, changed in place by `body`; false (and `body` not called) when absent.
+    @inline(__always)
+    func update(_ a: IPAddress, _ body: (inout Value) -> Void) -> Bool {
+        let (i, found) = slot(a)
+        if found { body(&values[i]) }
+        return found
+    }
+
     subscript(a: IPAddress) -> Value? {
         let (i, found) = slot(a)
         return found ? values[i] : nil

@@ -1,3 +1,4 @@
+import CNetns
 import RSTDData
 import RSTDSystem
 import RSTDCore
@@ -27,6 +28,8 @@ final class PendingResets {
     @exclusivity(unchecked) private var frames: ContiguousArray<UInt64>
     @exclusivity(unchecked) private var times: ContiguousArray<Double>
     @exclusivity(unchecked) private var dirs: ContiguousArray<Int8>
+    /// Each entry's flow table hash (to prefetch its connection before it becomes final).
+    @exclusivity(unchecked) private var hashes: ContiguousArray<Int>
     @exclusivity(unchecked) private var head = 0
     @exclusivity(unchecked) private(set) var count = 0
     /// Entries in the ring between head and tail, settled or not.
@@ -40,12 +43,16 @@ final class PendingResets {
         frames = ContiguousArray(repeating: 0, count: capacity)
         times = ContiguousArray(repeating: 0, count: capacity)
         dirs = ContiguousArray(repeating: 0, count: capacity)
+        hashes = ContiguousArray(repeating: 0, count: capacity)
     }
 
     deinit {
         for i in 0..<capacity where full[i] { (ring + i).deinitialize(count: 1) }
         ring.deallocate()
     }
+
+    /// The ring's memory (address, bytes), for `Prefault`.
+    var storage: (Int, Int) { (Int(bitPattern: ring), capacity * MemoryLayout<ResetContext>.stride) }
 
     var isEmpty: Bool { count == 0 }
     var isFull: Bool { span == capacity }
@@ -68,6 +75,22 @@ final class PendingResets {
         return times[Int(o)]
     }
 
+    /// Asks the memory system for the oldest waiting entry (a hint: nothing is read) and returns its
+    /// connection's flow table hash. The oldest is mostly the next to become final (when a new RST
+    /// finds the ring full): written seconds of capture before, it had left the cache, and moving it
+    /// out was most of the cost of its judgement (1 GB capture).
+    func prefetchOldest() -> Int? {
+        guard let o = oldest else { return nil }
+        let e = UnsafeRawPointer(ring + Int(o))
+        var off = 0
+        while off < MemoryLayout<ResetContext>.size {
+            rstd_prefetch(e + off)
+            off += 64
+        }
+        rstd_prefetch(e + MemoryLayout<ResetContext>.size - 1)
+        return hashes[Int(o)]
+    }
+
     /// Adds the RST `ctx` (the caller makes room first when full); returns its slot.
     func add(_ ctx: __owned ResetContext) -> Int32 {
         precondition(!isFull)
@@ -75,6 +98,7 @@ final class PendingResets {
         frames[slot] = ctx.p.frame
         times[slot] = ctx.p.time
         dirs[slot] = Int8(ctx.dir)
+        hashes[slot] = FlowKey.hashValue(ctx.key)
         (ring + slot).initialize(to: ctx)
         copies[slot] = nil
         full[slot] = true

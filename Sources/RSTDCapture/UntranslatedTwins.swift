@@ -8,18 +8,27 @@ import RSTDCore
 /// real (untranslated) address while its ports, seq and ack are the connection's own. Direct-mapped
 /// (one slot per hash, a newcomer overwrites): fixed memory, written once per direction of a
 /// connection (its first packet), read only for socketless RSTs and for segments a peer filter drops.
-struct EndpointIndex {
-    private var keys: ContiguousArray<FlowKey>
+/// A class over storage it allocates: written for every connection's first packets, so no array's
+/// uniqueness check on each write; keys are read only where `side` says so (left unwritten until then).
+final class EndpointIndex {
+    private let keys: UnsafeMutablePointer<FlowKey>
     /// 0: empty; 1: the endpoint is the key's `a` side; 2: its `b` side.
-    private var side: ContiguousArray<UInt8>
+    private let side: UnsafeMutablePointer<UInt8>
     private let mask: Int
 
     init(slots: Int = 4096) {
+        precondition(_isPOD(FlowKey.self))
         var n = 64
         while n < slots { n <<= 1 }
-        keys = ContiguousArray(repeating: FlowKey(a: .zero, b: .zero, pa: 0, pb: 0), count: n)
-        side = ContiguousArray(repeating: 0, count: n)
+        keys = .allocate(capacity: n)
+        side = .allocate(capacity: n)
+        side.initialize(repeating: 0, count: n)
         mask = n - 1
+    }
+
+    deinit {
+        keys.deallocate()
+        side.deallocate()
     }
 
     @inline(__always)
@@ -31,7 +40,7 @@ struct EndpointIndex {
 
     /// Remembers that `a`:`port` is an endpoint of the connection `key`.
     @inline(__always)
-    mutating func note(_ a: IPAddress, _ port: UInt16, key: FlowKey) {
+    func note(_ a: IPAddress, _ port: UInt16, key: FlowKey) {
         let i = slot(a, port)
         keys[i] = key
         side[i] = key.a == a && key.pa == port ? 1 : 2

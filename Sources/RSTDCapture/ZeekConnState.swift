@@ -45,6 +45,25 @@ struct ZeekTCP {
     /// One segment from direction `d`; `isOrig` says whether that direction is the originator.
     @inline(__always)
     mutating func step(_ d: Int, isOrig: Bool, flags: UInt16, len: Int) {
+        // Most segments: data or an ACK, without SYN, FIN or RST, from a side seen before. No state
+        // changes then (see `update`: only an inactive side moves), only the history: a D, or an A
+        // (which forbids RSTOS0).
+        if flags & (TCPFlag.syn | TCPFlag.fin | TCPFlag.rst) == 0, st(d) != .inactive {
+            if len > 0 {
+                if firstLetter < 0 { firstLetter = 2 }
+                mark(d, Self.markSize)
+            } else if flags & TCPFlag.ack != 0 {
+                if firstLetter < 0 { firstLetter = 2 }
+                if mk(d) & Self.markCleanR == 0 { mark(d, Self.markBad) }
+            }
+            return
+        }
+        update(d, isOrig: isOrig, flags: flags, len: len)
+    }
+
+    /// `step` for the segments that may change a state.
+    @inline(never)
+    private mutating func update(_ d: Int, isOrig: Bool, flags: UInt16, len: Int) {
         let syn = flags & TCPFlag.syn != 0, fin = flags & TCPFlag.fin != 0
         let rst = flags & TCPFlag.rst != 0, ack = flags & TCPFlag.ack != 0
         history(d, syn: syn, fin: fin, rst: rst, ack: ack, len: len)
