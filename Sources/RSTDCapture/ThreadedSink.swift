@@ -19,6 +19,9 @@ package final class ThreadedSink: ResetSink, @unchecked Sendable {
     private let cond = NSCondition()
     private var queue: [[Item]] = []
     private var batch: [Item] = []
+    /// Emptied batches the writer hands back: the analysis fills them again (a fresh ~50 KB buffer
+    /// for every batch was new heap pages to fault in on the analysis thread, freed on the writer's).
+    private var spare: [[Item]] = []
     private var closed = false
     private var done = false
     /// Each hand-over wakes the writer (a futex call on both sides); the queue holds up to 4096
@@ -61,9 +64,15 @@ package final class ThreadedSink: ResetSink, @unchecked Sendable {
         cond.lock()
         while queue.count >= Self.maxBatches { cond.wait() }
         queue.append(batch)
+        let reused = spare.popLast()
         cond.broadcast()
         cond.unlock()
-        batch.removeAll(keepingCapacity: true)
+        if let reused {
+            batch = reused
+        } else {
+            batch = []
+            batch.reserveCapacity(Self.batchSize)
+        }
     }
 
     /// Hands on what is left and waits until the writer has written everything.
@@ -86,7 +95,7 @@ package final class ThreadedSink: ResetSink, @unchecked Sendable {
                 cond.unlock()
                 return
             }
-            let items = queue.removeFirst()
+            var items = queue.removeFirst()
             cond.broadcast()
             cond.unlock()
             for i in items {
@@ -97,6 +106,10 @@ package final class ThreadedSink: ResetSink, @unchecked Sendable {
                 case .draft(let d): inner.flow(d)
                 }
             }
+            items.removeAll(keepingCapacity: true)
+            cond.lock()
+            if spare.count < Self.maxBatches { spare.append(items) }
+            cond.unlock()
         }
     }
 }
