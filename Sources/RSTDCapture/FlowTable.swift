@@ -92,19 +92,8 @@ final class FlowTable<Value> {
     func prefetch(hash h: Int) {
         let i = h & mask
         rstd_prefetch(used + i)
-        // A key may straddle two lines: its first and last bytes (a prefetch never faults anyway).
-        let k = UnsafeRawPointer(keys + i)
-        rstd_prefetch(k)
-        rstd_prefetch(k + MemoryLayout<FlowKey>.size - 1)
-        // Every line of the state: from its first byte on, and its last (a state not aligned to a
-        // line spans one more: that line was missed, and note() waited for it on most packets).
-        let s = UnsafeRawPointer(states + i)
-        var off = 0
-        while off < MemoryLayout<Value>.size {
-            rstd_prefetch(s + off)
-            off += 64
-        }
-        rstd_prefetch(s + MemoryLayout<Value>.size - 1)
+        prefetchLines(keys + i)
+        prefetchLines(states + i)
     }
 
     /// The keys' and states' memory (address, bytes), for `Prefault`.
@@ -306,13 +295,7 @@ final class FinishedFlows {
         let i = h & mask
         rstd_prefetch(used + i)
         rstd_prefetch(UnsafeRawPointer(keys + i))
-        let f = UnsafeRawPointer(flows + i)
-        var off = 0
-        while off < MemoryLayout<FinishedFlow>.size {
-            rstd_prefetch(f + off)
-            off += 64
-        }
-        rstd_prefetch(f + MemoryLayout<FinishedFlow>.size - 1)
+        prefetchLines(flows + i)
     }
 
     func put(_ key: FlowKey, _ f: FinishedFlow) {
@@ -322,4 +305,18 @@ final class FinishedFlows {
         flows[i] = f
         used[i] = true
     }
+}
+
+/// Asks the memory system for every cache line of the value at `p` (a hint: nothing is read, and a
+/// prefetch never faults): from its first byte on in steps of a line, and its last byte (a value not
+/// aligned to a line spans one more: that line was missed, and note() waited for it on most packets).
+@inline(__always)
+func prefetchLines<T>(_ p: UnsafePointer<T>) {
+    let r = UnsafeRawPointer(p)
+    var off = 0
+    while off < MemoryLayout<T>.size {
+        rstd_prefetch(r + off)
+        off += 64
+    }
+    rstd_prefetch(r + MemoryLayout<T>.size - 1)
 }

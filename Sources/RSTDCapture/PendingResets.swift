@@ -81,13 +81,7 @@ final class PendingResets {
     /// out was most of the cost of its judgement (1 GB capture).
     func prefetchOldest() -> Int? {
         guard let o = oldest else { return nil }
-        let e = UnsafeRawPointer(ring + Int(o))
-        var off = 0
-        while off < MemoryLayout<ResetContext>.size {
-            rstd_prefetch(e + off)
-            off += 64
-        }
-        rstd_prefetch(e + MemoryLayout<ResetContext>.size - 1)
+        prefetchLines(ring + Int(o))
         return hashes[Int(o)]
     }
 
