@@ -17,7 +17,7 @@ package enum CaptureFile {
         var skip: UInt64 = 0
         var fastAnalyzer: CaptureAnalyzer?
         let threaded = readerThread ?? ReaderThread.wanted
-        if fastReader, let fast = FastPcapReader(path: path, bufferSize: ReaderThread.readSize) {
+        if fastReader, let fast = FastPcapReader(path: path) {
             // The reader thread starts before the analyzer is made (its tables take a few milliseconds).
             let thread = threaded ? ReaderThread(fast) : nil
             let a = CaptureAnalyzer(classes: classes, options: options, source: path, linkType: fast.linkType, sink: sink)

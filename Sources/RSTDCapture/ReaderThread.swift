@@ -72,12 +72,11 @@ final class ReaderThread: @unchecked Sendable {
     /// output thread, and with 4 batches the analysis waited for it (10.9 ms a run, median of 9, JSON
     /// of the 1 GB capture; 2.9 ms with 8; peak memory 45 -> 50 MB).
     private static let batches = 8
-    /// How much the reader reads at a time, into one buffer it reuses (`FastPcapReader`).
-    static let readSize = 256 << 10
     /// How many items ahead the reader fetches the lines it will write (`read()`).
     private static let writeAhead = 16
-    /// Room for the kept frames of a batch: one of the largest frames always fits in what is left.
-    private static let largest = 262_144
+    /// Room for the kept frames of a batch: one of the largest frames the reader hands out always
+    /// fits in what is left.
+    private static let largest = Int(FastPcapReader.maxCaplen)
     private static let keptSize = 2 * largest
     /// How many packets ahead the analysis prefetches flow table slots (about one memory latency of work).
     private static let prefetchDistance = 12
