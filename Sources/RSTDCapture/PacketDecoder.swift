@@ -53,17 +53,16 @@ package struct PacketDecoder: Sendable {
     package init(linkType: Int32) { self.linkType = linkType }
 
     package mutating func decode(_ buf: UnsafeRawBufferPointer, into p: inout DecodedPacket) -> DecodeOutcome {
-        p.hasMAC = false
-        p.ifindex = -1
-        p.packetType = PacketType.unknown
-        p.tunnel = .none
-        p.hasOptions = false
-        p.hasTimestamps = false
-        p.wscale = 0xFF
-        p.flowLabel = 0
-        p.ipID = 0
-        p.dontFragment = false
         undecoded = .none
+        // The common frame first (PacketDecoder+Fast.swift): the same fields, without the walk.
+        if linkType == LinkType.ethernet, Self.ethernetTCP(buf, &p) { return .tcp }
+        return general(buf, &p)
+    }
+
+    /// Every link type, tunnel and header the decoder reads.
+    @inline(never)
+    private mutating func general(_ buf: UnsafeRawBufferPointer, _ p: inout DecodedPacket) -> DecodeOutcome {
+        Self.reset(&p)
         switch linkType {
         case LinkType.ethernet:
             return ethernet(buf, 0, &p, depth: 0)
@@ -75,7 +74,7 @@ package struct PacketDecoder: Sendable {
             p.packetType = ptype <= 7 ? UInt8(ptype) : PacketType.unknown
             let hatype = be16(buf, 2)
             let alen = Int(be16(buf, 4))
-            if hatype == 1 || hatype == 772, alen == 6 { setMAC(buf, 6, &p) }
+            if hatype == 1 || hatype == 772, alen == 6 { Self.setMAC(buf, 6, &p) }
             return ethertype(be16(buf, 14), buf, 16, &p, depth: 0)
         case LinkType.linuxSLL2:
             // 20 bytes: protocol, reserved, ifindex, ARPHRD, packet type, address length, 8 address bytes.
@@ -83,7 +82,7 @@ package struct PacketDecoder: Sendable {
             p.ifindex = Int32(bitPattern: be32(buf, 4))
             p.packetType = buf[10] <= 7 ? buf[10] : PacketType.unknown
             let hatype = be16(buf, 8)
-            if hatype == 1 || hatype == 772, buf[11] == 6 { setMAC(buf, 12, &p) }
+            if hatype == 1 || hatype == 772, buf[11] == 6 { Self.setMAC(buf, 12, &p) }
             return ethertype(be16(buf, 0), buf, 20, &p, depth: 0)
         case LinkType.raw, LinkType.rawOpenBSD, LinkType.rawLinktype:
             guard buf.count >= 1 else { return .malformed }
@@ -109,7 +108,7 @@ package struct PacketDecoder: Sendable {
         case LinkType.fddi:
             // Frame control, two addresses, then 802.2 LLC (SNAP carries the ethertype).
             guard buf.count >= 13 else { return .malformed }
-            setMAC(buf, 7, &p)
+            Self.setMAC(buf, 7, &p)
             return llc(buf, 13, &p, depth: 0)
         case LinkType.nflog:
             return nflog(buf, &p)
@@ -123,7 +122,7 @@ package struct PacketDecoder: Sendable {
 
     private mutating func ethernet(_ b: UnsafeRawBufferPointer, _ start: Int, _ p: inout DecodedPacket, depth: Int) -> DecodeOutcome {
         guard b.count >= start + 14 else { return .malformed }
-        setMAC(b, start + 6, &p)
+        Self.setMAC(b, start + 6, &p)
         return ethertype(be16(b, start + 12), b, start + 14, &p, depth: depth)
     }
 
@@ -221,12 +220,7 @@ package struct PacketDecoder: Sendable {
             end = min(b.count, start + total)
         }
         let frag = be16(b, start + 6)
-        p.ttl = b[start + 8]
-        p.ipID = be16(b, start + 4)
-        p.dontFragment = frag & 0x4000 != 0
-        p.flowLabel = 0
-        p.src = IPAddress(v4: be32(b, start + 12))
-        p.dst = IPAddress(v4: be32(b, start + 16))
+        Self.ipv4Fields(b, start, frag, &p)
         if frag & 0x1FFF != 0 { return .fragment }
         return transport(b[start + 9], b, start + ihl, end, &p, depth: depth)
     }
@@ -239,12 +233,7 @@ package struct PacketDecoder: Sendable {
         // Payload length 0 means a jumbogram (BIG TCP): the captured length is all we have.
         let end = plen == 0 ? b.count : min(b.count, start + 40 + plen)
         var next = b[start + 6]
-        p.ttl = b[start + 7]
-        p.flowLabel = w0 & 0xFFFFF
-        p.ipID = 0
-        p.dontFragment = false
-        p.src = IPAddress(hi: be64(b, start + 8), lo: be64(b, start + 16))
-        p.dst = IPAddress(hi: be64(b, start + 24), lo: be64(b, start + 32))
+        Self.ipv6Fields(b, start, w0, &p)
         var off = start + 40
         // Each header is at least 8 bytes and `end` bounds the walk; the count only stops loops.
         for _ in 0..<64 {
@@ -396,38 +385,9 @@ package struct PacketDecoder: Sendable {
 
     private func tcp(_ b: UnsafeRawBufferPointer, _ off: Int, _ end: Int, _ p: inout DecodedPacket) -> DecodeOutcome {
         guard end >= off + 20 else { return .malformed }
-        p.sport = be16(b, off)
-        p.dport = be16(b, off + 2)
-        p.seq = be32(b, off + 4)
-        p.ack = be32(b, off + 8)
-        let doff = Int(b[off + 12] >> 4) * 4
-        p.flags = UInt16(b[off + 12] & 0x0F) << 8 | UInt16(b[off + 13])
-        p.window = be16(b, off + 14)
+        let doff = Self.tcpHeader(b, off, &p)
         guard doff >= 20 else { return .malformed }
-        // Options: what was captured of them; a bad option ends the walk, not the packet.
-        let optEnd = min(off + doff, end)
-        var o = off + 20
-        p.hasOptions = doff > 20
-        while o < optEnd {
-            let kind = b[o]
-            if kind == 0 { break }
-            if kind == 1 { o += 1; continue }
-            guard o + 1 < optEnd else { break }
-            let len = Int(b[o + 1])
-            guard len >= 2, o + len <= optEnd else { break }
-            if kind == 8, len == 10 {
-                p.hasTimestamps = true
-                p.tsVal = be32(b, o + 2)
-                p.tsEcr = be32(b, o + 6)
-            } else if kind == 3, len == 3 {
-                p.wscale = b[o + 2]
-            }
-            o += len
-        }
-        let payloadStart = off + doff
-        p.payloadLength = max(0, end - payloadStart)
-        p.payloadOffset = payloadStart
-        p.payloadCaptured = max(0, min(end, b.count) - payloadStart)
+        Self.tcpRest(b, off, doff, end, &p)
         return .tcp
     }
 
@@ -435,12 +395,6 @@ package struct PacketDecoder: Sendable {
 
     @inline(__always) private func mark(_ k: TunnelKind, _ p: inout DecodedPacket) {
         if p.tunnel == .none || p.tunnel == .mpls || p.tunnel == .pppoe { p.tunnel = k }
-    }
-
-    @inline(__always) private func setMAC(_ b: UnsafeRawBufferPointer, _ off: Int, _ p: inout DecodedPacket) {
-        guard b.count >= off + 6 else { return }
-        p.srcMAC = UInt64(be16(b, off)) << 32 | UInt64(be32(b, off + 2))
-        p.hasMAC = true
     }
 }
 
