@@ -56,12 +56,13 @@ package struct PacketDecoder: Sendable {
         undecoded = .none
         // The common frame first (PacketDecoder+Fast.swift): the same fields, without the walk.
         if linkType == LinkType.ethernet, Self.ethernetTCP(buf, &p) { return .tcp }
-        return general(buf, &p)
+        return decodeGeneral(buf, into: &p)
     }
 
-    /// Every link type, tunnel and header the decoder reads.
+    /// Every link type, tunnel and header the decoder reads (internal for the tests that hold the
+    /// fast path to it).
     @inline(never)
-    private mutating func general(_ buf: UnsafeRawBufferPointer, _ p: inout DecodedPacket) -> DecodeOutcome {
+    mutating func decodeGeneral(_ buf: UnsafeRawBufferPointer, into p: inout DecodedPacket) -> DecodeOutcome {
         Self.reset(&p)
         switch linkType {
         case LinkType.ethernet:
