@@ -18,11 +18,11 @@ extension PacketDecoder {
         let type = b.loadUnaligned(fromByteOffset: 12, as: UInt16.self)
         if type == UInt16(0x0800).bigEndian {
             // Version 4 with a 20-byte header, TCP, fragment offset 0, a total length (0 for TSO) that
-            // covers the IP header.
+            // covers the IP header and the fixed TCP header (the general path has the shorter ones).
             let total = Int(be16(b, 16))
             guard b[14] == 0x45, b[23] == 6, be16(b, 20) & 0x1FFF == 0 else { return false }
             if total != 0 {
-                guard total >= 20 else { return false }
+                guard total >= 40 else { return false }
                 end = min(n, 14 &+ total)
             }
             tcp = 34
@@ -30,13 +30,16 @@ extension PacketDecoder {
             // Version 6, next header TCP; payload length 0 is a jumbogram (the captured length counts).
             guard n >= 74, b[14] >> 4 == 6, b[20] == 6 else { return false }
             let plen = Int(be16(b, 18))
-            if plen != 0 { end = min(n, 54 &+ plen) }
+            if plen != 0 {
+                guard plen >= 20 else { return false }
+                end = min(n, 54 &+ plen)
+            }
             tcp = 54
         } else {
             return false
         }
-        // The whole fixed TCP header within the IP length, and a data offset of at least 5 words.
-        guard end >= tcp &+ 20, b[tcp &+ 12] >= 0x50 else { return false }
+        // A data offset of at least 5 words; `end` is past the fixed TCP header (n, total, plen checked).
+        guard b[tcp &+ 12] >= 0x50 else { return false }
         // What `reset` clears that the writes below leave alone (written once: the loads from the
         // frame keep the compiler from dropping a store that a later one overwrites).
         p.ifindex = -1
@@ -44,7 +47,9 @@ extension PacketDecoder {
         p.tunnel = .none
         p.hasTimestamps = false
         p.wscale = 0xFF
-        setMAC(b, 6, &p)
+        // The source MAC as `setMAC` reads it, in one load (the frame is longer than 14 bytes).
+        p.srcMAC = be64(b, 6) >> 16
+        p.hasMAC = true
         if tcp == 34 {
             ipv4Fields(b, 14, be16(b, 20), &p)
         } else {
@@ -106,10 +111,14 @@ extension PacketDecoder {
 
     /// The fixed TCP header at `off` (20 bytes, checked by the caller); returns the data offset in bytes.
     @inline(__always) static func tcpHeader(_ b: UnsafeRawBufferPointer, _ off: Int, _ p: inout DecodedPacket) -> Int {
-        p.sport = be16(b, off)
-        p.dport = be16(b, off &+ 2)
-        p.seq = be32(b, off &+ 4)
-        p.ack = be32(b, off &+ 8)
+        // Ports, then sequence and acknowledgement numbers, each pair from one load (the compiler
+        // stores each pair at once: the fields lie side by side in DecodedPacket too).
+        let ports = be32(b, off)
+        p.sport = UInt16(truncatingIfNeeded: ports >> 16)
+        p.dport = UInt16(truncatingIfNeeded: ports)
+        let numbers = be64(b, off &+ 4)
+        p.seq = UInt32(truncatingIfNeeded: numbers >> 32)
+        p.ack = UInt32(truncatingIfNeeded: numbers)
         p.flags = be16(b, off &+ 12) & 0x0FFF
         p.window = be16(b, off &+ 14)
         return Int(b[off &+ 12] >> 4) &* 4
