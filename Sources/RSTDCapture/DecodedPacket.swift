@@ -138,3 +138,39 @@ package enum DecodeOutcome: UInt8, Sendable {
     /// An encapsulation this decoder does not open (ESP, unknown GRE payload…).
     case undecodedEncapsulation
 }
+
+/// Link-layer header types (pcap DLT values as libpcap reports them on Linux).
+package enum LinkType {
+    package static let null: Int32 = 0
+    package static let ethernet: Int32 = 1
+    package static let fddi: Int32 = 10
+    package static let raw: Int32 = 12
+    package static let rawOpenBSD: Int32 = 14
+    package static let rawLinktype: Int32 = 101
+    package static let loop: Int32 = 108
+    package static let linuxSLL: Int32 = 113
+    package static let ipv4: Int32 = 228
+    package static let ipv6: Int32 = 229
+    package static let nflog: Int32 = 239
+    package static let linuxSLL2: Int32 = 276
+
+    /// Whether `PacketDecoder` reads this link type.
+    package static func isDecoded(_ t: Int32) -> Bool {
+        [null, ethernet, fddi, raw, rawOpenBSD, rawLinktype, loop, linuxSLL, ipv4, ipv6, nflog, linuxSLL2].contains(t)
+    }
+}
+
+/// Encapsulations the decoder recognises but does not open; reported as "not decoded".
+package enum UndecodedKind: UInt8, Sendable, CaseIterable {
+    case none = 0, esp, greOther, tunnelDepth, linkType
+
+    package var name: String {
+        switch self {
+        case .none: "none"
+        case .esp: "IPsec ESP (encrypted)"
+        case .greOther: "GRE with an unknown payload type"
+        case .tunnelDepth: "tunnels nested too deep"
+        case .linkType: "link type"
+        }
+    }
+}
