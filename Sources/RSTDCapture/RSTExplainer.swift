@@ -55,8 +55,12 @@ enum RSTExplainer {
     }
 
     /// Writes the explanation of a judged RST to `o`: its class's template filled with the RST's
-    /// evidence (only the placeholders the template names are computed), then the payload and roles notes.
-    static func explain(_ r: JudgedReset, into o: ByteOutput) {
+    /// evidence (only the placeholders the template names are computed), then the payload and roles
+    /// notes. Returns whether a byte written may need a JSON escape: the template's literals may (looked
+    /// at once), the payload's text may; the values written here are numbers, addresses, MACs, times
+    /// and this file's own words, which need none (CaptureJSON asserts it in debug builds).
+    @discardableResult
+    static func explain(_ r: JudgedReset, into o: ByteOutput) -> Bool {
         let j = r.j
         let p = r.ctx.p, f = r.ctx.flow
         let s = r.ctx.dir == 0 ? f.d0 : f.d1
@@ -122,7 +126,7 @@ enum RSTExplainer {
             if parts.isEmpty { return "it has IPv6 flow label 0 where its other packets carry one" }
             return parts.joined(separator: "; ")
         }
-        r.info.template.render(into: o) { slot, o in
+        var mayNeedEscape = r.info.template.render(into: o) { slot, o in
             switch slot {
             case .ackNote: o.text(ackNote())
             case .senderSeen:
@@ -184,8 +188,14 @@ enum RSTExplainer {
                     ? "its FIN of frame \(s.finFrame), \(Seconds.render(max(0, p.time - s.finTime))) before the RST" : "its FIN")
             }
         }
-        if let payload = r.ctx.payload { o.raw(" The RST carries the text: \""); o.text(payload); o.raw("\".") }
+        if let payload = r.ctx.payload {
+            o.raw(" The RST carries the text: \"")
+            mayNeedEscape = true
+            o.text(payload)
+            o.raw("\".")
+        }
         if j.roles == "ports" { o.raw(" (Roles guessed from the ports: no handshake in the capture.)") }
+        return mayNeedEscape
     }
 
     /// The printable text of a RST's captured payload (RFC 1122 diagnostic text, a middlebox's reason).
