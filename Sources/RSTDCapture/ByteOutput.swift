@@ -153,42 +153,7 @@ package final class ByteOutput {
         decimal(UInt64(v.magnitude))
     }
 
-    @inline(__always) func decimal(_ v: UInt64) {
-        if v < 10 { return byte(UInt8(truncatingIfNeeded: v) &+ 0x30) }
-        // Two digits at a time (a record has a dozen numbers, most of several digits).
-        var n = 2
-        var m = v
-        while m >= 100 { n += 2; m /= 100 }
-        if m < 10 { n -= 1 }
-        let p = room(n)
-        let pairs = Self.digitPairs.utf8Start
-        m = v
-        var k = n
-        while m >= 100 {
-            let r = Int(truncatingIfNeeded: m % 100) * 2
-            m /= 100
-            k -= 2
-            p[k] = pairs[r]
-            p[k + 1] = pairs[r + 1]
-        }
-        if m >= 10 {
-            let r = Int(truncatingIfNeeded: m) * 2
-            p[0] = pairs[r]
-            p[1] = pairs[r + 1]
-        } else {
-            p[0] = UInt8(truncatingIfNeeded: m) &+ 0x30
-        }
-        count += n
-    }
-
-    /// "00" to "99", one after the other.
-    @inline(__always) private static var digitPairs: StaticString {
-        """
-        00010203040506070809101112131415161718192021222324252627282930313233343536373839\
-        40414243444546474849505152535455565758596061626364656667686970717273747576777879\
-        8081828384858687888990919293949596979899
-        """
-    }
+    @inline(__always) func decimal(_ v: UInt64) { count += NumberText.decimal(v, into: room(20)) }
 
     /// An address as `IPAddress.text` writes it (IPv4 dotted decimal without a string).
     @inline(__always) func address(_ a: IPAddress) {
@@ -206,6 +171,16 @@ package final class ByteOutput {
 
     /// A JSON string literal of UTF-8 bytes (not in this output's own buffer).
     func string(bytes u: UnsafeRawBufferPointer) {
+        // Short (a name, a flag, a state): looked at in two words, copied whole when clean.
+        if u.count <= 16, let src = u.baseAddress, !Self.mayNeedEscape(short: src, u.count) {
+            let n = u.count
+            let p = room(n + 2)
+            p[0] = 0x22
+            Self.copySmall(src.assumingMemoryBound(to: UInt8.self), n, to: p + 1)
+            p[n + 1] = 0x22
+            count += n + 2
+            return
+        }
         byte(0x22)
         var run = 0, i = 0
         let n = u.count
@@ -293,6 +268,20 @@ package final class ByteOutput {
         return (control | ((q &- ones) & ~q & high) | ((b &- ones) & ~b & high)) != 0
     }
 
+    /// Whether one of `n` <= 16 bytes may need an escape: overlapping loads, none past the end.
+    @inline(__always) static func mayNeedEscape(short p: UnsafeRawPointer, _ n: Int) -> Bool {
+        if n >= 8 {
+            return mayNeedEscape(p.loadUnaligned(as: UInt64.self))
+                || mayNeedEscape(p.loadUnaligned(fromByteOffset: n - 8, as: UInt64.self))
+        }
+        if n >= 4 {
+            let a = UInt64(p.loadUnaligned(as: UInt32.self)), b = UInt64(p.loadUnaligned(fromByteOffset: n - 4, as: UInt32.self))
+            return mayNeedEscape(a | b << 32)
+        }
+        for k in 0..<n where needsEscape(p.load(fromByteOffset: k, as: UInt8.self)) { return true }
+        return false
+    }
+
     private func escape(_ b: UInt8) {
         switch b {
         case 0x22: raw("\\\"")
@@ -351,43 +340,43 @@ package final class ByteOutput {
         }
     }
 
-    func field(_ k: StaticString, _ v: String?, first: Bool = false) {
+    @inline(__always) func field(_ k: StaticString, _ v: String?, first: Bool = false) {
         key(k, first: first)
         if let v { string(v) } else { null() }
     }
 
-    func field(_ k: StaticString, _ v: Int, first: Bool = false) {
+    @inline(__always) func field(_ k: StaticString, _ v: Int, first: Bool = false) {
         key(k, first: first)
         decimal(v)
     }
 
-    func field(_ k: StaticString, _ v: UInt32) {
+    @inline(__always) func field(_ k: StaticString, _ v: UInt32) {
         key(k)
         decimal(Int(v))
     }
 
-    func field(_ k: StaticString, _ v: Bool) {
+    @inline(__always) func field(_ k: StaticString, _ v: Bool) {
         key(k)
         if v { raw("true") } else { raw("false") }
     }
 
-    func field(_ k: StaticString, _ v: Double?) {
+    @inline(__always) func field(_ k: StaticString, _ v: Double?) {
         key(k)
         if let v, v.isFinite { double(v) } else { null() }
     }
 
-    /// A Double as `description` writes it (made as a String only outside `DoubleText`'s range).
+    /// A Double as `description` writes it (made as a String only outside `NumberText`'s range).
     @inline(__always) func double(_ v: Double) {
-        if let n = DoubleText.write(v, into: room(32)) { count += n } else { text(v.description) }
+        if let n = NumberText.double(v, into: room(32)) { count += n } else { text(v.description) }
     }
 
     /// An IP address as a JSON string (its text needs no escape).
-    func field(_ k: StaticString, _ a: IPAddress, first: Bool = false) {
+    @inline(__always) func field(_ k: StaticString, _ a: IPAddress, first: Bool = false) {
         key(k, first: first)
         byte(0x22)
         address(a)
         byte(0x22)
     }
 
-    func null() { raw("null") }
+    @inline(__always) func null() { raw("null") }
 }

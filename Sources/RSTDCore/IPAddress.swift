@@ -49,12 +49,21 @@ package struct IPAddress: Hashable, Sendable, Comparable {
     @inlinable package static func writeDotted(_ v: UInt32, into p: UnsafeMutablePointer<UInt8>) -> Int {
         var n = 0
         for shift in stride(from: 24 as UInt32, through: 0, by: -8) {
-            let b = Int(v >> shift & 0xFF)
-            if shift != 24 { p[n] = 0x2E; n += 1 }
-            if b >= 100 { p[n] = UInt8(48 + b / 100); n += 1 }
-            if b >= 10 { p[n] = UInt8(48 + b / 10 % 10); n += 1 }
-            p[n] = UInt8(48 + b % 10)
-            n += 1
+            // Unchecked arithmetic: every value here is below 256 (capture records print many).
+            var b = UInt8(truncatingIfNeeded: v &>> shift)
+            if shift != 24 { p[n] = 0x2E; n &+= 1 }
+            if b >= 100 {
+                let h: UInt8 = b >= 200 ? 2 : 1
+                p[n] = 0x30 &+ h
+                b &-= h &* 100
+                p[n &+ 1] = 0x30 &+ b / 10
+                n &+= 2
+            } else if b >= 10 {
+                p[n] = 0x30 &+ b / 10
+                n &+= 1
+            }
+            p[n] = 0x30 &+ b % 10
+            n &+= 1
         }
         return n
     }

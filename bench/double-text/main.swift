@@ -1,11 +1,11 @@
-// bench/double-text: DoubleText (Sources/RSTDCapture) against Double.description, value by value.
-// Prints the number of values checked, written by DoubleText (the rest: description) and wrong (must be 0).
+// bench/double-text: NumberText.double (Sources/RSTDCapture/NumberText.swift) against Double.description, value by value.
+// Prints the number of values checked, written by it (the rest: description) and wrong (must be 0).
 import Foundation
 var buf = [UInt8](repeating: 0, count: 64)
 var checked = 0, fast = 0, bad = 0
 @inline(never) func check(_ v: Double) {
     checked += 1
-    let n = buf.withUnsafeMutableBufferPointer { DoubleText.write(v, into: $0.baseAddress!) }
+    let n = buf.withUnsafeMutableBufferPointer { NumberText.double(v, into: $0.baseAddress!) }
     guard let n else { return }
     fast += 1
     let s = String(decoding: buf[0..<n], as: UTF8.self)
@@ -39,3 +39,15 @@ for i in 0..<N {
     }
 }
 print("checked \(checked) fast \(fast) bad \(bad)")
+// NumberText.decimal against "\(v)" on integers of every length.
+var ibad = 0
+let ibuf = UnsafeMutablePointer<UInt8>.allocate(capacity: 32)
+for i in 0..<(N / 4 + 64) {
+    let r = next()
+    let v = i < 64 ? (i == 0 ? 0 : UInt64(1) << UInt64(i - 1)) : r >> (r % 64)
+    for w in [v, v &- 1, v &+ 1] {
+        let n = NumberText.decimal(w, into: ibuf)
+        if String(decoding: UnsafeBufferPointer(start: ibuf, count: n), as: UTF8.self) != "\(w)" { ibad += 1 }
+    }
+}
+print("integers: bad \(ibad)")
