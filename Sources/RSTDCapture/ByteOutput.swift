@@ -370,6 +370,16 @@ package final class ByteOutput {
         if let n = NumberText.double(v, into: room(32)) { count += n } else { text(v.description) }
     }
 
+    /// A literal of the program's own (a `Word`) as a JSON string: it needs no escape (asserted).
+    @inline(__always) func field(_ k: StaticString, word v: StaticString) {
+        key(k)
+        byte(0x22)
+        let start = count
+        raw(v)
+        assert(!needsEscape(from: start), "a word needs a JSON escape")
+        byte(0x22)
+    }
+
     /// An IP address as a JSON string (its text needs no escape).
     @inline(__always) func field(_ k: StaticString, _ a: IPAddress, first: Bool = false) {
         key(k, first: first)

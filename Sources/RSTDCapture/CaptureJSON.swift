@@ -172,9 +172,9 @@ package final class CaptureJSON: ResetSink {
         o.field("ack", p.ack)
         o.field("window", Int(p.window))
         o.field("ttl", Int(p.ttl))
-        o.field("sender", j.role.0)
-        o.field("roles", j.roles)
-        o.field("answered", j.answered)
+        o.field("sender", word: j.role.0.text)
+        o.field("roles", word: j.roles.text)
+        o.field("answered", word: j.answered.text)
         if let f = r.answeredFrame { o.field("answered_frame", f) } else { o.field("answered_frame", nil as String?) }
         o.field("delay", r.delay)
     }

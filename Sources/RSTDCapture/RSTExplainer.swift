@@ -47,7 +47,7 @@ enum RSTExplainer {
             frame: Int(p.frame), time: p.time, relTime: p.time - c.captureStart,
             src: p.src.text, sport: Int(p.sport), dst: p.dst.text, dport: Int(p.dport),
             flags: TCPFlag.text(p.flags), seq: p.seq, ack: p.ack, window: Int(p.window), ttl: Int(p.ttl),
-            sender: j.role.0, roles: j.roles, answered: j.answered, answeredFrame: judged.answeredFrame,
+            sender: j.role.0.string, roles: j.roles.string, answered: j.answered.string, answeredFrame: judged.answeredFrame,
             delay: judged.delay, class: j.cls.rawValue, cause: judged.info.cause, causes: judged.causes,
             explain: text.string(from: 0), stateless: j.stateless,
             ttlDelta: j.ttlDelta, idleBefore: j.idle, payload: c.payload,
@@ -72,15 +72,15 @@ enum RSTExplainer {
         }
         func sender() -> String { "\(p.src.text):\(p.sport)" }
         func receiver() -> String { "\(p.dst.text):\(p.dport)" }
-        func role(_ name: String, _ o: ByteOutput) {
-            if name == "unknown" { o.raw("the sender") } else { o.raw("the "); o.text(name) }
+        func role(_ name: Word, _ o: ByteOutput) {
+            if name == "unknown" { o.raw("the sender") } else { o.raw("the "); o.raw(name.text) }
         }
         func answered(_ o: ByteOutput) {
             guard j.hasTrigger else { return o.raw("nothing (it sent the last packet itself)") }
             switch j.answered {
             case "data": o.decimal(Int(o2.lastLen)); o.raw(" bytes of data")
             case "challenge-ACK": o.raw("the challenge ACK")
-            default: o.raw("the "); o.text(j.answered)
+            default: o.raw("the "); o.raw(j.answered.text)
             }
             o.raw(" of frame ")
             o.decimal(o2.lastFrame)
