@@ -59,7 +59,7 @@ package final class CaptureJSON: ResetSink {
 
     package func flow(_ o: FlowOutcome) {
         flowEntry({ $0.field("orig", o.orig, first: true) }, o.origPort, { $0.field("resp", o.resp) }, o.respPort,
-                  o.connState, o.firstResetFrame, o.resets, o.cause)
+                  { $0.field("conn_state", o.connState) }, o.firstResetFrame, o.resets, o.cause)
     }
 
     /// Written straight from the draft: the bytes `flow(d.outcome)` writes, the addresses written as
@@ -67,14 +67,15 @@ package final class CaptureJSON: ResetSink {
     package func flow(_ d: FlowOutcomeDraft) {
         let (orig, resp) = d.origA ? (d.key.a, d.key.b) : (d.key.b, d.key.a)
         let (origPort, respPort) = d.origA ? (d.key.pa, d.key.pb) : (d.key.pb, d.key.pa)
+        let state = d.connState.word.text
         flowEntry({ $0.field("orig", orig, first: true) }, Int(origPort), { $0.field("resp", resp) }, Int(respPort),
-                  d.connState.name, d.firstResetFrame, d.resets, d.cause)
+                  { $0.field("conn_state", word: state) }, d.firstResetFrame, d.resets, d.cause)
     }
 
     /// One entry of `reset_flows`, fields in the order of `FlowOutcome.CodingKeys`.
     @inline(__always) private func flowEntry(
         _ orig: (ByteOutput) -> Void, _ origPort: Int, _ resp: (ByteOutput) -> Void, _ respPort: Int,
-        _ connState: String, _ firstResetFrame: Int, _ resets: Int, _ cause: String?
+        _ connState: (ByteOutput) -> Void, _ firstResetFrame: Int, _ resets: Int, _ cause: String?
     ) {
         let w = flowSpool
         w.flushIfFull()
@@ -83,7 +84,7 @@ package final class CaptureJSON: ResetSink {
         w.field("orig_port", origPort)
         resp(w)
         w.field("resp_port", respPort)
-        w.field("conn_state", connState)
+        connState(w)
         w.field("first_reset_frame", firstResetFrame)
         w.field("resets", resets)
         w.field("cause", cause)

@@ -25,7 +25,10 @@ func next() -> UInt64 { x ^= x << 13; x ^= x >> 7; x ^= x << 17; return x }
 let N = Int(ProcessInfo.processInfo.environment["N"] ?? "10000000")!
 for i in 0..<N {
     let r = next()
-    switch i % 8 {
+    switch i % 11 {
+    case 8: check(Double(r >> 40) / Double(UInt64(1) << (10 + r % 40)))  // short dyadic values (ties)
+    case 9: check(pow(10, Double(r % 3000) / 1000 - 7) * (1 + Double(r >> 40) / 1e9))  // 1e-7 to 1e-4
+    case 10: check(Double(r % 1_000_000) / 1e6 - Double((r >> 30) % 1_000_000) / 1e6 + Double(r >> 50) / 4_194_304)
     case 0: check(Double(bitPattern: (r & 0x000F_FFFF_FFFF_FFFF) | (UInt64(1009 + r >> 58 % 67) << 52)))  // random bits in range
     case 1: check(1_700_000_000 + Double(r % 100_000_000_000) / 1e6)  // pcap timestamps
     case 2:
@@ -35,7 +38,8 @@ for i in 0..<N {
     case 4: let d = Double(r % 1_000_000_000) / 1e9; check(d.nextUp); check(d.nextDown)
     case 5: check(Double(r >> 11) / 1e3)  // large
     case 6: check(Double(r % (1 << 53)))  // integers
-    default: check(pow(10, Double(r % 2000) / 100 - 4) * (1 + Double(r >> 40) / 1e9))
+    case 7: check(pow(10, Double(r % 2000) / 100 - 4) * (1 + Double(r >> 40) / 1e9))
+    default: break
     }
 }
 print("checked \(checked) fast \(fast) bad \(bad)")
