@@ -155,6 +155,16 @@ package final class ByteOutput {
 
     @inline(__always) func decimal(_ v: UInt64) { count += NumberText.decimal(v, into: room(20)) }
 
+    /// A time span as `Seconds.render` writes it (whole numbers and their unit without a string).
+    func seconds(_ v: Double) {
+        if let (n, unit) = Seconds.parts(v) {
+            decimal(n)
+            raw(unit)
+        } else {
+            text(Seconds.render(v))
+        }
+    }
+
     /// An address as `IPAddress.text` writes it (IPv4 dotted decimal without a string).
     @inline(__always) func address(_ a: IPAddress) {
         guard !a.isV6 else { return text(a.text) }

@@ -145,8 +145,8 @@ enum RSTExplainer {
             case .senderRole: role(j.role.0, o)
             case .receiverRole: role(j.role.1, o)
             case .answered: answered(o)
-            case .delay: if let d = r.delay { o.text(Seconds.render(d)) } else { o.raw("?") }
-            case .idle: o.text(Seconds.render(j.idle))
+            case .delay: if let d = r.delay { o.seconds(d) } else { o.raw("?") }
+            case .idle: o.seconds(j.idle)
             case .ttl: o.decimal(Int(p.ttl))
             case .usualTTL: usualTTL(o)
             case .hops: o.decimal(abs(j.ttlDelta))
@@ -165,7 +165,7 @@ enum RSTExplainer {
                     baseline(o)
                     o.raw(", so the RST came from that host, not from a device in between")
                 }
-            case .idleNote: if j.isIdle { o.raw(", idle for "); o.text(Seconds.render(j.idle)); o.raw(" before that segment") }
+            case .idleNote: if j.isIdle { o.raw(", idle for "); o.seconds(j.idle); o.raw(" before that segment") }
             case .shape:
                 if j.rstHasAck { o.raw("RST/ACK, window ") } else { o.raw("RST without ACK, window ") }
                 o.decimal(Int(p.window))

@@ -67,6 +67,24 @@ final class FastFormatTests: XCTestCase {
         XCTAssertGreaterThan(fast, values.count * 9 / 10)
     }
 
+    /// ByteOutput writes a time span's whole number and unit as bytes: what `Seconds.render` writes.
+    func testSecondsAsBytesIsRender() {
+        var values: [Double] = [0, -0.001, -1, 0.000_000_4, 0.000_5, 0.000_999_9, 0.001, 0.5, 0.999_6, 1, 1.5, 59, 119.99, 120,
+                                7199, 7200, 172_799, 172_800, 1e20, .infinity, .nan, 5e-324]
+        var x = 0.000_001
+        for _ in 0..<3000 {
+            x = (x * 3.7).truncatingRemainder(dividingBy: 1e6) + 0.000_001_3
+            values.append(x)
+            values.append(x.rounded())
+        }
+        let o = ByteOutput()
+        for v in values {
+            o.reset()
+            o.seconds(v)
+            XCTAssertEqual(o.string(from: 0), Seconds.render(v), "\(v)")
+        }
+    }
+
     func testSecondsWholeIsPrintfs() {
         var values: [Double] = [0.4, 0.5, 1.5, 2.5, 3.5, 999.5, 1000.49, 1e-9, 0.000_499_9, 7199.9, 59.5, 1e14 + 0.5]
         var x = 0.001
