@@ -7,9 +7,11 @@ import RSTDCore
 /// raw memory the writer appends to with plain stores (an array's uniqueness and capacity checks on
 /// every append were a third of the cost of a JSON record); a memory output grows, a file output is
 /// written out by `flushIfFull()` between records.
+/// JSON strings and fields: ByteOutput+JSON.swift.
 package final class ByteOutput {
-    private var base: UnsafeMutablePointer<UInt8>
-    private(set) var count = 0
+    /// The buffer and what it holds (set by this file and ByteOutput+JSON.swift only).
+    private(set) var base: UnsafeMutablePointer<UInt8>
+    var count = 0
     private var capacity: Int
     let fd: Int32
     private static let chunk = 1 << 16
@@ -38,7 +40,7 @@ package final class ByteOutput {
     }
 
     /// Room for `n` more bytes; returns where they go.
-    @inline(__always) private func room(_ n: Int) -> UnsafeMutablePointer<UInt8> {
+    @inline(__always) func room(_ n: Int) -> UnsafeMutablePointer<UInt8> {
         if count + n > capacity { grow(n) }
         return base + count
     }
@@ -69,7 +71,13 @@ package final class ByteOutput {
     @inline(__always) func append(_ p: UnsafeBufferPointer<UInt8>) { append(UnsafeRawBufferPointer(p)) }
 
     /// Literal text (no escaping).
-    @inline(__always) func raw(_ s: StaticString) { s.withUTF8Buffer { append($0) } }
+    @inline(__always) func raw(_ s: StaticString) {
+        // A one-character literal may be held as a scalar.
+        guard s.hasPointerRepresentation else { return s.withUTF8Buffer { append($0) } }
+        let n = s.utf8CodeUnitCount
+        Self.copySmall(s.utf8Start, n, to: room(n))
+        count += n
+    }
 
     /// Text as it is (no escaping).
     func write(_ s: String) {
@@ -147,41 +155,16 @@ package final class ByteOutput {
         decimal(UInt64(v.magnitude))
     }
 
-    @inline(__always) func decimal(_ v: UInt64) {
-        if v < 10 { return byte(UInt8(truncatingIfNeeded: v) &+ 0x30) }
-        // Two digits at a time (a record has a dozen numbers, most of several digits).
-        var n = 2
-        var m = v
-        while m >= 100 { n += 2; m /= 100 }
-        if m < 10 { n -= 1 }
-        let p = room(n)
-        let pairs = Self.digitPairs.utf8Start
-        m = v
-        var k = n
-        while m >= 100 {
-            let r = Int(truncatingIfNeeded: m % 100) * 2
-            m /= 100
-            k -= 2
-            p[k] = pairs[r]
-            p[k + 1] = pairs[r + 1]
-        }
-        if m >= 10 {
-            let r = Int(truncatingIfNeeded: m) * 2
-            p[0] = pairs[r]
-            p[1] = pairs[r + 1]
-        } else {
-            p[0] = UInt8(truncatingIfNeeded: m) &+ 0x30
-        }
-        count += n
-    }
+    @inline(__always) func decimal(_ v: UInt64) { count += NumberText.decimal(v, into: room(20)) }
 
-    /// "00" to "99", one after the other.
-    @inline(__always) private static var digitPairs: StaticString {
-        """
-        00010203040506070809101112131415161718192021222324252627282930313233343536373839\
-        40414243444546474849505152535455565758596061626364656667686970717273747576777879\
-        8081828384858687888990919293949596979899
-        """
+    /// A time span as `Seconds.render` writes it (whole numbers and their unit without a string).
+    func seconds(_ v: Double) {
+        if let (n, unit) = Seconds.parts(v) {
+            decimal(n)
+            raw(unit)
+        } else {
+            text(Seconds.render(v))
+        }
     }
 
     /// An address as `IPAddress.text` writes it (IPv4 dotted decimal without a string).
@@ -189,143 +172,4 @@ package final class ByteOutput {
         guard !a.isV6 else { return text(a.text) }
         count += IPAddress.writeDotted(UInt32(truncatingIfNeeded: a.lo), into: room(15))
     }
-
-    // MARK: JSON
-
-    /// A JSON string literal: runs that need no escape are copied whole, found 8 bytes at a time.
-    func string(_ s: String) {
-        var s = s
-        s.withUTF8 { string(bytes: UnsafeRawBufferPointer($0)) }
-    }
-
-    /// A JSON string literal of UTF-8 bytes (not in this output's own buffer).
-    func string(bytes u: UnsafeRawBufferPointer) {
-        byte(0x22)
-        var run = 0, i = 0
-        let n = u.count
-        while i < n {
-            if i + 8 <= n, let base = u.baseAddress {
-                let w = (base + i).loadUnaligned(as: UInt64.self)
-                if !Self.mayNeedEscape(w) { i += 8; continue }
-            }
-            // A word that may hold a byte to escape (or the last bytes): byte by byte.
-            let end = min(n, i + 8)
-            while i < end {
-                let b = u[i]
-                if Self.needsEscape(b) {
-                    if run < i { append(UnsafeRawBufferPointer(rebasing: u[run..<i])) }
-                    run = i + 1
-                    escape(b)
-                }
-                i += 1
-            }
-        }
-        if run < n { append(UnsafeRawBufferPointer(rebasing: u[run..<n])) }
-        byte(0x22)
-    }
-
-    /// A JSON string literal of what `other` holds (a scratch output).
-    func string(of other: ByteOutput) {
-        string(bytes: UnsafeRawBufferPointer(start: other.base, count: other.count))
-    }
-
-    /// Ends a JSON string whose text was written as it is from `start` on (just after its opening
-    /// quote): escaped in place, through `scratch`, when a byte needs it (an explanation is written
-    /// straight into the output, and rarely needs an escape).
-    func closeString(from start: Int, scratch: ByteOutput) {
-        guard Self.needsEscape(UnsafeRawPointer(base + start), count - start) else { return byte(0x22) }
-        scratch.reset()
-        scratch.append(UnsafeRawBufferPointer(start: base + start, count: count - start))
-        count = start - 1
-        string(of: scratch)
-    }
-
-    /// Whether one of `n` bytes is a control character, `"` or `\\`, looked at 8 bytes at a time.
-    static func needsEscape(_ p: UnsafeRawPointer, _ n: Int) -> Bool {
-        var i = 0
-        while i < n {
-            if i + 8 <= n, !mayNeedEscape((p + i).loadUnaligned(as: UInt64.self)) {
-                i += 8
-                continue
-            }
-            for k in i..<min(n, i + 8) {
-                if needsEscape(p.load(fromByteOffset: k, as: UInt8.self)) { return true }
-            }
-            i += 8
-        }
-        return false
-    }
-
-    /// Whether a byte must be escaped in a JSON string: a control character, `"` or `\\`.
-    @inline(__always) static func needsEscape(_ b: UInt8) -> Bool { b < 0x20 || b == 0x22 || b == 0x5C }
-
-    /// Whether one of the 8 bytes of `w` may be a control character, `"` or `\\` (never wrong when
-    /// it says no; a yes is checked byte by byte).
-    @inline(__always) static func mayNeedEscape(_ w: UInt64) -> Bool {
-        let ones: UInt64 = 0x0101_0101_0101_0101, high: UInt64 = 0x8080_8080_8080_8080
-        let control = (w &- ones &* 0x20) & ~w & high
-        let q = w ^ (ones &* 0x22), b = w ^ (ones &* 0x5C)
-        return (control | ((q &- ones) & ~q & high) | ((b &- ones) & ~b & high)) != 0
-    }
-
-    private func escape(_ b: UInt8) {
-        switch b {
-        case 0x22: raw("\\\"")
-        case 0x5C: raw("\\\\")
-        case 0x0A: raw("\\n")
-        case 0x0D: raw("\\r")
-        case 0x09: raw("\\t")
-        default:
-            let hex: StaticString = "0123456789abcdef"
-            raw("\\u00")
-            byte(hex.utf8Start[Int(b >> 4)])
-            byte(hex.utf8Start[Int(b & 15)])
-        }
-    }
-
-    // The field writers append bytes directly (no string is made per field: a record has thirty).
-
-    /// `"key":` or `,"key":` (keys are literals that need no escape).
-    @inline(__always) func key(_ key: StaticString, first: Bool = false) {
-        if !first { byte(0x2C) }
-        byte(0x22)
-        raw(key)
-        byte(0x22)
-        byte(0x3A)
-    }
-
-    func field(_ k: StaticString, _ v: String?, first: Bool = false) {
-        key(k, first: first)
-        if let v { string(v) } else { null() }
-    }
-
-    func field(_ k: StaticString, _ v: Int, first: Bool = false) {
-        key(k, first: first)
-        decimal(v)
-    }
-
-    func field(_ k: StaticString, _ v: UInt32) {
-        key(k)
-        decimal(Int(v))
-    }
-
-    func field(_ k: StaticString, _ v: Bool) {
-        key(k)
-        if v { raw("true") } else { raw("false") }
-    }
-
-    func field(_ k: StaticString, _ v: Double?) {
-        key(k)
-        if let v, v.isFinite { text(v.description) } else { null() }
-    }
-
-    /// An IP address as a JSON string (its text needs no escape).
-    func field(_ k: StaticString, _ a: IPAddress) {
-        key(k)
-        byte(0x22)
-        address(a)
-        byte(0x22)
-    }
-
-    func null() { raw("null") }
 }

@@ -122,8 +122,8 @@ extension CaptureAnalyzer {
         if listIt || wantRecords {
             // A bounded list decides from the signature whether to make the record at all.
             let signature = list == nil ? nil : ResetList.Signature(
-                cls: j.cls.rawValue, cause: classes[j.cls].cause, sender: j.role.0, answered: j.answered, stateless: j.stateless,
-                direction: PacketType.direction(c.pointee.p.packetType), localBuilt: c.pointee.localBuilt,
+                cls: j.cls.rawValue, cause: classes[j.cls].cause, sender: j.role.0.string, answered: j.answered.string,
+                stateless: j.stateless, direction: PacketType.direction(c.pointee.p.packetType), localBuilt: c.pointee.localBuilt,
                 payload: c.pointee.payload != nil)
             // Made when it goes to the sink (which may make it on its own thread).
             let make = consume ? JudgedReset(c.move(), j, classes: classes) : JudgedReset(c.pointee, j, classes: classes)

@@ -58,17 +58,36 @@ package final class CaptureJSON: ResetSink {
     }
 
     package func flow(_ o: FlowOutcome) {
+        flowEntry({ $0.field("orig", o.orig, first: true) }, o.origPort, { $0.field("resp", o.resp) }, o.respPort,
+                  { $0.field("conn_state", o.connState) }, o.firstResetFrame, o.resets, o.cause)
+    }
+
+    /// Written straight from the draft: the bytes `flow(d.outcome)` writes, the addresses written as
+    /// bytes (no texts made).
+    package func flow(_ d: FlowOutcomeDraft) {
+        let (orig, resp) = d.origA ? (d.key.a, d.key.b) : (d.key.b, d.key.a)
+        let (origPort, respPort) = d.origA ? (d.key.pa, d.key.pb) : (d.key.pb, d.key.pa)
+        let state = d.connState.word.text
+        flowEntry({ $0.field("orig", orig, first: true) }, Int(origPort), { $0.field("resp", resp) }, Int(respPort),
+                  { $0.field("conn_state", word: state) }, d.firstResetFrame, d.resets, d.cause)
+    }
+
+    /// One entry of `reset_flows`, fields in the order of `FlowOutcome.CodingKeys`.
+    @inline(__always) private func flowEntry(
+        _ orig: (ByteOutput) -> Void, _ origPort: Int, _ resp: (ByteOutput) -> Void, _ respPort: Int,
+        _ connState: (ByteOutput) -> Void, _ firstResetFrame: Int, _ resets: Int, _ cause: String?
+    ) {
         let w = flowSpool
         w.flushIfFull()
         if flows == 0 { w.raw("\n{") } else { w.raw(",\n{") }
-        w.field("orig", o.orig, first: true)
-        w.field("orig_port", o.origPort)
-        w.field("resp", o.resp)
-        w.field("resp_port", o.respPort)
-        w.field("conn_state", o.connState)
-        w.field("first_reset_frame", o.firstResetFrame)
-        w.field("resets", o.resets)
-        w.field("cause", o.cause)
+        orig(w)
+        w.field("orig_port", origPort)
+        resp(w)
+        w.field("resp_port", respPort)
+        connState(w)
+        w.field("first_reset_frame", firstResetFrame)
+        w.field("resets", resets)
+        w.field("cause", cause)
         w.byte(0x7D)
         flows += 1
     }
@@ -154,9 +173,9 @@ package final class CaptureJSON: ResetSink {
         o.field("ack", p.ack)
         o.field("window", Int(p.window))
         o.field("ttl", Int(p.ttl))
-        o.field("sender", j.role.0)
-        o.field("roles", j.roles)
-        o.field("answered", j.answered)
+        o.field("sender", word: j.role.0.text)
+        o.field("roles", word: j.roles.text)
+        o.field("answered", word: j.answered.text)
         if let f = r.answeredFrame { o.field("answered_frame", f) } else { o.field("answered_frame", nil as String?) }
         o.field("delay", r.delay)
     }
@@ -177,8 +196,9 @@ package final class CaptureJSON: ResetSink {
         o.key("explain")
         o.byte(0x22)
         let start = o.count
-        RSTExplainer.explain(r, into: o)
-        o.closeString(from: start, scratch: scratch)
+        let mayNeedEscape = RSTExplainer.explain(r, into: o)
+        assert(mayNeedEscape || !o.needsEscape(from: start), "an explanation's value needs a JSON escape")
+        o.closeString(from: start, scratch: scratch, checked: !mayNeedEscape)
         o.field("stateless", j.stateless)
         o.field("ttl_delta", j.ttlDelta)
         o.field("idle_before", j.idle)

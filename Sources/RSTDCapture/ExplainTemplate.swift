@@ -31,6 +31,8 @@ package struct ExplainTemplate: Sendable, Hashable {
     let pieces: [Piece]
     /// The literal runs' bytes, one after the other.
     let literals: [UInt8]
+    /// Whether a literal byte needs a JSON escape (looked at once, not in every explanation).
+    let literalsNeedEscape: Bool
     package init(_ text: String) {
         self.text = text
         var pieces: [Piece] = []
@@ -50,6 +52,7 @@ package struct ExplainTemplate: Sendable, Hashable {
         if run < text.endIndex { literal(text[run...]) }
         self.pieces = pieces
         self.literals = literals
+        literalsNeedEscape = literals.withUnsafeBytes { b in b.baseAddress.map { ByteOutput.needsEscape($0, b.count) } ?? false }
     }
 
     /// The placeholder names in the template, in order (known or not).
@@ -63,8 +66,11 @@ package struct ExplainTemplate: Sendable, Hashable {
     }
 
     /// The same, written to `o`: `value` writes each placeholder's text (no string is made for the
-    /// explanation, nor for most values: a record is written for every RST listed).
-    func render(into o: ByteOutput, _ value: (Slot, ByteOutput) -> Void) {
+    /// explanation, nor for most values: a record is written for every RST listed). Returns whether
+    /// a literal byte needs a JSON escape (looked at once): the values are the caller's to vouch for
+    /// (RSTExplainer writes numbers, addresses and its own words; it says when it writes other text).
+    @discardableResult
+    func render(into o: ByteOutput, _ value: (Slot, ByteOutput) -> Void) -> Bool {
         // The first piece that is not empty starts the explanation: capitalised (a look at one byte).
         var started = false
         literals.withUnsafeBytes { bytes in
@@ -86,6 +92,7 @@ package struct ExplainTemplate: Sendable, Hashable {
                 }
             }
         }
+        return literalsNeedEscape
     }
 
     /// The text with its first character upper-cased when it is a lower-case letter.

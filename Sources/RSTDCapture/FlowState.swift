@@ -162,7 +162,10 @@ struct FlowState {
 enum ConnState: UInt8 {
     case s0, s1, sf, rej, s2, s3, rsto, rstr, rstos0, rstrh, sh, shr, oth
 
-    static let names = ["S0", "S1", "SF", "REJ", "S2", "S3", "RSTO", "RSTR", "RSTOS0", "RSTRH", "SH", "SHR", "OTH"]
+    /// The names as Words (written as bytes in reset_flows), and as Strings.
+    static let words: [Word] = ["S0", "S1", "SF", "REJ", "S2", "S3", "RSTO", "RSTR", "RSTOS0", "RSTRH", "SH", "SHR", "OTH"]
+    static let names = words.map(\.string)
+    var word: Word { Self.words[Int(rawValue)] }
     var name: String { Self.names[Int(rawValue)] }
     init(name: String) {
         self = Self.names.firstIndex(of: name).flatMap { ConnState(rawValue: UInt8($0)) } ?? .oth

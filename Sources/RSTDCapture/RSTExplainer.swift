@@ -47,7 +47,7 @@ enum RSTExplainer {
             frame: Int(p.frame), time: p.time, relTime: p.time - c.captureStart,
             src: p.src.text, sport: Int(p.sport), dst: p.dst.text, dport: Int(p.dport),
             flags: TCPFlag.text(p.flags), seq: p.seq, ack: p.ack, window: Int(p.window), ttl: Int(p.ttl),
-            sender: j.role.0, roles: j.roles, answered: j.answered, answeredFrame: judged.answeredFrame,
+            sender: j.role.0.string, roles: j.roles.string, answered: j.answered.string, answeredFrame: judged.answeredFrame,
             delay: judged.delay, class: j.cls.rawValue, cause: judged.info.cause, causes: judged.causes,
             explain: text.string(from: 0), stateless: j.stateless,
             ttlDelta: j.ttlDelta, idleBefore: j.idle, payload: c.payload,
@@ -55,8 +55,12 @@ enum RSTExplainer {
     }
 
     /// Writes the explanation of a judged RST to `o`: its class's template filled with the RST's
-    /// evidence (only the placeholders the template names are computed), then the payload and roles notes.
-    static func explain(_ r: JudgedReset, into o: ByteOutput) {
+    /// evidence (only the placeholders the template names are computed), then the payload and roles
+    /// notes. Returns whether a byte written may need a JSON escape: the template's literals may (looked
+    /// at once), the payload's text may; the values written here are numbers, addresses, MACs, times
+    /// and this file's own words, which need none (CaptureJSON asserts it in debug builds).
+    @discardableResult
+    static func explain(_ r: JudgedReset, into o: ByteOutput) -> Bool {
         let j = r.j
         let p = r.ctx.p, f = r.ctx.flow
         let s = r.ctx.dir == 0 ? f.d0 : f.d1
@@ -68,15 +72,15 @@ enum RSTExplainer {
         }
         func sender() -> String { "\(p.src.text):\(p.sport)" }
         func receiver() -> String { "\(p.dst.text):\(p.dport)" }
-        func role(_ name: String, _ o: ByteOutput) {
-            if name == "unknown" { o.raw("the sender") } else { o.raw("the "); o.text(name) }
+        func role(_ name: Word, _ o: ByteOutput) {
+            if name == "unknown" { o.raw("the sender") } else { o.raw("the "); o.raw(name.text) }
         }
         func answered(_ o: ByteOutput) {
             guard j.hasTrigger else { return o.raw("nothing (it sent the last packet itself)") }
             switch j.answered {
             case "data": o.decimal(Int(o2.lastLen)); o.raw(" bytes of data")
             case "challenge-ACK": o.raw("the challenge ACK")
-            default: o.raw("the "); o.text(j.answered)
+            default: o.raw("the "); o.raw(j.answered.text)
             }
             o.raw(" of frame ")
             o.decimal(o2.lastFrame)
@@ -122,7 +126,7 @@ enum RSTExplainer {
             if parts.isEmpty { return "it has IPv6 flow label 0 where its other packets carry one" }
             return parts.joined(separator: "; ")
         }
-        r.info.template.render(into: o) { slot, o in
+        var mayNeedEscape = r.info.template.render(into: o) { slot, o in
             switch slot {
             case .ackNote: o.text(ackNote())
             case .senderSeen:
@@ -141,8 +145,8 @@ enum RSTExplainer {
             case .senderRole: role(j.role.0, o)
             case .receiverRole: role(j.role.1, o)
             case .answered: answered(o)
-            case .delay: if let d = r.delay { o.text(Seconds.render(d)) } else { o.raw("?") }
-            case .idle: o.text(Seconds.render(j.idle))
+            case .delay: if let d = r.delay { o.seconds(d) } else { o.raw("?") }
+            case .idle: o.seconds(j.idle)
             case .ttl: o.decimal(Int(p.ttl))
             case .usualTTL: usualTTL(o)
             case .hops: o.decimal(abs(j.ttlDelta))
@@ -161,7 +165,7 @@ enum RSTExplainer {
                     baseline(o)
                     o.raw(", so the RST came from that host, not from a device in between")
                 }
-            case .idleNote: if j.isIdle { o.raw(", idle for "); o.text(Seconds.render(j.idle)); o.raw(" before that segment") }
+            case .idleNote: if j.isIdle { o.raw(", idle for "); o.seconds(j.idle); o.raw(" before that segment") }
             case .shape:
                 if j.rstHasAck { o.raw("RST/ACK, window ") } else { o.raw("RST without ACK, window ") }
                 o.decimal(Int(p.window))
@@ -184,8 +188,14 @@ enum RSTExplainer {
                     ? "its FIN of frame \(s.finFrame), \(Seconds.render(max(0, p.time - s.finTime))) before the RST" : "its FIN")
             }
         }
-        if let payload = r.ctx.payload { o.raw(" The RST carries the text: \""); o.text(payload); o.raw("\".") }
+        if let payload = r.ctx.payload {
+            o.raw(" The RST carries the text: \"")
+            mayNeedEscape = true
+            o.text(payload)
+            o.raw("\".")
+        }
         if j.roles == "ports" { o.raw(" (Roles guessed from the ports: no handshake in the capture.)") }
+        return mayNeedEscape
     }
 
     /// The printable text of a RST's captured payload (RFC 1122 diagnostic text, a middlebox's reason).

@@ -47,21 +47,21 @@ struct Judgement {
     var rstHasAck: Bool
     var hasTrigger: Bool
     /// What the RST answered: none, RST, SYN, SYN-ACK, FIN, data, challenge-ACK, ACK.
-    var answered: String
+    var answered: Word
     var idle: Double
     var isIdle: Bool
     var usualTTL: UInt8?
     var usualMAC: UInt64?
     var ttlDelta: Int
     /// Which packets gave the sender's usual TTL: "before", "after", "both", "host".
-    var baseline: String
+    var baseline: Word
     var ipIDCopied: Bool
     /// The sender carried on after the RST (SYN-ACK or data): it had not reset anything.
     var continued: Bool
     var routerBuilt: Bool
-    var roles: String
+    var roles: Word
     /// "server", "client" or "unknown", for the sender and for the receiver.
-    var role: (String, String)
+    var role: (Word, Word)
     var inflight: UInt32
 }
 
@@ -78,7 +78,7 @@ enum RSTJudge {
         let hasTrigger = o.packets > 0 && (s.packets == 0 || o.lastTime >= s.lastNonRSTTime)
         let trigSyn = hasTrigger && o.lastFlags & (TCPFlag.syn | TCPFlag.ack | TCPFlag.rst) == TCPFlag.syn
         let isChallenge = hasTrigger && f.challengeFrom == Int8(1 - dir) && f.challengeFrame == o.lastFrame
-        let answered: String
+        let answered: Word
         if !hasTrigger { answered = "none" } else if o.lastFlags & TCPFlag.rst != 0 { answered = "RST" } else if o.lastFlags & TCPFlag.syn != 0 {
             answered = o.lastFlags & TCPFlag.ack != 0 ? "SYN-ACK" : "SYN"
         } else if o.lastFlags & TCPFlag.fin != 0 { answered = "FIN" } else if o.lastLen > 0 { answered = "data" } else if isChallenge {
@@ -93,7 +93,7 @@ enum RSTJudge {
         let before: UInt8? = s.ttlState == 1 ? s.ttl : nil
         let after: UInt8? = c.later?.ttl
         var usualTTL: UInt8?
-        var baseline = "before"
+        var baseline: Word = "before"
         switch (before, after) {
         case let (b?, a?): usualTTL = p.ttl == a ? a : b; baseline = a == b ? "both" : (p.ttl == a ? "after" : "before")
         case let (b?, nil): usualTTL = b
@@ -113,14 +113,14 @@ enum RSTJudge {
         // Built here in the name of a host this one forwards for: only a firewall rule does that.
         let routerBuilt = c.localBuilt == true && c.hostForwarded
 
-        var roles = "handshake"
+        var roles: Word = "handshake"
         var server: Int = -1
         if f.client >= 0 { server = 1 - Int(f.client) } else {
             roles = "ports"
             let sp = Int(p.sport), dp = Int(p.dport)
             if sp < 1024 && dp >= 1024 || (sp < 32768 && dp >= 32768) { server = dir } else if dp < 1024 && sp >= 1024 || (dp < 32768 && sp >= 32768) { server = 1 - dir } else { roles = "unknown" }
         }
-        let role = server < 0 ? ("unknown", "unknown") : (server == dir ? ("server", "client") : ("client", "server"))
+        let role: (Word, Word) = server < 0 ? ("unknown", "unknown") : (server == dir ? ("server", "client") : ("client", "server"))
 
         let noHandshakeAnswerYet = s.lastFlags & (TCPFlag.syn | TCPFlag.ack) == TCPFlag.syn
         let cls: RSTClass

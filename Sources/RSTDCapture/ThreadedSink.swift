@@ -13,6 +13,8 @@ package final class ThreadedSink: ResetSink, @unchecked Sendable {
         case make(JudgedReset)
         case flow(FlowOutcome)
         case draft(FlowOutcomeDraft)
+        /// What a written item is left as (taken out of its batch, not copied).
+        case taken
     }
 
     private let inner: any ResetSink
@@ -98,12 +100,17 @@ package final class ThreadedSink: ResetSink, @unchecked Sendable {
             var items = queue.removeFirst()
             cond.broadcast()
             cond.unlock()
-            for i in items {
+            for k in items.indices {
+                // Moved out (a copy was a retain and a release of each record's judgement, made on
+                // the other core).
+                var i = Item.taken
+                swap(&i, &items[k])
                 switch i {
                 case .reset(let r): _ = inner.reset(r)
                 case .make(let m): _ = inner.reset(making: m)
                 case .flow(let o): inner.flow(o)
                 case .draft(let d): inner.flow(d)
+                case .taken: break
                 }
             }
             items.removeAll(keepingCapacity: true)

@@ -209,13 +209,26 @@ package enum Seconds {
     }
 
     package static func render(_ seconds: Double) -> String {
-        if seconds == 0 { return "0s" }
+        if let (n, unit) = parts(seconds) { return "\(n)\(unit)" }
         if seconds < 1e-3 { return whole(seconds * 1e6) + "µs" }
         if seconds < 1 { return whole(seconds * 1e3) + "ms" }
-        if seconds < 120 { return seconds == seconds.rounded() ? "\(Int(seconds))s" : String(format: "%.1fs", seconds) }
+        if seconds < 120 { return String(format: "%.1fs", seconds) }
         if seconds < 7200 { return whole(seconds / 60) + "m" }
         if seconds >= 172_800 { return whole(seconds / 86400) + "d" }
         return String(format: "%.1fh", seconds / 3600)
+    }
+
+    /// What `render` writes when it is a whole number and a unit (most gaps: `580µs`, `3ms`, `12s`),
+    /// for writers that write them as bytes (capture records); nil when it writes a fraction.
+    package static func parts(_ seconds: Double) -> (Int, StaticString)? {
+        func w(_ v: Double) -> Int? { v > 0 && v < 1e15 ? Int(v.rounded(.toNearestOrEven)) : nil }
+        if seconds == 0 { return (0, "s") }
+        if seconds < 1e-3 { return w(seconds * 1e6).map { ($0, "µs") } }
+        if seconds < 1 { return w(seconds * 1e3).map { ($0, "ms") } }
+        if seconds < 120 { return seconds == seconds.rounded() ? (Int(seconds), "s") : nil }
+        if seconds < 7200 { return w(seconds / 60).map { ($0, "m") } }
+        if seconds >= 172_800 { return w(seconds / 86400).map { ($0, "d") } }
+        return nil
     }
 
     /// `String(format: "%.0f", v)`: printf rounds the exact binary value to the nearest integer, ties

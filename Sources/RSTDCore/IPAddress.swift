@@ -47,16 +47,31 @@ package struct IPAddress: Hashable, Sendable, Comparable {
     /// Writes an IPv4 address in dotted decimal (no leading zeros, as inet_ntop) into `p`, which has
     /// room for 15 bytes; returns how many it wrote.
     @inlinable package static func writeDotted(_ v: UInt32, into p: UnsafeMutablePointer<UInt8>) -> Int {
-        var n = 0
-        for shift in stride(from: 24 as UInt32, through: 0, by: -8) {
-            let b = Int(v >> shift & 0xFF)
-            if shift != 24 { p[n] = 0x2E; n += 1 }
-            if b >= 100 { p[n] = UInt8(48 + b / 100); n += 1 }
-            if b >= 10 { p[n] = UInt8(48 + b / 10 % 10); n += 1 }
-            p[n] = UInt8(48 + b % 10)
-            n += 1
+        // Unrolled, unchecked arithmetic: every value here is below 256 (capture records print many).
+        var n = writeOctet(UInt8(truncatingIfNeeded: v &>> 24), into: p)
+        for shift: UInt32 in [16, 8, 0] {
+            p[n] = 0x2E
+            n &+= 1 &+ writeOctet(UInt8(truncatingIfNeeded: v &>> shift), into: p + (n &+ 1))
         }
         return n
+    }
+
+    /// One octet in decimal without leading zeros; returns how many digits it wrote.
+    @inlinable @inline(__always) static func writeOctet(_ octet: UInt8, into p: UnsafeMutablePointer<UInt8>) -> Int {
+        var b = octet
+        var n = 0
+        if b >= 100 {
+            let h: UInt8 = b >= 200 ? 2 : 1
+            p[0] = 0x30 &+ h
+            b &-= h &* 100
+            p[1] = 0x30 &+ b / 10
+            n = 2
+        } else if b >= 10 {
+            p[0] = 0x30 &+ b / 10
+            n = 1
+        }
+        p[n] = 0x30 &+ b % 10
+        return n &+ 1
     }
 
     /// The canonical text form (inet_ntop), as tshark and `ss` print it.
