@@ -210,32 +210,34 @@ package enum Seconds {
 
     package static func render(_ seconds: Double) -> String {
         if let (n, unit) = parts(seconds) { return "\(n)\(unit)" }
-        if seconds < 1e-3 { return whole(seconds * 1e6) + "µs" }
-        if seconds < 1 { return whole(seconds * 1e3) + "ms" }
-        if seconds < 120 { return String(format: "%.1fs", seconds) }
-        if seconds < 7200 { return whole(seconds / 60) + "m" }
-        if seconds >= 172_800 { return whole(seconds / 86400) + "d" }
-        return String(format: "%.1fh", seconds / 3600)
+        let (v, unit, fraction) = scaled(seconds)
+        return (fraction ? String(format: "%.1f", v) : whole(v)) + "\(unit)"
     }
 
     /// What `render` writes when it is a whole number and a unit (most gaps: `580µs`, `3ms`, `12s`),
     /// for writers that write them as bytes (capture records); nil when it writes a fraction.
     package static func parts(_ seconds: Double) -> (Int, StaticString)? {
-        func w(_ v: Double) -> Int? { v > 0 && v < 1e15 ? Int(v.rounded(.toNearestOrEven)) : nil }
         if seconds == 0 { return (0, "s") }
-        if seconds < 1e-3 { return w(seconds * 1e6).map { ($0, "µs") } }
-        if seconds < 1 { return w(seconds * 1e3).map { ($0, "ms") } }
-        if seconds < 120 { return seconds == seconds.rounded() ? (Int(seconds), "s") : nil }
-        if seconds < 7200 { return w(seconds / 60).map { ($0, "m") } }
-        if seconds >= 172_800 { return w(seconds / 86400).map { ($0, "d") } }
-        return nil
+        let (v, unit, fraction) = scaled(seconds)
+        guard !fraction, let n = exactWhole(v) else { return nil }
+        return (n, unit)
+    }
+
+    /// The span in the unit `render` writes it in, and whether with one decimal (else a whole number).
+    private static func scaled(_ s: Double) -> (Double, StaticString, Bool) {
+        if s < 1e-3 { return (s * 1e6, "µs", false) }
+        if s < 1 { return (s * 1e3, "ms", false) }
+        if s < 120 { return (s, "s", s != s.rounded()) }
+        if s < 7200 { return (s / 60, "m", false) }
+        if s >= 172_800 { return (s / 86400, "d", false) }
+        return (s / 3600, "h", true)
     }
 
     /// `String(format: "%.0f", v)`: printf rounds the exact binary value to the nearest integer, ties
     /// to even, as `rounded(.toNearestOrEven)` does; done without Foundation's formatter (capture records
     /// render thousands of these) where the result is exact in an Int, else by printf.
-    static func whole(_ v: Double) -> String {
-        guard v > 0, v < 1e15 else { return String(format: "%.0f", v) }
-        return String(Int(v.rounded(.toNearestOrEven)))
-    }
+    static func whole(_ v: Double) -> String { exactWhole(v).map { String($0) } ?? String(format: "%.0f", v) }
+
+    /// `whole(v)` as an Int, where it is exact in one.
+    private static func exactWhole(_ v: Double) -> Int? { v > 0 && v < 1e15 ? Int(v.rounded(.toNearestOrEven)) : nil }
 }
