@@ -62,23 +62,8 @@ extension ByteOutput {
         string(of: scratch)
     }
 
-    /// Whether one of the bytes written from `start` on needs a JSON escape, looked at 8 bytes at a
-    /// time, the last ones too (the bytes after them in the buffer taken as letters).
-    func needsEscape(from start: Int) -> Bool {
-        _ = room(8)
-        var i = start
-        while i < count {
-            let left = count - i
-            var w = UnsafeRawPointer(base + i).loadUnaligned(as: UInt64.self)
-            if left < 8 {
-                let keep: UInt64 = (1 &<< (UInt64(left) &* 8)) &- 1
-                w = (w & keep) | (0x4141_4141_4141_4141 & ~keep)
-            }
-            if Self.mayNeedEscape(w) && Self.needsEscape(UnsafeRawPointer(base + i), min(8, left)) { return true }
-            i += 8
-        }
-        return false
-    }
+    /// Whether one of the bytes written from `start` on needs a JSON escape.
+    func needsEscape(from start: Int) -> Bool { Self.needsEscape(UnsafeRawPointer(base + start), count - start) }
 
     /// Whether one of `n` bytes is a control character, `"` or `\\`, looked at 8 bytes at a time.
     static func needsEscape(_ p: UnsafeRawPointer, _ n: Int) -> Bool {
